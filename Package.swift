@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Stelling",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "stelling", targets: ["stelling"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CWebSockets",
+            pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev"])]
+        ),
+        .target(name: "StellingCore"),
+        .target(
+            name: "StellingServer",
+            dependencies: [
+                "StellingCore",
+                "CWebSockets",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "stelling",
+            dependencies: [
+                "StellingCore",
+                "StellingServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
+        .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore"]),
+    ]
+)
