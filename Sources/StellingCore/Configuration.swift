@@ -1,0 +1,127 @@
+/// Everything the room and the server need to know about one event, as read from the
+/// configuration file (PROTOCOL.md, Configuration contract). Defaults are the protocol's.
+public struct Configuration: Equatable, Sendable {
+    /// The event's title, shown on every page. Required.
+    public var title: String
+    /// The programme shown to participants (time and item). The default is empty.
+    public var programme: [ProgrammeItem]
+    /// The groups a participant may choose from; empty means the event has no groups.
+    public var groups: [String]
+    /// The statements in their order. The default is none (the moderator adds them live).
+    public var statements: [StatementSpec]
+    /// The moderator key. `nil` means the server makes a strong one at start.
+    public var moderatorKey: String?
+    /// The address to listen on. The default is `0.0.0.0`.
+    public var host: String
+    /// The TCP port. The default is 8080.
+    public var port: Int
+    /// The SQLite database path, relative paths taken from the configuration file's folder.
+    /// The default is `data/stelling.sqlite`.
+    public var database: String
+    /// Seconds of silence after which a peer is dropped. The default is 60.
+    public var keepaliveSeconds: Int
+    /// The least time between two tally events while counts change. The default is 250 ms.
+    public var tallyIntervalMilliseconds: Int
+    /// Origins allowed to open a WebSocket; empty means the server's own host only.
+    public var allowedOrigins: [String]
+    /// The first language of the web pages, `nl` or `en`. The default is `nl`.
+    public var language: String
+    /// The folder of the web pages. The default is `web` (relative to the working folder).
+    public var webRoot: String
+    /// Size, length and rate limits.
+    public var limits: Limits
+
+    /// Makes a configuration with the protocol's defaults for everything but the title.
+    public init(
+        title: String,
+        programme: [ProgrammeItem] = [],
+        groups: [String] = [],
+        statements: [StatementSpec] = [],
+        moderatorKey: String? = nil,
+        host: String = "0.0.0.0",
+        port: Int = 8080,
+        database: String = "data/stelling.sqlite",
+        keepaliveSeconds: Int = 60,
+        tallyIntervalMilliseconds: Int = 250,
+        allowedOrigins: [String] = [],
+        language: String = "nl",
+        webRoot: String = "web",
+        limits: Limits = Limits()
+    ) {
+        self.title = title
+        self.programme = programme
+        self.groups = groups
+        self.statements = statements
+        self.moderatorKey = moderatorKey
+        self.host = host
+        self.port = port
+        self.database = database
+        self.keepaliveSeconds = keepaliveSeconds
+        self.tallyIntervalMilliseconds = tallyIntervalMilliseconds
+        self.allowedOrigins = allowedOrigins
+        self.language = language
+        self.webRoot = webRoot
+        self.limits = limits
+    }
+}
+
+/// One line of the programme: `{"time":"14:00","item":"Welkom"}`.
+public struct ProgrammeItem: Equatable, Sendable {
+    /// The time as written in the configuration, e.g. `14:00`.
+    public var time: String
+    /// What happens then.
+    public var item: String
+
+    /// Makes a programme line.
+    public init(time: String, item: String) {
+        self.time = time
+        self.item = item
+    }
+}
+
+/// A statement as configured: its id and its text.
+public struct StatementSpec: Equatable, Sendable {
+    /// The statement's id, e.g. `s1`.
+    public var id: String
+    /// The statement's text.
+    public var text: String
+
+    /// Makes a configured statement.
+    public init(id: String, text: String) {
+        self.id = id
+        self.text = text
+    }
+}
+
+/// Size, length and rate limits (PROTOCOL.md, `limits`).
+public struct Limits: Equatable, Sendable {
+    /// The largest client message in bytes. The default is 8192.
+    public var messageBytes: Int
+    /// The longest chat message, announcement or added statement in code points. The default is 500.
+    public var chatChars: Int
+    /// Chat messages a participant may send at once. The default is 5.
+    public var chatBurst: Int
+    /// Chat messages a second after the burst. The default is 1.
+    public var chatPerSecond: Double
+    /// Votes a participant may send at once. The default is 10.
+    public var voteBurst: Int
+    /// Votes a second after the burst. The default is 2.
+    public var votesPerSecond: Double
+
+    /// Makes limits with the protocol's defaults.
+    public init(
+        messageBytes: Int = 8192,
+        chatChars: Int = 500,
+        chatBurst: Int = 5,
+        chatPerSecond: Double = 1,
+        voteBurst: Int = 10,
+        votesPerSecond: Double = 2
+    ) {
+        self.messageBytes = messageBytes
+        self.chatChars = chatChars
+        self.chatBurst = chatBurst
+        self.chatPerSecond = chatPerSecond
+        self.voteBurst = voteBurst
+        self.votesPerSecond = votesPerSecond
+    }
+}
