@@ -1,0 +1,58 @@
+/// Which joined connections receive a broadcast.
+public enum Audience: Equatable, Sendable {
+    /// Every joined connection: participants, moderators and screens.
+    case everyone
+    /// Moderator connections only.
+    case moderators
+}
+
+/// What the shell must do after the room handled something (DESIGN.md, The shape of a request).
+/// Effects are carried out in order; the `then` effects of a `persist` wait until the store
+/// reports the record durable, and so does every effect after it.
+public indirect enum Effect: Equatable, Sendable {
+    /// Send an event to one connection.
+    case send(ConnectionID, Event)
+    /// Send one event, encoded once, to every connection of an audience joined so far.
+    case broadcast(Event, to: Audience)
+    /// Store a record; carry out `then` once it is durable.
+    case persist(Record, then: [Effect])
+    /// Close a connection after what is queued for it has left.
+    case close(ConnectionID, code: CloseCode)
+}
+
+/// A durable fact. The room changes only by applying records, so the store can rebuild it by
+/// applying them again (DESIGN.md, Durability and recovery).
+public enum Record: Equatable, Sendable {
+    /// A new participant; only the resume token's hash is kept.
+    case participantJoined(id: ParticipantID, name: String, group: String?, tokenHash: String, at: Instant)
+    /// A vote, replacing any earlier vote of the same participant on the statement.
+    case voteCast(statement: StatementID, participant: ParticipantID, choice: Choice, at: Instant)
+    /// An accepted chat message.
+    case chatPosted(ChatMessage)
+    /// A moderator hid a message.
+    case messageHidden(MessageID, at: Instant)
+    /// A moderator muted or unmuted a participant.
+    case participantMuted(ParticipantID, muted: Bool, at: Instant)
+    /// A statement is now shown with voting open; voting on the one shown before closed.
+    case statementShown(StatementID, at: Instant)
+    /// Voting on the shown statement was opened or closed.
+    case votingChanged(StatementID, open: Bool, at: Instant)
+    /// A statement's results were shown or hidden.
+    case resultsRevealed(StatementID, visible: Bool, at: Instant)
+    /// A statement was appended live.
+    case statementAdded(StatementID, text: String, at: Instant)
+    /// The announcement was pinned (`nil`: removed).
+    case announcementSet(String?, at: Instant)
+
+    /// When the fact happened.
+    public var at: Instant {
+        switch self {
+        case let .participantJoined(_, _, _, _, at), let .voteCast(_, _, _, at), let .messageHidden(_, at),
+             let .participantMuted(_, _, at), let .statementShown(_, at), let .votingChanged(_, _, at),
+             let .resultsRevealed(_, _, at), let .statementAdded(_, _, at), let .announcementSet(_, at):
+            return at
+        case let .chatPosted(message):
+            return message.at
+        }
+    }
+}
