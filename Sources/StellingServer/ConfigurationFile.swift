@@ -41,6 +41,7 @@ public enum ConfigurationFile {
 
     // MARK: - Reading the file
 
+    /// The file's text, or a problem saying why it cannot be had.
     static func read(path: String) throws(ConfigurationError) -> String {
         func fail(_ message: String, _ hint: String?) -> ConfigurationError {
             ConfigurationError(file: path, problems: [
@@ -49,7 +50,7 @@ public enum ConfigurationFile {
         }
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-            throw fail("no such file", "check the path given with --config")
+            throw fail("no such file", "check the path of the configuration file")
         }
         guard !isFolder.boolValue else {
             throw fail("this is a folder, not a file", "give the path of the YAML file itself, e.g. config/seminar.yaml")
@@ -63,6 +64,7 @@ public enum ConfigurationFile {
         return text
     }
 
+    /// `database` taken relative to the folder of the configuration file at `path`, unless absolute.
     static func resolve(_ database: String, againstFolderOf path: String) -> String {
         guard !database.hasPrefix("/"), let slash = path.lastIndex(of: "/") else { return database }
         let folder = path[...slash]
@@ -71,6 +73,7 @@ public enum ConfigurationFile {
 
     // MARK: - Checking the text
 
+    /// Checks YAML text, naming `file` in the problems.
     static func parse(yaml: String, environment: [String: String], file: String?) throws(ConfigurationError) -> Configuration {
         let root: Node?
         do {
@@ -84,6 +87,7 @@ public enum ConfigurationFile {
         throw ConfigurationError(file: file, problems: checker.problems)
     }
 
+    /// A Yams error as a problem with line, column and hint.
     static func syntaxProblem(_ error: any Error, yaml: String) -> ConfigurationProblem {
         guard let error = error as? YamlError else {
             return ConfigurationProblem(kind: .syntax, path: "", line: nil, message: "the YAML cannot be read: \(error)")
@@ -94,7 +98,7 @@ public enum ConfigurationFile {
              let .composer(context, problem, mark, _):
             var message = "this is not valid YAML: \(problem)"
             if let context {
-                message += " (\(context.text) that starts on line \(context.mark.line))"
+                message += " (\(context.text), from line \(context.mark.line))"
             }
             return ConfigurationProblem(
                 kind: .syntax, path: "", line: mark.line, column: mark.column, message: message,
@@ -124,6 +128,7 @@ public enum ConfigurationFile {
         }
     }
 
+    /// A hint for libyaml's usual complaints, which name the symptom rather than the cause.
     static func syntaxHint(problem: String, mark: Mark, yaml: String) -> String {
         let line = yaml.split(separator: "\n", omittingEmptySubsequences: false)
             .dropFirst(mark.line - 1).first.map(String.init) ?? ""
@@ -173,6 +178,8 @@ private struct Fields {
     let path: String
     let line: Int?
     let nodes: [String: Node]
+    /// Known keys that an unknown key was taken for; their absence is not reported again.
+    let misspelled: Set<String>
 
     func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
@@ -250,7 +257,7 @@ private struct Checker {
 
         if let node = top["title"] {
             if let title = text(node, path: "title") { configuration.title = title }
-        } else {
+        } else if !top.misspelled.contains("title") {
             report(.missingKey, "title", top.line, "the title is missing",
                    hint: "add a line such as `title: Leren samen werken aan opgaven`")
         }
@@ -258,7 +265,7 @@ private struct Checker {
         configuration.moderatorKey = moderatorKey(top, environment: environment)
         if let node = top["host"], let host = text(node, path: "host") { configuration.host = host }
         if let node = top["port"],
-           let port = wholeNumber(node, path: "port", in: 0...65535, rule: "between 0 and 65535") {
+           let port = wholeNumber(node, path: "port", in: 0...65535, rule: "between 0 and 65535", example: 8080) {
             configuration.port = port
         }
         if let node = top["database"], let database = text(node, path: "database") {
@@ -268,11 +275,11 @@ private struct Checker {
             configuration.webRoot = webRoot
         }
         if let node = top["keepalive_seconds"],
-           let seconds = wholeNumber(node, path: "keepalive_seconds", in: 1...Int.max, rule: "at least 1") {
+           let seconds = wholeNumber(node, path: "keepalive_seconds", in: 1...Int.max, rule: "at least 1", example: 60) {
             configuration.keepaliveSeconds = seconds
         }
         if let node = top["tally_interval_ms"],
-           let milliseconds = wholeNumber(node, path: "tally_interval_ms", in: 10...Int.max, rule: "at least 10") {
+           let milliseconds = wholeNumber(node, path: "tally_interval_ms", in: 10...Int.max, rule: "at least 10", example: 250) {
             configuration.tallyIntervalMilliseconds = milliseconds
         }
         if let node = top["language"], let language = text(node, path: "language") {
@@ -416,12 +423,13 @@ private struct Checker {
     /// A mapping's keys, reporting keys that are not in `known`.
     mutating func mapping(_ node: Node, path: String, known: [String], hint: String? = nil) -> Fields? {
         guard case let .mapping(mapping) = node else {
-            let what = path.isEmpty ? "the configuration" : path
-            report(.wrongType, path, node.line, "expected a mapping (key: value pairs) for \(what), got \(node.shown)",
+            let what = path.isEmpty ? " for the configuration" : ""
+            report(.wrongType, path, node.line, "expected a mapping (key: value pairs)\(what), got \(node.shown)",
                    hint: hint)
             return nil
         }
         var nodes: [String: Node] = [:]
+        var misspelled: Set<String> = []
         for (keyNode, value) in mapping {
             guard case let .scalar(scalar) = keyNode else {
                 report(.unknownKey, path, keyNode.line, "a key must be a plain name, got \(keyNode.shown)")
@@ -432,16 +440,20 @@ private struct Checker {
             if known.contains(key) {
                 nodes[key] = value
             } else {
+                let suggestion = nearestKey(to: key, among: known)
+                if let suggestion { misspelled.insert(suggestion) }
                 report(.unknownKey, keyPath, keyNode.line, "unknown key '\(key)'",
-                       hint: unknownKeyHint(key, known: known, atTop: path.isEmpty))
+                       hint: suggestion.map { "did you mean '\($0)'?" }
+                           ?? unknownKeyHint(key, known: known, atTop: path.isEmpty))
             }
         }
-        return Fields(path: path, line: node.line, nodes: nodes)
+        return Fields(path: path, line: node.line, nodes: nodes, misspelled: misspelled)
     }
 
     /// The text of a required key, reporting it when absent.
     mutating func required(_ fields: Fields, _ key: String, what: String, hint: String) -> String? {
         guard let node = fields[key] else {
+            if fields.misspelled.contains(key) { return nil }
             report(.missingKey, fields.path(key), fields.line, "the \(what) is missing", hint: hint)
             return nil
         }
@@ -472,8 +484,8 @@ private struct Checker {
         return Array(sequence)
     }
 
-    mutating func wholeNumber(_ node: Node, path: String, in range: ClosedRange<Int>, rule: String) -> Int? {
-        let example = "\(path.split(separator: ".").last ?? ""): \(max(range.lowerBound, 1) * 100)"
+    mutating func wholeNumber(_ node: Node, path: String, in range: ClosedRange<Int>, rule: String, example: Int) -> Int? {
+        let example = "\(path.split(separator: ".").last ?? ""): \(example)"
         guard case let .scalar(scalar) = node, let number = Int(scalar.string.trimmingCharacters(in: .whitespaces))
         else {
             let digits = node.scalar.map { !$0.string.isEmpty && $0.string.allSatisfy(\.isASCII) && $0.string.allSatisfy(\.isNumber) } ?? false
@@ -490,7 +502,7 @@ private struct Checker {
     }
 
     mutating func positive(_ fields: Fields, _ key: String, into value: inout Int) {
-        if let node = fields[key], let number = wholeNumber(node, path: fields.path(key), in: 1...Int.max, rule: "at least 1") {
+        if let node = fields[key], let number = wholeNumber(node, path: fields.path(key), in: 1...Int.max, rule: "at least 1", example: value) {
             value = number
         }
     }
@@ -516,9 +528,6 @@ private struct Checker {
 // MARK: - Did you mean
 
 private func unknownKeyHint(_ key: String, known: [String], atTop: Bool) -> String {
-    if let suggestion = nearestKey(to: key, among: known) {
-        return "did you mean '\(suggestion)'?"
-    }
     if atTop, limitKeys.contains(key) {
         return "'\(key)' belongs under `limits:`"
     }
@@ -554,19 +563,22 @@ private func snakeCase(_ key: String) -> String {
     return result
 }
 
-/// The Levenshtein distance between two strings, by characters.
+/// The edit distance between two strings, by characters, a swap of two neighbours counting as one edit.
 func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a), b = Array(b)
     guard !a.isEmpty else { return b.count }
     guard !b.isEmpty else { return a.count }
-    var previous = Array(0...b.count)
-    var current = previous
+    var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+    for i in 0...a.count { table[i][0] = i }
+    for j in 0...b.count { table[0][j] = j }
     for i in 1...a.count {
-        current[0] = i
         for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+            }
         }
-        swap(&previous, &current)
     }
-    return previous[b.count]
+    return table[a.count][b.count]
 }
