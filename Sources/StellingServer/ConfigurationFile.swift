@@ -191,9 +191,8 @@ private struct Fields {
 }
 
 private extension Node {
-    var isNull: Bool {
-        null != nil
-    }
+    /// `~`, `null` or nothing, written plain (a quoted `''` is text).
+    var isNull: Bool { null != nil }
 
     var line: Int? { mark?.line }
 
