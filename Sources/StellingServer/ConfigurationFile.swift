@@ -1,0 +1,583 @@
+import Foundation
+import StellingCore
+import Yams
+
+/// Reads the YAML configuration file (PROTOCOL.md, Configuration contract) into a `Configuration`.
+///
+/// The composed YAML tree is walked by hand rather than decoded with `Codable`, so that
+/// every mistake is reported with its key path, its line and a hint, and all mistakes
+/// are reported at once. A key with no value (`port:` or `port: null`) counts as absent.
+/// Texts are taken as written (so `time: 14:00` stays `14:00`), trimmed of white space.
+public enum ConfigurationFile {
+    /// The environment variable whose value, when set and not empty, wins over `moderator_key`.
+    public static let moderatorKeyVariable = "STELLING_MODERATOR_KEY"
+    /// The shortest moderator key accepted from the file or the environment.
+    public static let minimumModeratorKeyLength = 12
+    /// The longest statement id.
+    public static let maximumStatementIDLength = 32
+
+    /// Reads and checks the file at `path`; a relative `database` is resolved against the file's folder.
+    public static func load(path: String, environment: [String: String]) throws(ConfigurationError) -> Configuration {
+        let yaml = try read(path: path)
+        var configuration = try parse(yaml: yaml, environment: environment, file: path)
+        configuration.database = resolve(configuration.database, againstFolderOf: path)
+        return configuration
+    }
+
+    /// Checks YAML text; a relative `database` is left as written.
+    public static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> Configuration {
+        try parse(yaml: yaml, environment: environment, file: nil)
+    }
+
+    /// Makes a strong moderator key: 32 URL-safe characters, 192 random bits.
+    public static func generateModeratorKey(using generator: inout some RandomNumberGenerator) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".unicodeScalars)
+        var key = String.UnicodeScalarView()
+        for _ in 0..<32 {
+            key.append(alphabet[Int(generator.next(upperBound: UInt8(alphabet.count)))])
+        }
+        return String(key)
+    }
+
+    // MARK: - Reading the file
+
+    /// The file's text, or a problem saying why it cannot be had.
+    static func read(path: String) throws(ConfigurationError) -> String {
+        func fail(_ message: String, _ hint: String?) -> ConfigurationError {
+            ConfigurationError(file: path, problems: [
+                ConfigurationProblem(kind: .unreadableFile, path: "", line: nil, message: message, hint: hint),
+            ])
+        }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw fail("no such file", "check the path of the configuration file")
+        }
+        guard !isFolder.boolValue else {
+            throw fail("this is a folder, not a file", "give the path of the YAML file itself, e.g. config/seminar.yaml")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw fail("the file cannot be read", "check that the server's user may read it")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw fail("the file is not UTF-8 text", "save it as UTF-8")
+        }
+        return text
+    }
+
+    /// `database` taken relative to the folder of the configuration file at `path`, unless absolute.
+    static func resolve(_ database: String, againstFolderOf path: String) -> String {
+        guard !database.hasPrefix("/"), let slash = path.lastIndex(of: "/") else { return database }
+        let folder = path[...slash]
+        return folder + database
+    }
+
+    // MARK: - Checking the text
+
+    /// Checks YAML text, naming `file` in the problems.
+    static func parse(yaml: String, environment: [String: String], file: String?) throws(ConfigurationError) -> Configuration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigurationError(file: file, problems: [syntaxProblem(error, yaml: yaml)])
+        }
+        var checker = Checker()
+        let configuration = checker.configuration(from: root, environment: environment)
+        if let configuration, checker.problems.isEmpty { return configuration }
+        throw ConfigurationError(file: file, problems: checker.problems)
+    }
+
+    /// A Yams error as a problem with line, column and hint.
+    static func syntaxProblem(_ error: any Error, yaml: String) -> ConfigurationProblem {
+        guard let error = error as? YamlError else {
+            return ConfigurationProblem(kind: .syntax, path: "", line: nil, message: "the YAML cannot be read: \(error)")
+        }
+        switch error {
+        case let .scanner(context, problem, mark, _),
+             let .parser(context, problem, mark, _),
+             let .composer(context, problem, mark, _):
+            var message = "this is not valid YAML: \(problem)"
+            if let context {
+                message += " (\(context.text), from line \(context.mark.line))"
+            }
+            return ConfigurationProblem(
+                kind: .syntax, path: "", line: mark.line, column: mark.column, message: message,
+                hint: syntaxHint(problem: problem, mark: mark, yaml: yaml))
+        case let .reader(problem, offset, _, _):
+            var line: Int?
+            var column: Int?
+            if let offset {
+                let before = yaml.prefix(offset)
+                line = before.count(where: \.isNewline) + 1
+                column = before.split(separator: "\n", omittingEmptySubsequences: false).last.map { $0.count + 1 }
+            }
+            return ConfigurationProblem(
+                kind: .syntax, path: "", line: line, column: column,
+                message: "this is not valid YAML text: \(problem)",
+                hint: "remove control characters; the file must be plain UTF-8 text")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            let key = duplicates.first ?? "?"
+            let first = context.mark
+            let second = secondOccurrence(of: key, after: first, in: yaml)
+            return ConfigurationProblem(
+                kind: .syntax, path: key, line: second?.line ?? first.line, column: second?.column ?? first.column,
+                message: "the key '\(key)' appears twice in the same mapping",
+                hint: second == nil ? "keep only one of them" : "keep only one of them; the first is on line \(first.line)")
+        default:
+            return ConfigurationProblem(kind: .syntax, path: "", line: nil, message: "the YAML cannot be read: \(error)")
+        }
+    }
+
+    /// A hint for libyaml's usual complaints, which name the symptom rather than the cause.
+    static func syntaxHint(problem: String, mark: Mark, yaml: String) -> String {
+        let line = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+            .dropFirst(mark.line - 1).first.map(String.init) ?? ""
+        if problem.contains("mapping values are not allowed") {
+            return "a text that contains ': ' must be put in quotes, e.g. text: \"Stelling: ...\""
+        }
+        if problem.contains("cannot start any token") {
+            if line.contains("\t") { return "indent with spaces, not tabs" }
+            return "put a text that starts with a special character (` @ % & * ! | >) in quotes"
+        }
+        if problem.contains("undefined alias") {
+            return "a value starting with * is read as a YAML alias; put it in quotes"
+        }
+        if problem.contains("end of stream") || problem.contains("escape") || problem.contains("quoted scalar") {
+            return "check the quotes: every \" or ' that opens a text must close it"
+        }
+        if problem.contains("another document") {
+            return "the file must hold one YAML document; remove the extra '---'"
+        }
+        if line.contains("\t") { return "indent with spaces, not tabs" }
+        return "check the indentation (keys at one level line up) and put texts with ':' or '#' in quotes"
+    }
+
+    /// Where a duplicated key appears for the second time: the next line that starts it at the same column.
+    static func secondOccurrence(of key: String, after first: Mark, in yaml: String) -> (line: Int, column: Int)? {
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        guard first.line >= 1, first.line < lines.count else { return nil }
+        for index in first.line..<lines.count {
+            let scalars = Array(lines[index].unicodeScalars)
+            let indent = first.column - 1
+            guard scalars.count > indent else { continue }
+            let lead = String(String.UnicodeScalarView(scalars[..<indent]))
+            guard lead.allSatisfy({ $0 == " " || $0 == "-" }) else { continue }
+            let rest = String(String.UnicodeScalarView(scalars[indent...]))
+            if rest.hasPrefix(key), rest.dropFirst(key.count).drop(while: { $0 == " " }).hasPrefix(":") {
+                return (index + 1, first.column)
+            }
+        }
+        return nil
+    }
+}
+
+// MARK: - The checker
+
+/// The keys of one mapping, found by name.
+private struct Fields {
+    let path: String
+    let line: Int?
+    let nodes: [String: Node]
+    /// Known keys that an unknown key was taken for; their absence is not reported again.
+    let misspelled: Set<String>
+
+    func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// The value of `key`, or `nil` when it is absent or null.
+    subscript(key: String) -> Node? {
+        guard let node = nodes[key], !node.isNull else { return nil }
+        return node
+    }
+}
+
+private extension Node {
+    /// `~`, `null` or nothing, written plain (a quoted `''` is text).
+    var isNull: Bool { null != nil }
+
+    var line: Int? { mark?.line }
+
+    /// How the node looks in a message: `'abc'`, `a list`, `nothing`.
+    var shown: String {
+        switch self {
+        case let .scalar(scalar):
+            if isNull { return "nothing" }
+            let text = scalar.string
+            let short = text.unicodeScalars.count > 40
+                ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(40))) + "…"
+                : text
+            return "'\(short)'"
+        case .mapping: return "a mapping (key: value pairs)"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+}
+
+private let topLevelKeys = [
+    "title", "moderator_key", "host", "port", "database", "groups", "programme", "statements",
+    "keepalive_seconds", "tally_interval_ms", "allowed_origins", "language", "web_root", "limits",
+]
+private let limitKeys = [
+    "message_bytes", "chat_chars", "chat_burst", "chat_per_second", "vote_burst", "votes_per_second",
+]
+private let statementHint = "each statement is a mapping like `- id: s1` with `text: ...` on the next line"
+private let programmeHint = "each programme line is a mapping like `- time: \"14:00\"` with `item: Welkom` on the next line"
+
+/// Walks the composed tree, collecting problems instead of stopping at the first.
+private struct Checker {
+    var problems: [ConfigurationProblem] = []
+
+    mutating func report(_ kind: ConfigurationProblem.Kind, _ path: String, _ line: Int?,
+                         _ message: String, hint: String? = nil) {
+        problems.append(ConfigurationProblem(kind: kind, path: path, line: line, message: message, hint: hint))
+    }
+
+    mutating func configuration(from root: Node?, environment: [String: String]) -> Configuration? {
+        guard let root, !root.isNull else {
+            report(.missingKey, "title", nil, "the configuration is empty",
+                   hint: "it needs at least `title: ...`; see config/example-en.yaml")
+            return nil
+        }
+        guard let top = mapping(root, path: "", known: topLevelKeys,
+                                hint: "the file must be a mapping of keys such as `title: ...`; see config/example-en.yaml")
+        else { return nil }
+
+        var configuration = Configuration(title: "")
+        if let node = top["limits"], let fields = mapping(node, path: "limits", known: limitKeys) {
+            var limits = Limits()
+            positive(fields, "message_bytes", into: &limits.messageBytes)
+            positive(fields, "chat_chars", into: &limits.chatChars)
+            positive(fields, "chat_burst", into: &limits.chatBurst)
+            positiveRate(fields, "chat_per_second", into: &limits.chatPerSecond)
+            positive(fields, "vote_burst", into: &limits.voteBurst)
+            positiveRate(fields, "votes_per_second", into: &limits.votesPerSecond)
+            configuration.limits = limits
+        }
+
+        if let node = top["title"] {
+            if let title = text(node, path: "title") { configuration.title = title }
+        } else if !top.misspelled.contains("title") {
+            report(.missingKey, "title", top.line, "the title is missing",
+                   hint: "add a line such as `title: Leren samen werken aan opgaven`")
+        }
+
+        configuration.moderatorKey = moderatorKey(top, environment: environment)
+        if let node = top["host"], let host = text(node, path: "host") { configuration.host = host }
+        if let node = top["port"],
+           let port = wholeNumber(node, path: "port", in: 0...65535, rule: "between 0 and 65535", example: 8080) {
+            configuration.port = port
+        }
+        if let node = top["database"], let database = text(node, path: "database") {
+            configuration.database = database
+        }
+        if let node = top["web_root"], let webRoot = text(node, path: "web_root") {
+            configuration.webRoot = webRoot
+        }
+        if let node = top["keepalive_seconds"],
+           let seconds = wholeNumber(node, path: "keepalive_seconds", in: 1...Int.max, rule: "at least 1", example: 60) {
+            configuration.keepaliveSeconds = seconds
+        }
+        if let node = top["tally_interval_ms"],
+           let milliseconds = wholeNumber(node, path: "tally_interval_ms", in: 10...Int.max, rule: "at least 10", example: 250) {
+            configuration.tallyIntervalMilliseconds = milliseconds
+        }
+        if let node = top["language"], let language = text(node, path: "language") {
+            if ["nl", "en"].contains(language) {
+                configuration.language = language
+            } else {
+                report(.invalidValue, "language", node.line, "expected nl or en, got \(node.shown)",
+                       hint: "the web pages exist in Dutch (nl) and English (en)")
+            }
+        }
+        if let node = top["groups"] { configuration.groups = groups(node) }
+        if let node = top["programme"] { configuration.programme = programme(node) }
+        if let node = top["allowed_origins"] { configuration.allowedOrigins = origins(node) }
+        if let node = top["statements"] {
+            configuration.statements = statements(node, maximumLength: configuration.limits.chatChars)
+        }
+        return configuration
+    }
+
+    // MARK: Sections
+
+    mutating func moderatorKey(_ top: Fields, environment: [String: String]) -> String? {
+        let hint = "use a long random key, or leave it out so that the server makes one at start"
+        let minimum = ConfigurationFile.minimumModeratorKeyLength
+        if let key = environment[ConfigurationFile.moderatorKeyVariable], !key.isEmpty {
+            if key.unicodeScalars.count < minimum {
+                report(.invalidValue, ConfigurationFile.moderatorKeyVariable, nil,
+                       "the moderator key in the environment is shorter than \(minimum) characters", hint: hint)
+            }
+            return key
+        }
+        guard let node = top["moderator_key"], let key = text(node, path: "moderator_key") else { return nil }
+        if key.unicodeScalars.count < minimum {
+            report(.invalidValue, "moderator_key", node.line,
+                   "the moderator key is shorter than \(minimum) characters", hint: hint)
+        }
+        return key
+    }
+
+    mutating func groups(_ node: Node) -> [String] {
+        guard let items = list(node, path: "groups", example: "groups: [Rijk, Provincie, Gemeente]") else { return [] }
+        var groups: [String] = []
+        var seen: [String: Int?] = [:]
+        for (index, item) in items.enumerated() {
+            let path = "groups[\(index)]"
+            guard let name = text(item, path: path) else { continue }
+            if let line = seen[name.lowercased()] {
+                report(.duplicate, path, item.line, "the group '\(name)' is listed twice",
+                       hint: line.map { "it is already listed on line \($0); remove one" } ?? "remove one")
+                continue
+            }
+            seen[name.lowercased()] = item.line
+            groups.append(name)
+        }
+        return groups
+    }
+
+    mutating func programme(_ node: Node) -> [ProgrammeItem] {
+        guard let items = list(node, path: "programme", example: "programme: with lines like `- time: \"14:00\"`")
+        else { return [] }
+        var programme: [ProgrammeItem] = []
+        for (index, item) in items.enumerated() {
+            guard let fields = mapping(item, path: "programme[\(index)]", known: ["time", "item"], hint: programmeHint)
+            else { continue }
+            let time = required(fields, "time", what: "time", hint: programmeHint)
+            let what = required(fields, "item", what: "item", hint: programmeHint)
+            if let time, let what { programme.append(ProgrammeItem(time: time, item: what)) }
+        }
+        return programme
+    }
+
+    mutating func origins(_ node: Node) -> [String] {
+        guard let items = list(node, path: "allowed_origins", example: "allowed_origins: [\"https://stelling.example.nl\"]")
+        else { return [] }
+        var origins: [String] = []
+        for (index, item) in items.enumerated() {
+            let path = "allowed_origins[\(index)]"
+            guard let origin = text(item, path: path) else { continue }
+            let hint = "an origin is scheme://host[:port] without a path, e.g. https://stelling.example.nl"
+            guard let separator = origin.range(of: "://"),
+                  ["http", "https"].contains(origin[..<separator.lowerBound].lowercased()),
+                  !origin[separator.upperBound...].isEmpty
+            else {
+                report(.invalidValue, path, item.line, "expected an origin such as https://host, got \(item.shown)", hint: hint)
+                continue
+            }
+            if origin[separator.upperBound...].contains("/") {
+                report(.invalidValue, path, item.line, "an origin has no path, got \(item.shown)",
+                       hint: origin.hasSuffix("/") ? "remove the trailing /" : hint)
+                continue
+            }
+            origins.append(origin)
+        }
+        return origins
+    }
+
+    mutating func statements(_ node: Node, maximumLength: Int) -> [StatementSpec] {
+        guard let items = list(node, path: "statements", example: "statements: with lines like `- id: s1`")
+        else { return [] }
+        var statements: [StatementSpec] = []
+        var seen: [String: Int?] = [:]
+        let maximumID = ConfigurationFile.maximumStatementIDLength
+        for (index, item) in items.enumerated() {
+            let path = "statements[\(index)]"
+            guard let fields = mapping(item, path: path, known: ["id", "text"], hint: statementHint) else { continue }
+            var id = required(fields, "id", what: "id", hint: statementHint)
+            if let given = id, let node = fields["id"] {
+                let allowed = given.unicodeScalars.allSatisfy {
+                    ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "-" || $0 == "_"
+                }
+                if !allowed || given.unicodeScalars.count > maximumID {
+                    report(.invalidValue, fields.path("id"), node.line, "\(node.shown) is not a valid statement id",
+                           hint: "use at most \(maximumID) letters, digits, - or _, e.g. s1")
+                    id = nil
+                } else if let line = seen[given] {
+                    report(.duplicate, fields.path("id"), node.line, "the statement id '\(given)' is used twice",
+                           hint: (line.map { "it is already used on line \($0)" } ?? "it is already used")
+                               + "; every statement needs its own id")
+                    id = nil
+                } else {
+                    seen[given] = node.line
+                }
+            }
+            var text = required(fields, "text", what: "text", hint: statementHint)
+            if let given = text, let node = fields["text"] {
+                let length = given.unicodeScalars.count
+                if length > maximumLength {
+                    report(.invalidValue, fields.path("text"), node.line,
+                           "the text is \(length) characters long, more than the \(maximumLength) allowed",
+                           hint: "shorten the statement or raise limits.chat_chars")
+                    text = nil
+                }
+            }
+            if let id, let text { statements.append(StatementSpec(id: id, text: text)) }
+        }
+        return statements
+    }
+
+    // MARK: Values
+
+    /// A mapping's keys, reporting keys that are not in `known`.
+    mutating func mapping(_ node: Node, path: String, known: [String], hint: String? = nil) -> Fields? {
+        guard case let .mapping(mapping) = node else {
+            let what = path.isEmpty ? " for the configuration" : ""
+            report(.wrongType, path, node.line, "expected a mapping (key: value pairs)\(what), got \(node.shown)",
+                   hint: hint)
+            return nil
+        }
+        var nodes: [String: Node] = [:]
+        var misspelled: Set<String> = []
+        for (keyNode, value) in mapping {
+            guard case let .scalar(scalar) = keyNode else {
+                report(.unknownKey, path, keyNode.line, "a key must be a plain name, got \(keyNode.shown)")
+                continue
+            }
+            let key = scalar.string
+            let keyPath = path.isEmpty ? key : "\(path).\(key)"
+            if known.contains(key) {
+                nodes[key] = value
+            } else {
+                let suggestion = nearestKey(to: key, among: known)
+                if let suggestion { misspelled.insert(suggestion) }
+                report(.unknownKey, keyPath, keyNode.line, "unknown key '\(key)'",
+                       hint: suggestion.map { "did you mean '\($0)'?" }
+                           ?? unknownKeyHint(key, known: known, atTop: path.isEmpty))
+            }
+        }
+        return Fields(path: path, line: node.line, nodes: nodes, misspelled: misspelled)
+    }
+
+    /// The text of a required key, reporting it when absent.
+    mutating func required(_ fields: Fields, _ key: String, what: String, hint: String) -> String? {
+        guard let node = fields[key] else {
+            if fields.misspelled.contains(key) { return nil }
+            report(.missingKey, fields.path(key), fields.line, "the \(what) is missing", hint: hint)
+            return nil
+        }
+        return text(node, path: fields.path(key))
+    }
+
+    /// A scalar's text as written, trimmed; empty text is reported.
+    mutating func text(_ node: Node, path: String) -> String? {
+        guard case let .scalar(scalar) = node else {
+            report(.wrongType, path, node.line, "expected text, got \(node.shown)",
+                   hint: "a text that contains ': ' or starts with '- ' must be put in quotes")
+            return nil
+        }
+        let text = scalar.string.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else {
+            report(.invalidValue, path, node.line, "must not be empty")
+            return nil
+        }
+        return text
+    }
+
+    mutating func list(_ node: Node, path: String, example: String) -> [Node]? {
+        guard case let .sequence(sequence) = node else {
+            report(.wrongType, path, node.line, "expected a list, got \(node.shown)",
+                   hint: "write a list as [a, b] or with one '- ' line per entry, e.g. \(example)")
+            return nil
+        }
+        return Array(sequence)
+    }
+
+    mutating func wholeNumber(_ node: Node, path: String, in range: ClosedRange<Int>, rule: String, example: Int) -> Int? {
+        let example = "\(path.split(separator: ".").last ?? ""): \(example)"
+        guard case let .scalar(scalar) = node, let number = Int(scalar.string.trimmingCharacters(in: .whitespaces))
+        else {
+            let digits = node.scalar.map { !$0.string.isEmpty && $0.string.allSatisfy(\.isASCII) && $0.string.allSatisfy(\.isNumber) } ?? false
+            report(.wrongType, path, node.line,
+                   digits ? "the number \(node.shown) is too large" : "expected a whole number, got \(node.shown)",
+                   hint: digits ? "it must be \(rule)" : "write digits only, e.g. `\(example)`")
+            return nil
+        }
+        guard range.contains(number) else {
+            report(.invalidValue, path, node.line, "must be \(rule), got \(number)")
+            return nil
+        }
+        return number
+    }
+
+    mutating func positive(_ fields: Fields, _ key: String, into value: inout Int) {
+        if let node = fields[key], let number = wholeNumber(node, path: fields.path(key), in: 1...Int.max, rule: "at least 1", example: value) {
+            value = number
+        }
+    }
+
+    mutating func positiveRate(_ fields: Fields, _ key: String, into value: inout Double) {
+        guard let node = fields[key] else { return }
+        let path = fields.path(key)
+        guard case let .scalar(scalar) = node,
+              let number = Double(scalar.string.trimmingCharacters(in: .whitespaces)), number.isFinite
+        else {
+            report(.wrongType, path, node.line, "expected a number, got \(node.shown)",
+                   hint: "write a number such as 1 or 0.5, e.g. `\(key): 2`")
+            return
+        }
+        guard number > 0 else {
+            report(.invalidValue, path, node.line, "must be more than 0, got \(scalar.string)")
+            return
+        }
+        value = number
+    }
+}
+
+// MARK: - Did you mean
+
+private func unknownKeyHint(_ key: String, known: [String], atTop: Bool) -> String {
+    if atTop, limitKeys.contains(key) {
+        return "'\(key)' belongs under `limits:`"
+    }
+    if !atTop, topLevelKeys.contains(key) {
+        return "'\(key)' belongs at the top level, not indented here"
+    }
+    return "the keys allowed here are " + known.joined(separator: ", ")
+}
+
+/// The known key the user most likely meant: same words in another spelling, a prefix, or a small typo.
+func nearestKey(to key: String, among known: [String]) -> String? {
+    let normalised = snakeCase(key)
+    if let same = known.first(where: { $0 == normalised }) { return same }
+    if normalised.count >= 4,
+       let longer = known.first(where: { $0.hasPrefix(normalised + "_") || normalised.hasPrefix($0 + "_") }) {
+        return longer
+    }
+    let allowed = normalised.count <= 4 ? 1 : normalised.count <= 10 ? 2 : 3
+    let scored = known.map { (key: $0, distance: editDistance(normalised, $0)) }
+    guard let best = scored.min(by: { $0.distance < $1.distance }), best.distance <= allowed else { return nil }
+    return best.key
+}
+
+/// `chatChars`, `Chat-Chars` and `chat chars` all become `chat_chars`.
+private func snakeCase(_ key: String) -> String {
+    var result = ""
+    for character in key {
+        if character.isUppercase, let last = result.last, last != "_" {
+            result.append("_")
+        }
+        result.append(character == "-" || character == " " ? "_" : Character(character.lowercased()))
+    }
+    return result
+}
+
+/// The edit distance between two strings, by characters, a swap of two neighbours counting as one edit.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    guard !a.isEmpty else { return b.count }
+    guard !b.isEmpty else { return a.count }
+    var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+    for i in 0...a.count { table[i][0] = i }
+    for j in 0...b.count { table[0][j] = j }
+    for i in 1...a.count {
+        for j in 1...b.count {
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+            }
+        }
+    }
+    return table[a.count][b.count]
+}

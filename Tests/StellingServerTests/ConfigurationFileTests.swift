@@ -1,0 +1,548 @@
+import Foundation
+import StellingCore
+@testable import StellingServer
+import Testing
+
+/// The repository's root, found from this file's path.
+private let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Parses YAML that must be wrong and returns the error.
+private func problems(_ yaml: String, environment: [String: String] = [:]) -> ConfigurationError? {
+    do {
+        _ = try ConfigurationFile.parse(yaml: yaml, environment: environment)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// A fresh temporary folder, removed by the caller.
+private func temporaryFolder() throws -> URL {
+    let folder = FileManager.default.temporaryDirectory
+        .appendingPathComponent("stelling-config-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder
+}
+
+@Suite("Shipped configuration files")
+struct ShippedConfigurationTests {
+    @Test func theSeminarLoadsAsTheEventWasHeld() throws {
+        let path = repositoryRoot.appendingPathComponent("config/seminar.yaml").path
+        let configuration = try ConfigurationFile.load(path: path, environment: [:])
+        #expect(configuration.title == "Leren samen werken aan opgaven")
+        #expect(configuration.statements.map(\.id) == ["s1", "s2", "s3", "s4", "s5", "s6"])
+        #expect(configuration.statements.allSatisfy { !$0.text.isEmpty && $0.text.unicodeScalars.count <= 500 })
+        #expect(configuration.groups == ["Rijk", "Provincie", "Gemeente", "Waterschap", "Anders"])
+        #expect(configuration.programme == [
+            ProgrammeItem(time: "14:00", item: "Welkom door de moderator"),
+            ProgrammeItem(time: "14:05", item: "Interview met de auteurs van het essay"),
+            ProgrammeItem(time: "14:15", item: "Paneldiscussie over stellingen via de chat"),
+            ProgrammeItem(time: "15:00", item: "Afsluiting"),
+        ])
+        #expect(configuration.moderatorKey == nil)
+        #expect(configuration.port == 8080)
+        #expect(configuration.language == "nl")
+        #expect(configuration.webRoot == "web")
+        #expect(configuration.database == repositoryRoot.appendingPathComponent("config/data/stelling.sqlite").path)
+        #expect(configuration.limits == Limits())
+    }
+
+    @Test func theEnglishExampleShowsTheDefaults() throws {
+        let path = repositoryRoot.appendingPathComponent("config/example-en.yaml").path
+        let configuration = try ConfigurationFile.load(path: path, environment: [:])
+        var expected = Configuration(title: "Town hall on the new cycling plan")
+        expected.port = 8081
+        expected.language = "en"
+        expected.database = repositoryRoot.appendingPathComponent("config/data/example-en.sqlite").path
+        expected.programme = configuration.programme
+        expected.statements = configuration.statements
+        #expect(configuration == expected)
+        #expect(configuration.statements.count == 3)
+        #expect(configuration.programme.count == 3)
+        #expect(configuration.groups.isEmpty)
+    }
+
+    @Test func theSeminarTakesTheKeyFromTheEnvironment() throws {
+        let path = repositoryRoot.appendingPathComponent("config/seminar.yaml").path
+        let configuration = try ConfigurationFile.load(
+            path: path, environment: ["STELLING_MODERATOR_KEY": "a-key-from-the-environment"])
+        #expect(configuration.moderatorKey == "a-key-from-the-environment")
+    }
+}
+
+@Suite("Reading a configuration")
+struct ConfigurationFileTests {
+    @Test func absentOptionalKeysTakeTheProtocolDefaults() throws {
+        let configuration = try ConfigurationFile.parse(yaml: "title: Een seminar\n", environment: [:])
+        #expect(configuration == Configuration(title: "Een seminar"))
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.port == 8080)
+        #expect(configuration.database == "data/stelling.sqlite")
+        #expect(configuration.keepaliveSeconds == 60)
+        #expect(configuration.tallyIntervalMilliseconds == 250)
+        #expect(configuration.limits == Limits(
+            messageBytes: 8192, chatChars: 500, chatBurst: 5, chatPerSecond: 1, voteBurst: 10, votesPerSecond: 2))
+    }
+
+    @Test func keysWithoutAValueCountAsAbsent() throws {
+        let yaml = """
+        title: Een seminar
+        moderator_key:
+        groups:
+        limits:
+        port: ~
+        """
+        #expect(try ConfigurationFile.parse(yaml: yaml, environment: [:]) == Configuration(title: "Een seminar"))
+    }
+
+    @Test func everyKeyIsRead() throws {
+        let yaml = """
+        title: "  Leren: samen  "
+        moderator_key: correct-horse-battery-staple
+        host: 127.0.0.1
+        port: 0
+        database: /var/lib/stelling/db.sqlite
+        groups: [Rijk, Gemeente]
+        programme:
+          - {time: "9:30", item: Koffie}
+          - time: 10:00
+            item: Start
+        statements:
+          - id: s1
+            text: >
+              Een lange stelling
+              over twee regels.
+          - id: 2
+            text: Twee
+        keepalive_seconds: 30
+        tally_interval_ms: 10
+        allowed_origins: ["https://stelling.example.nl", "http://localhost:8080"]
+        language: en
+        web_root: /srv/stelling/web
+        limits:
+          message_bytes: 4096
+          chat_chars: 280
+          chat_burst: 3
+          chat_per_second: 0.5
+          vote_burst: 4
+          votes_per_second: 1.5
+        """
+        let configuration = try ConfigurationFile.parse(yaml: yaml, environment: [:])
+        #expect(configuration == Configuration(
+            title: "Leren: samen",
+            programme: [ProgrammeItem(time: "9:30", item: "Koffie"), ProgrammeItem(time: "10:00", item: "Start")],
+            groups: ["Rijk", "Gemeente"],
+            statements: [
+                StatementSpec(id: "s1", text: "Een lange stelling over twee regels."),
+                StatementSpec(id: "2", text: "Twee"),
+            ],
+            moderatorKey: "correct-horse-battery-staple",
+            host: "127.0.0.1",
+            port: 0,
+            database: "/var/lib/stelling/db.sqlite",
+            keepaliveSeconds: 30,
+            tallyIntervalMilliseconds: 10,
+            allowedOrigins: ["https://stelling.example.nl", "http://localhost:8080"],
+            language: "en",
+            webRoot: "/srv/stelling/web",
+            limits: Limits(messageBytes: 4096, chatChars: 280, chatBurst: 3, chatPerSecond: 0.5,
+                           voteBurst: 4, votesPerSecond: 1.5)
+        ))
+    }
+
+    @Test(arguments: [
+        ([:], "in-the-file-key", "in-the-file-key"),
+        (["STELLING_MODERATOR_KEY": "from-the-environment"], "in-the-file-key", "from-the-environment"),
+        (["STELLING_MODERATOR_KEY": ""], "in-the-file-key", "in-the-file-key"),
+        (["STELLING_MODERATOR_KEY": "from-the-environment"], nil, "from-the-environment"),
+        ([:], nil, nil),
+    ] as [([String: String], String?, String?)])
+    func theEnvironmentKeyWinsWhenSetAndNotEmpty(environment: [String: String], fileKey: String?, expected: String?) throws {
+        var yaml = "title: T\n"
+        if let fileKey { yaml += "moderator_key: \(fileKey)\n" }
+        let configuration = try ConfigurationFile.parse(yaml: yaml, environment: environment)
+        #expect(configuration.moderatorKey == expected)
+    }
+
+    @Test func aShortKeyInTheFileIsIgnoredWhenTheEnvironmentWins() throws {
+        let configuration = try ConfigurationFile.parse(
+            yaml: "title: T\nmoderator_key: change-me\n",
+            environment: ["STELLING_MODERATOR_KEY": "a-long-enough-key"])
+        #expect(configuration.moderatorKey == "a-long-enough-key")
+    }
+
+    @Test func aShortKeyInTheEnvironmentIsAnError() throws {
+        let error = try #require(problems("title: T\n", environment: ["STELLING_MODERATOR_KEY": "short"]))
+        #expect(error.problems.map(\.path) == ["STELLING_MODERATOR_KEY"])
+        #expect(error.problems.first?.line == nil)
+    }
+
+    @Test func aRelativeDatabaseIsTakenFromTheFilesFolder() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("event.yaml")
+        try "title: T\ndatabase: data/event.sqlite\n".write(to: file, atomically: true, encoding: .utf8)
+        let configuration = try ConfigurationFile.load(path: file.path, environment: [:])
+        #expect(configuration.database == folder.appendingPathComponent("data/event.sqlite").path)
+        #expect(configuration.webRoot == "web")
+
+        try "title: T\ndatabase: /tmp/elsewhere.sqlite\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(try ConfigurationFile.load(path: file.path, environment: [:]).database == "/tmp/elsewhere.sqlite")
+
+        try "title: T\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(try ConfigurationFile.load(path: file.path, environment: [:]).database
+            == folder.appendingPathComponent("data/stelling.sqlite").path)
+    }
+
+    @Test(arguments: [
+        ("config/seminar.yaml", "config/data/x.sqlite"),
+        ("seminar.yaml", "data/x.sqlite"),
+        ("/etc/stelling/seminar.yaml", "/etc/stelling/data/x.sqlite"),
+        ("/seminar.yaml", "/data/x.sqlite"),
+    ])
+    func relativePathsAreJoinedToTheFolder(file: String, expected: String) {
+        #expect(ConfigurationFile.resolve("data/x.sqlite", againstFolderOf: file) == expected)
+    }
+
+    @Test func parsingTextLeavesARelativeDatabaseAsWritten() throws {
+        let configuration = try ConfigurationFile.parse(yaml: "title: T\ndatabase: data/x.sqlite\n", environment: [:])
+        #expect(configuration.database == "data/x.sqlite")
+    }
+
+    @Test func statementLengthsCountCodePoints() throws {
+        let precomposed = String(repeating: "\u{E9}", count: 500)
+        let combining = String(repeating: "e\u{301}", count: 500)
+        #expect(precomposed.count == combining.count)
+
+        let fine = try ConfigurationFile.parse(
+            yaml: "title: T\nstatements:\n  - id: s1\n    text: \(precomposed)\n", environment: [:])
+        #expect(fine.statements.first?.text == precomposed)
+
+        let error = try #require(problems("title: T\nstatements:\n  - id: s1\n    text: \(combining)\n"))
+        #expect(error.problems.count == 1)
+        #expect(error.problems.first?.path == "statements[0].text")
+        #expect(error.problems.first?.line == 4)
+        #expect(error.problems.first?.message.contains("1000 characters") == true)
+    }
+
+    @Test func theStatementLimitFollowsChatChars() throws {
+        let yaml = "title: T\nlimits: {chat_chars: 10}\nstatements:\n  - {id: s1, text: Elf tekens!}\n"
+        let error = try #require(problems(yaml))
+        #expect(error.problems.map(\.path) == ["statements[0].text"])
+        #expect(error.problems.map(\.line) == [4])
+    }
+
+    @Test func generatedKeysAreLongUrlSafeAndDifferent() {
+        var generator = SystemRandomNumberGenerator()
+        let keys = (0..<100).map { _ in ConfigurationFile.generateModeratorKey(using: &generator) }
+        let urlSafe = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        for key in keys {
+            #expect(key.count == 32)  // 32 × 6 bits = 192 bits
+            #expect(key.allSatisfy(urlSafe.contains))
+        }
+        #expect(Set(keys).count == keys.count)
+    }
+
+    @Test func aGeneratedKeyPassesTheChecks() throws {
+        var generator = SystemRandomNumberGenerator()
+        let key = ConfigurationFile.generateModeratorKey(using: &generator)
+        let configuration = try ConfigurationFile.parse(yaml: "title: T\nmoderator_key: \(key)\n", environment: [:])
+        #expect(configuration.moderatorKey == key)
+    }
+}
+
+/// One wrong configuration and the problem it must give.
+struct ErrorCase: Sendable, CustomTestStringConvertible {
+    let name: String
+    let yaml: String
+    let kind: ConfigurationProblem.Kind
+    let path: String
+    let line: Int?
+    let message: String
+    var hint: String? = nil
+
+    var testDescription: String { name }
+}
+
+private let thirtyThreeLetters = String(repeating: "e", count: 33)
+
+@Suite("Mistakes in a configuration")
+struct ConfigurationErrorTests {
+    static let cases: [ErrorCase] = [
+        ErrorCase(name: "a word where a whole number belongs",
+                  yaml: "title: T\nlimits:\n  chat_chars: abc\n",
+                  kind: .wrongType, path: "limits.chat_chars", line: 3,
+                  message: "expected a whole number, got 'abc'", hint: "digits only"),
+        ErrorCase(name: "a fraction where a whole number belongs",
+                  yaml: "title: T\nport: 80.5\n",
+                  kind: .wrongType, path: "port", line: 2, message: "expected a whole number, got '80.5'"),
+        ErrorCase(name: "a huge number",
+                  yaml: "title: T\nkeepalive_seconds: 99999999999999999999999\n",
+                  kind: .wrongType, path: "keepalive_seconds", line: 2, message: "too large"),
+        ErrorCase(name: "a missing title",
+                  yaml: "# nothing yet\nport: 8080\n",
+                  kind: .missingKey, path: "title", line: 2, message: "the title is missing"),
+        ErrorCase(name: "an empty title",
+                  yaml: "title: \"  \"\n",
+                  kind: .invalidValue, path: "title", line: 1, message: "must not be empty"),
+        ErrorCase(name: "a title that is a list",
+                  yaml: "title:\n  - a\n",
+                  kind: .wrongType, path: "title", line: 2, message: "expected text, got a list"),
+        ErrorCase(name: "an empty file",
+                  yaml: "# only a comment\n",
+                  kind: .missingKey, path: "title", line: nil, message: "the configuration is empty"),
+        ErrorCase(name: "a list at the top",
+                  yaml: "- title: T\n",
+                  kind: .wrongType, path: "", line: 1, message: "expected a mapping"),
+        ErrorCase(name: "a near miss of tally_interval_ms",
+                  yaml: "title: T\ntally_interval: 100\n",
+                  kind: .unknownKey, path: "tally_interval", line: 2,
+                  message: "unknown key 'tally_interval'", hint: "did you mean 'tally_interval_ms'?"),
+        ErrorCase(name: "a misspelled title, not also reported missing",
+                  yaml: "titel: Leren\n",
+                  kind: .unknownKey, path: "titel", line: 1,
+                  message: "unknown key 'titel'", hint: "did you mean 'title'?"),
+        ErrorCase(name: "a typo in a limit",
+                  yaml: "title: T\nlimits:\n  chat_char: 100\n",
+                  kind: .unknownKey, path: "limits.chat_char", line: 3,
+                  message: "unknown key 'chat_char'", hint: "did you mean 'chat_chars'?"),
+        ErrorCase(name: "a camel-case key",
+                  yaml: "title: T\nwebRoot: web\n",
+                  kind: .unknownKey, path: "webRoot", line: 2,
+                  message: "unknown key 'webRoot'", hint: "did you mean 'web_root'?"),
+        ErrorCase(name: "a limit at the top level",
+                  yaml: "title: T\nchat_burst: 3\n",
+                  kind: .unknownKey, path: "chat_burst", line: 2,
+                  message: "unknown key 'chat_burst'", hint: "belongs under `limits:`"),
+        ErrorCase(name: "a key nobody knows",
+                  yaml: "title: T\nsubtitle: PBL en NSOB\n",
+                  kind: .unknownKey, path: "subtitle", line: 2,
+                  message: "unknown key 'subtitle'", hint: "the keys allowed here are title, moderator_key"),
+        ErrorCase(name: "an unknown key in a statement",
+                  yaml: "title: T\nstatements:\n  - id: s1\n    txt: Iets\n",
+                  kind: .unknownKey, path: "statements[0].txt", line: 4,
+                  message: "unknown key 'txt'", hint: "did you mean 'text'?"),
+        ErrorCase(name: "a duplicate statement id",
+                  yaml: "title: T\nstatements:\n  - id: s1\n    text: Een\n  - id: s1\n    text: Twee\n",
+                  kind: .duplicate, path: "statements[1].id", line: 5,
+                  message: "the statement id 's1' is used twice", hint: "already used on line 3"),
+        ErrorCase(name: "a statement with empty text",
+                  yaml: "title: T\nstatements:\n  - id: s1\n    text: \"\"\n",
+                  kind: .invalidValue, path: "statements[0].text", line: 4, message: "must not be empty"),
+        ErrorCase(name: "a statement without text",
+                  yaml: "title: T\nstatements:\n  - id: s1\n",
+                  kind: .missingKey, path: "statements[0].text", line: 3, message: "the text is missing"),
+        ErrorCase(name: "a statement without id",
+                  yaml: "title: T\nstatements:\n  - text: Een\n",
+                  kind: .missingKey, path: "statements[0].id", line: 3, message: "the id is missing"),
+        ErrorCase(name: "a statement written as bare text",
+                  yaml: "title: T\nstatements:\n  - Leren is leuk\n",
+                  kind: .wrongType, path: "statements[0]", line: 3,
+                  message: "expected a mapping", hint: "- id: s1"),
+        ErrorCase(name: "a statement id with a space",
+                  yaml: "title: T\nstatements:\n  - id: s 1\n    text: Een\n",
+                  kind: .invalidValue, path: "statements[0].id", line: 3,
+                  message: "'s 1' is not a valid statement id", hint: "letters, digits, - or _"),
+        ErrorCase(name: "a statement id with punctuation",
+                  yaml: "title: T\nstatements:\n  - {id: \"s1!\", text: Een}\n",
+                  kind: .invalidValue, path: "statements[0].id", line: 3, message: "not a valid statement id"),
+        ErrorCase(name: "a statement id of 33 characters",
+                  yaml: "title: T\nstatements:\n  - id: \(thirtyThreeLetters)\n    text: Een\n",
+                  kind: .invalidValue, path: "statements[0].id", line: 3, message: "not a valid statement id"),
+        ErrorCase(name: "statements that are not a list",
+                  yaml: "title: T\nstatements: Leren\n",
+                  kind: .wrongType, path: "statements", line: 2, message: "expected a list, got 'Leren'"),
+        ErrorCase(name: "an empty group",
+                  yaml: "title: T\ngroups: [Rijk, \"\"]\n",
+                  kind: .invalidValue, path: "groups[1]", line: 2, message: "must not be empty"),
+        ErrorCase(name: "a group twice",
+                  yaml: "title: T\ngroups:\n  - Rijk\n  - Gemeente\n  - Rijk\n",
+                  kind: .duplicate, path: "groups[2]", line: 5,
+                  message: "the group 'Rijk' is listed twice", hint: "already listed on line 3"),
+        ErrorCase(name: "groups that differ only in capitals",
+                  yaml: "title: T\ngroups: [Rijk, rijk]\n",
+                  kind: .duplicate, path: "groups[1]", line: 2, message: "listed twice"),
+        ErrorCase(name: "a port over 65535",
+                  yaml: "title: T\nport: 65536\n",
+                  kind: .invalidValue, path: "port", line: 2, message: "must be between 0 and 65535, got 65536"),
+        ErrorCase(name: "a negative port",
+                  yaml: "title: T\nport: -1\n",
+                  kind: .invalidValue, path: "port", line: 2, message: "must be between 0 and 65535, got -1"),
+        ErrorCase(name: "a zero limit",
+                  yaml: "title: T\nlimits:\n  message_bytes: 8192\n  vote_burst: 0\n",
+                  kind: .invalidValue, path: "limits.vote_burst", line: 4, message: "must be at least 1, got 0"),
+        ErrorCase(name: "a negative rate",
+                  yaml: "title: T\nlimits:\n  chat_per_second: -0.5\n",
+                  kind: .invalidValue, path: "limits.chat_per_second", line: 3, message: "must be more than 0"),
+        ErrorCase(name: "a rate that is not a number",
+                  yaml: "title: T\nlimits:\n  votes_per_second: veel\n",
+                  kind: .wrongType, path: "limits.votes_per_second", line: 3,
+                  message: "expected a number, got 'veel'"),
+        ErrorCase(name: "limits that are not a mapping",
+                  yaml: "title: T\nlimits: 5\n",
+                  kind: .wrongType, path: "limits", line: 2, message: "expected a mapping"),
+        ErrorCase(name: "a keepalive under a second",
+                  yaml: "title: T\nkeepalive_seconds: 0\n",
+                  kind: .invalidValue, path: "keepalive_seconds", line: 2, message: "must be at least 1, got 0"),
+        ErrorCase(name: "a tally interval under 10 ms",
+                  yaml: "title: T\ntally_interval_ms: 9\n",
+                  kind: .invalidValue, path: "tally_interval_ms", line: 2, message: "must be at least 10, got 9"),
+        ErrorCase(name: "a language without pages",
+                  yaml: "title: T\nlanguage: de\n",
+                  kind: .invalidValue, path: "language", line: 2, message: "expected nl or en, got 'de'"),
+        ErrorCase(name: "a short moderator key",
+                  yaml: "title: T\nmoderator_key: change-me\n",
+                  kind: .invalidValue, path: "moderator_key", line: 2,
+                  message: "shorter than 12 characters", hint: "leave it out so that the server makes one"),
+        ErrorCase(name: "a programme line without item",
+                  yaml: "title: T\nprogramme:\n  - time: \"14:00\"\n",
+                  kind: .missingKey, path: "programme[0].item", line: 3, message: "the item is missing"),
+        ErrorCase(name: "an origin with a trailing slash",
+                  yaml: "title: T\nallowed_origins:\n  - https://stelling.example.nl/\n",
+                  kind: .invalidValue, path: "allowed_origins[0]", line: 3,
+                  message: "an origin has no path", hint: "remove the trailing /"),
+        ErrorCase(name: "an origin without a scheme",
+                  yaml: "title: T\nallowed_origins: [stelling.example.nl]\n",
+                  kind: .invalidValue, path: "allowed_origins[0]", line: 2, message: "expected an origin"),
+        ErrorCase(name: "an unquoted colon in a text",
+                  yaml: "title: T\nstatements:\n  - id: s1\n    text: Stelling: leren loont\n",
+                  kind: .syntax, path: "", line: 4, message: "not valid YAML", hint: "must be put in quotes"),
+        ErrorCase(name: "a tab for indentation",
+                  yaml: "title: T\nlimits:\n\tchat_chars: 5\n",
+                  kind: .syntax, path: "", line: 3, message: "not valid YAML", hint: "not tabs"),
+        ErrorCase(name: "an unclosed quote",
+                  yaml: "title: \"T\nport: 8080\n",
+                  kind: .syntax, path: "", line: 3, message: "not valid YAML", hint: "check the quotes"),
+        ErrorCase(name: "a key twice",
+                  yaml: "title: T\nport: 8080\nlanguage: nl\nport: 8081\n",
+                  kind: .syntax, path: "port", line: 4,
+                  message: "the key 'port' appears twice", hint: "the first is on line 2"),
+    ]
+
+    @Test(arguments: cases)
+    func aMistakeIsReportedWithItsPathAndLine(_ mistake: ErrorCase) throws {
+        let error = try #require(problems(mistake.yaml), "the configuration should have been refused")
+        try #require(error.problems.count == 1, "\(error)")
+        let problem = error.problems[0]
+        #expect(problem.kind == mistake.kind)
+        #expect(problem.path == mistake.path)
+        #expect(problem.line == mistake.line)
+        #expect(problem.message.contains(mistake.message), "\(problem.message)")
+        if let hint = mistake.hint {
+            #expect(problem.hint?.contains(hint) == true, "\(problem.hint ?? "no hint")")
+        }
+        #expect(!error.description.isEmpty)
+    }
+
+    @Test func aSyntaxErrorGivesTheColumnToo() throws {
+        let error = try #require(problems("title: T\nstatements:\n  - id: s1\n    text: Stelling: leren loont\n"))
+        let problem = try #require(error.problems.first)
+        #expect(problem.line == 4)
+        #expect(problem.column == 19)
+        #expect(error.description.hasPrefix("line 4, column 19: this is not valid YAML"))
+    }
+
+    @Test func allProblemsAreReportedAtOnceInLineOrder() throws {
+        let yaml = """
+        port: 99999
+        tally_interval: 100
+        limits:
+          chat_chars: abc
+          vote_burst: 0
+        groups: [Rijk, Rijk]
+        statements:
+          - id: s1
+            text: Een
+          - id: s1
+            text: ""
+        language: fr
+        """
+        let error = try #require(problems(yaml))
+        #expect(error.problems.map(\.path) == [
+            "title", "port", "tally_interval", "limits.chat_chars", "limits.vote_burst", "groups[1]",
+            "statements[1].id", "statements[1].text", "language",
+        ])
+        #expect(error.problems.map(\.line) == [1, 1, 2, 4, 5, 6, 10, 11, 12])
+    }
+
+    @Test func theDescriptionNamesFileLinePathMessageAndHint() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("seminar.yaml")
+        try "title: T\nlimits:\n  chat_chars: abc\nport: 70000\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigurationError.self) { try ConfigurationFile.load(path: file.path, environment: [:]) }
+        do {
+            _ = try ConfigurationFile.load(path: file.path, environment: [:])
+        } catch {
+            #expect(error.file == file.path)
+            #expect(error.description == """
+            \(file.path):3: limits.chat_chars: expected a whole number, got 'abc' (hint: write digits only, e.g. `chat_chars: 500`)
+            \(file.path):4: port: must be between 0 and 65535, got 70000
+            """)
+        }
+    }
+
+    @Test func aMissingFileIsReportedWithoutALine() throws {
+        let path = "/nonexistent/stelling/seminar.yaml"
+        do {
+            _ = try ConfigurationFile.load(path: path, environment: [:])
+            Issue.record("a missing file should be refused")
+        } catch {
+            #expect(error.problems.map(\.kind) == [.unreadableFile])
+            #expect(error.problems.first?.line == nil)
+            #expect(error.description == "\(path): no such file (hint: check the path of the configuration file)")
+        }
+    }
+
+    @Test func aFolderOrBinaryIsNotAConfiguration() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(throws: ConfigurationError.self) { try ConfigurationFile.load(path: folder.path, environment: [:]) }
+
+        let file = folder.appendingPathComponent("latin1.yaml")
+        try Data([0x74, 0x69, 0x74, 0x6C, 0x65, 0x3A, 0x20, 0xE9, 0xFF, 0x0A]).write(to: file)
+        do {
+            _ = try ConfigurationFile.load(path: file.path, environment: [:])
+            Issue.record("a file that is not UTF-8 should be refused")
+        } catch {
+            #expect(error.problems.map(\.kind) == [.unreadableFile])
+            #expect(error.problems.first?.message == "the file is not UTF-8 text")
+        }
+    }
+
+    @Test(arguments: [
+        ("tally_interval", "tally_interval_ms"),
+        ("tallyIntervalMs", "tally_interval_ms"),
+        ("keepalive", "keepalive_seconds"),
+        ("moderator-key", "moderator_key"),
+        ("Title", "title"),
+        ("prgramme", "programme"),
+        ("program", "programme"),
+        ("statement", "statements"),
+        ("allowed_origin", "allowed_origins"),
+        ("langauge", "language"),
+        ("prot", "port"),
+        ("hots", "host"),
+    ])
+    func nearMissesGetASuggestion(typed: String, meant: String) {
+        let known = [
+            "title", "moderator_key", "host", "port", "database", "groups", "programme", "statements",
+            "keepalive_seconds", "tally_interval_ms", "allowed_origins", "language", "web_root", "limits",
+        ]
+        #expect(nearestKey(to: typed, among: known) == meant)
+    }
+
+    @Test(arguments: [
+        ("kitten", "sitting", 3), ("port", "prot", 1), ("", "abc", 3), ("title", "title", 0), ("limits", "limit", 1),
+    ])
+    func editDistanceCountsInsertionsDeletionsChangesAndSwaps(a: String, b: String, distance: Int) {
+        #expect(editDistance(a, b) == distance)
+        #expect(editDistance(b, a) == distance)
+    }
+
+    @Test(arguments: ["subtitle", "date", "organisers", "x"])
+    func farMissesGetNoSuggestion(typed: String) {
+        #expect(nearestKey(to: typed, among: ["title", "port", "host", "language", "limits"]) == nil)
+    }
+}
