@@ -34,9 +34,10 @@ public enum Record: Equatable, Sendable {
     /// A moderator muted or unmuted a participant.
     case participantMuted(ParticipantID, muted: Bool, at: Instant)
     /// A statement is now shown with voting open; voting on the one shown before closed.
-    case statementShown(StatementID, at: Instant)
-    /// Voting on the shown statement was opened or closed.
-    case votingChanged(StatementID, open: Bool, at: Instant)
+    /// `present` is the number of participants present then (for turnout in the exports).
+    case statementShown(StatementID, at: Instant, present: Int)
+    /// Voting on the shown statement was opened or closed, with the participants present then.
+    case votingChanged(StatementID, open: Bool, at: Instant, present: Int)
     /// A statement's results were shown or hidden.
     case resultsRevealed(StatementID, visible: Bool, at: Instant)
     /// A statement was appended live.
@@ -48,7 +49,7 @@ public enum Record: Equatable, Sendable {
     public var at: Instant {
         switch self {
         case let .participantJoined(_, _, _, _, at), let .voteCast(_, _, _, at), let .messageHidden(_, at),
-             let .participantMuted(_, _, at), let .statementShown(_, at), let .votingChanged(_, _, at),
+             let .participantMuted(_, _, at), let .statementShown(_, at, _), let .votingChanged(_, _, at, _),
              let .resultsRevealed(_, _, at), let .statementAdded(_, _, at), let .announcementSet(_, at):
             return at
         case let .chatPosted(message):

@@ -310,7 +310,7 @@ public struct Room: Sendable {
             let open = body == .open
             guard let currentIndex else { return fail(connection, .noCurrentStatement, ref) }
             guard votingOpen != open else { return ack(connection, ref) }
-            let record = Record.votingChanged(statements[currentIndex].id, open: open, at: now)
+            let record = Record.votingChanged(statements[currentIndex].id, open: open, at: now, present: present)
             apply(record)
             var then = ack(connection, ref)
             if !open { then.append(tallyBroadcast(at: currentIndex, now: now)) }
@@ -367,7 +367,7 @@ public struct Room: Sendable {
     /// Shows a statement with voting open; the statement left closes and its tally goes out once more.
     private mutating func show(_ index: Int, from connection: ConnectionID, ref: String?, now: Instant) -> [Effect] {
         let leaving = votingOpen ? currentIndex : nil
-        let record = Record.statementShown(statements[index].id, at: now)
+        let record = Record.statementShown(statements[index].id, at: now, present: present)
         apply(record)
         var then = ack(connection, ref)
         if let leaving, leaving != index { then.append(tallyBroadcast(at: leaving, now: now)) }
@@ -402,17 +402,21 @@ public struct Room: Sendable {
             chat[id.rawValue - 1].hidden = true
         case let .participantMuted(id, muted, _):
             participants[id]?.muted = muted
-        case let .statementShown(statement, at):
+        case let .statementShown(statement, at, present):
             guard let index = statementIndex[statement] else { return }
-            if votingOpen, let currentIndex, currentIndex != index { statements[currentIndex].closedAt = at }
+            if votingOpen, let currentIndex, currentIndex != index {
+                statements[currentIndex].closedAt = at
+                statements[currentIndex].presentAtClose = present
+            }
             currentIndex = index
             votingOpen = true
             if statements[index].openedAt == nil { statements[index].openedAt = at }
             statements[index].closedAt = nil
-        case let .votingChanged(statement, open, at):
+        case let .votingChanged(statement, open, at, present):
             guard let index = statementIndex[statement], index == currentIndex else { return }
             votingOpen = open
             statements[index].closedAt = open ? nil : at
+            if !open { statements[index].presentAtClose = present }
         case let .resultsRevealed(statement, visible, _):
             guard let index = statementIndex[statement] else { return }
             statements[index].resultsVisible = visible
@@ -495,6 +499,8 @@ public struct StatementState: Equatable, Sendable {
     public internal(set) var openedAt: Instant?
     /// When voting on it last closed; `nil` while open or never closed.
     public internal(set) var closedAt: Instant?
+    /// Participants present when voting on it last closed.
+    public internal(set) var presentAtClose: Int?
     /// Whether its results are visible to participants and screens.
     public internal(set) var resultsVisible = false
     /// Each participant's current vote.

@@ -33,6 +33,7 @@ import Testing
         #expect(!second.to(anna).contains { $0.isTally })
         #expect(harness.room.currentState == CurrentState(statement: "s2", voting: .open, results: .hidden))
         #expect(harness.room.statement("s1")?.closedAt == harness.clock)
+        #expect(harness.room.statement("s1")?.presentAtClose == 1)
         _ = harness.send("{\"type\":\"next\"}", from: moderator)
         #expect(harness.send("{\"type\":\"next\",\"ref\":\"end\"}", from: moderator).to(moderator) == [.error(.noMoreStatements, ref: "end")])
         #expect(harness.room.currentStatement == "s3")
@@ -216,9 +217,10 @@ import Testing
         }
         let at = harness.clock
         #expect(harness.records == [
-            .statementShown("s1", at: at), .votingChanged("s1", open: false, at: at), .votingChanged("s1", open: true, at: at),
+            .statementShown("s1", at: at, present: 1), .votingChanged("s1", open: false, at: at, present: 1),
+            .votingChanged("s1", open: true, at: at, present: 1),
             .resultsRevealed("s1", visible: true, at: at), .statementAdded("s4", text: "n", at: at), .messageHidden(1, at: at),
-            .participantMuted(welcome.you.id, muted: true, at: at), .announcementSet("a", at: at), .statementShown("s3", at: at),
+            .participantMuted(welcome.you.id, muted: true, at: at), .announcementSet("a", at: at), .statementShown("s3", at: at, present: 1),
         ])
     }
 }
