@@ -1,0 +1,240 @@
+import Logging
+import StellingCore
+
+/// Where the service stores records. `append` must not block on I/O: it returns the record's
+/// sequence number, and the store later reports "durable up to N" through `EventService.durable(upTo:)`.
+public protocol RecordSink: AnyObject, Sendable {
+    /// Queues a record for writing and returns its sequence number (1, 2, 3, ...).
+    func append(_ record: Record) -> UInt64
+}
+
+/// The imperative shell around the `Room` (DESIGN.md): it receives what the transport
+/// delivers, asks the room, and carries out the effects in order. Its executor is the
+/// libwebsockets service loop, so every member runs on the service thread; transport
+/// callbacks enter it with `assumeIsolated`.
+///
+/// Ordering: the `then` effects of a `persist` wait until the store reports the record
+/// durable, and every effect produced after it waits behind it, so each connection sees
+/// events in the order the room made them. A broadcast reaches the connections admitted
+/// when the room made it (a joiner's welcome snapshot already holds what came before).
+public actor EventService: TransportHandler {
+    /// The service loop this actor runs on.
+    public nonisolated let loop: ServiceLoop
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+
+    private var room: Room
+    private let sink: any RecordSink
+    private let metrics: Metrics
+    private let logger: Logger
+    private var random = SystemRandomNumberGenerator()
+    private nonisolated(unsafe) weak var transport: WebSocketServer?
+    /// Extra HTTP endpoints (exports), answered on the service thread.
+    private nonisolated(unsafe) var httpExtension: (@Sendable (HTTPRequest) -> HTTPResponse?)?
+
+    private struct Step {
+        var waitFor: UInt64
+        var effects: [Effect]
+        var admittedUpTo: UInt64
+    }
+    private var steps: [Step] = []
+    private var head = 0
+    private var durableSequence: UInt64 = 0
+    private var accepting = true
+
+    /// Makes the service for a room rebuilt from its records (or a new one).
+    public init(room: Room, loop: ServiceLoop, sink: any RecordSink, metrics: Metrics, logger: Logger) {
+        self.room = room
+        self.loop = loop
+        self.sink = sink
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Connects the transport; call once before the transport starts.
+    public nonisolated func attach(_ transport: WebSocketServer, http: (@Sendable (HTTPRequest) -> HTTPResponse?)? = nil) {
+        self.transport = transport
+        self.httpExtension = http
+    }
+
+    // MARK: TransportHandler (service thread)
+
+    public nonisolated func connectionOpened(_ id: ConnectionID, peer: String, origin: String?) {
+        assumeIsolated { service in
+            service.metrics.connections.increment()
+            service.logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(peer)"])
+        }
+    }
+
+    public nonisolated func messageReceived(_ id: ConnectionID, text: [UInt8]) {
+        assumeIsolated { service in service.receive(id, text) }
+    }
+
+    public nonisolated func connectionClosed(_ id: ConnectionID) {
+        assumeIsolated { service in
+            service.metrics.connections.decrement()
+            if let role = service.room.role(of: id) {
+                service.metrics.joined(role).decrement()
+                service.logger.debug("left", metadata: ["connection": "\(id)", "role": "\(role.rawValue)"])
+            }
+            service.room.disconnect(id)
+        }
+    }
+
+    public nonisolated func tick(nowMilliseconds: Int64) {
+        assumeIsolated { service in
+            service.carryOut(service.room.tick(now: Instant(milliseconds: nowMilliseconds)))
+            service.metrics.present.set(service.room.present)
+        }
+    }
+
+    public nonisolated func httpRequest(_ request: HTTPRequest) -> HTTPResponse? {
+        assumeIsolated { service in service.answer(request) }
+    }
+
+    // MARK: Requests and effects
+
+    private func receive(_ id: ConnectionID, _ text: [UInt8]) {
+        metrics.messagesIn.increment()
+        let effects = room.receive(text, from: id, now: Instant(milliseconds: wallClockMilliseconds()), random: &random)
+        carryOut(effects)
+    }
+
+    /// Carries effects out in order, holding everything behind a record that is not durable yet.
+    private func carryOut(_ effects: [Effect]) {
+        guard !effects.isEmpty else { return }
+        let admitted = room.admissions
+        for effect in effects {
+            if case let .persist(record, then) = effect {
+                count(record)
+                let sequence = sink.append(record)
+                steps.append(Step(waitFor: sequence, effects: then, admittedUpTo: admitted))
+            } else if head == steps.count {
+                perform(effect, admittedUpTo: admitted)
+            } else {
+                steps.append(Step(waitFor: 0, effects: [effect], admittedUpTo: admitted))
+            }
+        }
+        release()
+    }
+
+    /// The store reports every record up to `sequence` durable: what waited for them goes out.
+    public func durable(upTo sequence: UInt64) {
+        if sequence > durableSequence { durableSequence = sequence }
+        release()
+    }
+
+    private func release() {
+        while head < steps.count, steps[head].waitFor <= durableSequence {
+            let step = steps[head]
+            head += 1
+            for effect in step.effects { perform(effect, admittedUpTo: step.admittedUpTo) }
+        }
+        if head == steps.count {
+            steps.removeAll(keepingCapacity: steps.capacity <= 4096)
+            head = 0
+        } else if head > 1024, head * 2 > steps.count {
+            steps.removeFirst(head)
+            head = 0
+        }
+    }
+
+    private func perform(_ effect: Effect, admittedUpTo: UInt64) {
+        guard let transport else { return }
+        switch effect {
+        case let .send(id, event):
+            observe(event, to: id)
+            deliver(event, bytes: event.encoded(), to: id, on: transport)
+        case let .broadcast(event, audience):
+            let bytes = event.encoded()
+            for id in room.recipients(of: audience, admittedUpTo: admittedUpTo) {
+                deliver(event, bytes: bytes, to: id, on: transport)
+            }
+        case let .close(id, code):
+            transport.close(id, code: code.rawValue, reason: code == .policyViolation ? "unauthorized" : "")
+        case .persist:
+            assertionFailure("a persist effect inside `then` is not supported")
+        }
+    }
+
+    private func deliver(_ event: Event, bytes: [UInt8], to id: ConnectionID, on transport: WebSocketServer) {
+        metrics.eventsOut.increment()
+        switch event.latestValueSlot {
+        case .tally?: transport.sendLatest(id, slot: .tally, bytes)
+        case .presence?: transport.sendLatest(id, slot: .presence, bytes)
+        case nil: transport.send(id, bytes)
+        }
+    }
+
+    private func observe(_ event: Event, to id: ConnectionID) {
+        switch event {
+        case let .error(code, _, _):
+            metrics.error(code).increment()
+            if code == .unauthorized {
+                logger.warning("moderator key refused", metadata: ["connection": "\(id)"])
+            }
+        case let .welcome(welcome, _):
+            metrics.joined(welcome.you.role).increment()
+            logger.debug("joined", metadata: ["connection": "\(id)", "role": "\(welcome.you.role.rawValue)", "participant.id": "\(welcome.you.id)"])
+        default:
+            break
+        }
+    }
+
+    private func count(_ record: Record) {
+        switch record {
+        case .voteCast: metrics.votes.increment()
+        case .chatPosted: metrics.chatMessages.increment()
+        default: break
+        }
+    }
+
+    // MARK: HTTP
+
+    /// Stops `/healthz` from answering ok (shutdown has begun).
+    public func stopAccepting() { accepting = false }
+
+    private func answer(_ request: HTTPRequest) -> HTTPResponse? {
+        switch request.path {
+        case "/healthz":
+            return accepting ? .json("{\"status\":\"ok\"}") : .json("{\"status\":\"stopping\"}", status: 503)
+        case "/metrics":
+            if let transport { metrics.update(from: transport.counters) }
+            return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render())
+        case "/event.json":
+            return .json(String(decoding: eventInfo(), as: UTF8.self))
+        default:
+            return httpExtension?(request)
+        }
+    }
+
+    /// What the join page needs before joining: title, language, groups, programme.
+    private func eventInfo() -> [UInt8] {
+        let configuration = room.configuration
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("title", configuration.title)
+        json.field("language", configuration.language)
+        json.key("groups"); json.beginArray(); for group in configuration.groups { json.string(group) }; json.endArray()
+        json.key("programme")
+        json.beginArray()
+        for item in configuration.programme {
+            json.beginObject(); json.field("time", item.time); json.field("item", item.item); json.endObject()
+        }
+        json.endArray()
+        json.key("limits")
+        json.beginObject()
+        json.field("chat_chars", configuration.limits.chatChars)
+        json.field("name_chars", TextRules.maximumNameLength)
+        json.endObject()
+        json.endObject()
+        return json.bytes
+    }
+}
+
+extension HTTPResponse {
+    /// A JSON response.
+    static func json(_ text: String, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "application/json; charset=utf-8",
+                     headers: [HTTPHeader("Cache-Control", "no-store")], body: Array(text.utf8))
+    }
+}

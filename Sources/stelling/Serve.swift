@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StellingCore
+import StellingServer
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serves the event: web pages, WebSocket (stelling.v1), /healthz, /metrics and exports.")
+
+    @Option(name: .long, help: "The YAML configuration file.")
+    var config: String
+
+    @Option(name: .long, help: "The TCP port (overrides the configuration; 0 picks a free one).")
+    var port: Int?
+
+    @Option(name: .long, help: "The address to listen on (overrides the configuration).")
+    var host: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() throws {
+        var configuration = try loadConfiguration(config)
+        if let port { configuration.port = port }
+        if let host { configuration.host = host }
+        guard (0...65535).contains(configuration.port) else {
+            throw ValidationError("--port must be between 0 and 65535")
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let logger = makeLogger(level: level)
+        var generatedKey = false
+        if configuration.moderatorKey == nil {
+            var random = SystemRandomNumberGenerator()
+            configuration.moderatorKey = ConfigurationFile.generateModeratorKey(using: &random)
+            generatedKey = true
+        }
+        let running = try startServer(configuration: configuration, logger: logger)
+        let shownHost = ["0.0.0.0", "::", ""].contains(configuration.host) ? "localhost" : configuration.host
+        let base = "http://\(shownHost):\(running.port)"
+        var metadata: Logger.Metadata = [
+            "address": "\(configuration.host):\(running.port)", "config": "\(config)",
+            "database": "\(configuration.database)", "participants": "\(base)/", "screen": "\(base)/screen",
+        ]
+        if generatedKey {
+            // Printed once, so the organiser can open the console; the key sits in the URL's
+            // fragment, which browsers never send to a server.
+            metadata["moderator"] = "\(base)/moderator#key=\(configuration.moderatorKey!)"
+        } else {
+            metadata["moderator"] = "\(base)/moderator"
+        }
+        logger.info("stelling started", metadata: metadata)
+        running.waitUntilStopped()
+        logger.info("stelling stopped")
+    }
+}
+
+/// A logger writing to standard error at `level`.
+func makeLogger(level: Logger.Level) -> Logger {
+    var logger = Logger(label: "stelling") { label in StreamLogHandler.standardError(label: label) }
+    logger.logLevel = level
+    return logger
+}
