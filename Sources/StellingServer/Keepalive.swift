@@ -21,12 +21,12 @@ struct Keepalive {
     /// How often the sweep should run: often enough to keep the deadlines within an eighth.
     var sweepIntervalMilliseconds: Int64 { min(1000, max(50, dropAfterMilliseconds / 8)) }
 
-    /// Decides for a connection from which the last frame arrived at `lastReceived` and which
-    /// was last pinged at `lastPing` (all monotonic milliseconds). One ping per quiet spell.
-    func action(now: Int64, lastReceived: Int64, lastPing: Int64?) -> Action {
+    /// Decides for a connection from which the last frame arrived at `lastReceived` (monotonic
+    /// milliseconds) and which was `pinged` since then. One ping per quiet spell.
+    func action(now: Int64, lastReceived: Int64, pinged: Bool) -> Action {
         let quiet = now - lastReceived
         if quiet >= dropAfterMilliseconds { return .drop }
-        if quiet >= pingAfterMilliseconds, (lastPing ?? Int64.min) < lastReceived { return .ping }
+        if quiet >= pingAfterMilliseconds && !pinged { return .ping }
         return .none
     }
 }

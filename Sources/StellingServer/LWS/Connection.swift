@@ -11,8 +11,8 @@ final class Connection {
     var outbound = OutboundQueue()
     /// Monotonic milliseconds when the last frame of any kind arrived.
     var lastReceived: Int64
-    /// Monotonic milliseconds when the last keep-alive ping was scheduled.
-    var lastPing: Int64?
+    /// A keep-alive ping went out after the last frame arrived.
+    var pingedSinceReceive = false
     /// A ping is to be written at the next WRITEABLE.
     var pingDue = false
     /// `lws_callback_on_writable` was asked and WRITEABLE has not come yet.
@@ -27,6 +27,12 @@ final class Connection {
         self.wsi = wsi
         self.assembler = MessageAssembler(limit: messageLimit)
         self.lastReceived = now
+    }
+
+    /// Notes that a frame (of any kind, pongs included) arrived at `now`.
+    func received(at now: Int64) {
+        lastReceived = now
+        pingedSinceReceive = false
     }
 
     /// Whether new events may still be queued.

@@ -55,7 +55,7 @@ extension WebSocketServer {
             return receive(connection, input, length)
 
         case LWS_CALLBACK_RECEIVE_PONG where webSocketProtocol:
-            connection(user)?.lastReceived = monotonicMilliseconds()
+            connection(user)?.received(at: monotonicMilliseconds())
             return 0
 
         case LWS_CALLBACK_SERVER_WRITEABLE where webSocketProtocol:
@@ -114,7 +114,7 @@ extension WebSocketServer {
     }
 
     private func receive(_ connection: Connection, _ input: UnsafeMutableRawPointer?, _ length: Int) -> Int32 {
-        connection.lastReceived = monotonicMilliseconds()
+        connection.received(at: monotonicMilliseconds())
         // A connection on its way out takes no more requests.
         guard connection.acceptsEvents else { return 0 }
         let wsi = connection.wsi
@@ -149,7 +149,11 @@ extension WebSocketServer {
         let wsi = connection.wsi
         if connection.pingDue {
             connection.pingDue = false
-            if lws_write(wsi, scratch.assumingMemoryBound(to: UInt8.self) + pre, 0, LWS_WRITE_PING) < 0 { return -1 }
+            // The ping carries a payload: lws 4.1.6 drops an empty pong before
+            // LWS_CALLBACK_RECEIVE_PONG, so an empty ping's answer would go unseen.
+            let payload = scratch + pre
+            payload.storeBytes(of: UInt64(truncatingIfNeeded: monotonicMilliseconds()).bigEndian, as: UInt64.self)
+            if lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), 8, LWS_WRITE_PING) < 0 { return -1 }
             if !connection.outbound.isEmpty || connection.closeRequest != nil { connection.requestWritable() }
             return 0
         }

@@ -120,6 +120,12 @@ public final class WebSocketServer: @unchecked Sendable {
         finished.wait()
     }
 
+    /// Waits at most `timeoutMilliseconds` for the service thread to finish; true if it did.
+    @discardableResult
+    public func waitUntilStopped(timeoutMilliseconds: Int) -> Bool {
+        finished.wait(timeout: .now() + .milliseconds(timeoutMilliseconds)) == .success
+    }
+
     /// Asks for a graceful stop from any thread: stop accepting, flush and close every
     /// WebSocket with 1001, then end the service thread. Only sets a flag and wakes the loop.
     public func stop() {
@@ -303,11 +309,12 @@ public final class WebSocketServer: @unchecked Sendable {
     /// One pass over every connection: ping the quiet ones, drop the silent ones.
     private func sweep(now: Int64) {
         for connection in connections.values where !connection.dropped {
-            switch keepalive.action(now: now, lastReceived: connection.lastReceived, lastPing: connection.lastPing) {
+            switch keepalive.action(now: now, lastReceived: connection.lastReceived,
+                                    pinged: connection.pingedSinceReceive) {
             case .none:
                 break
             case .ping:
-                connection.lastPing = now
+                connection.pingedSinceReceive = true
                 connection.pingDue = true
                 connection.requestWritable()
             case .drop:
