@@ -46,18 +46,20 @@ struct OutboundQueue {
         var taken = 0
         while head < items.count {
             let bytes: [UInt8]
+            var slot: LatestSlot?
             switch items[head] {
             case .replaced:
                 head += 1
                 continue
             case .event(let b):
                 bytes = b
-            case .latest(let slot, let b):
+            case .latest(let s, let b):
                 bytes = b
-                if latestPosition[slot] == head { latestPosition[slot] = nil }
+                slot = s
             }
             let joinedSize = taken == 0 ? bytes.count : taken + 1 + bytes.count
             if taken > 0 && joinedSize > maxBytes { break }
+            if let slot { latestPosition[slot] = nil }
             body(bytes)
             taken = joinedSize
             items[head] = .replaced
