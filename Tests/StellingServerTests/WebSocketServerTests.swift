@@ -195,6 +195,23 @@ struct WebSocketServerTests {
         }
     }
 
+    @Test func aLongQueueLeavesInOrderedBatchesWithinTheBatchLimit() throws {
+        try withServer { _, _, port in
+            let (client, _) = try RawWebSocket.open(port: port)
+            try client.sendText("many:200:1000")  // 200 KB queued at once; batches hold 64 KiB
+            var events: [String] = []
+            var messages = 0
+            while events.count < 200, let text = try client.readText() {
+                messages += 1
+                #expect(text.utf8.count <= 64 << 10)
+                events += text.split(separator: "\n").map(String.init)
+            }
+            #expect(events.count == 200)
+            #expect(events.map { $0.split(separator: ":").first.map(String.init) } == (0..<200).map { "\($0)" })
+            #expect(messages >= 4 && messages <= 10)
+        }
+    }
+
     @Test func aNewerLatestValueReplacesThePendingOne() throws {
         try withServer { _, _, port in
             let (client, _) = try RawWebSocket.open(port: port)
@@ -316,6 +333,48 @@ struct WebSocketServerTests {
             return handler
         }
         #expect(handler.closed.count == 2)
+    }
+
+    @Test func stopReturnsPromptlyWhenAClientNeverAnswersTheClose() throws {
+        let handler = try withServer { server, handler, port in
+            let (client, _) = try RawWebSocket.open(port: port)
+            try client.sendText("hi")
+            _ = try client.readText()
+            let start = RawWebSocket.now()
+            server.stop()  // the client reads nothing more and never answers the close
+            #expect(server.waitUntilStopped(timeoutMilliseconds: 8000))
+            #expect(RawWebSocket.now() - start < 1.5)
+            return handler
+        }
+        #expect(handler.closed.count == 1)
+    }
+
+    @Test func stopGivesUpOnAFlushThatCannotFinishAfterTheGrace() throws {
+        let handler = try withServer(outboundQueueLimitBytes: 64 << 20) { server, handler, port in
+            let (client, _) = try RawWebSocket.open(port: port)
+            try client.sendText("many:20000:1000")  // 20 MB that this client never reads
+            #expect(eventually { handler.messages.count == 1 })
+            let start = RawWebSocket.now()
+            server.stop()
+            #expect(server.waitUntilStopped(timeoutMilliseconds: 8000))
+            let elapsed = RawWebSocket.now() - start
+            #expect(elapsed >= 1.9 && elapsed < 4)  // the test server's grace is 2 s
+            _ = client
+            return handler
+        }
+        #expect(handler.closed.count == 1)
+    }
+
+    @Test func sigtermStopsTheServerGracefully() throws {
+        try withServer { server, _, port in
+            server.installSignalHandlers()
+            let (client, _) = try RawWebSocket.open(port: port)
+            try client.sendText("hi")
+            _ = try client.readText()
+            kill(getpid(), SIGTERM)  // the first signal only asks for a stop
+            #expect(try client.readClose().code == 1001)
+            #expect(server.waitUntilStopped(timeoutMilliseconds: 5000))
+        }
     }
 }
 

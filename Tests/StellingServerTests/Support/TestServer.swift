@@ -78,6 +78,13 @@ final class EchoHandler: TransportHandler, @unchecked Sendable {
         } else if message == "flood" {
             let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 64 << 10)
             for _ in 0..<40 { server.send(id, chunk) }  // 2.5 MiB in one turn, past the 1 MiB limit
+        } else if message.hasPrefix("many:") {
+            // many:COUNT:SIZE sends COUNT numbered events of SIZE bytes in one turn.
+            let numbers = message.dropFirst(5).split(separator: ":").compactMap { Int($0) }
+            for index in 0..<numbers[0] {
+                let label = "\(index):"
+                send(label + String(repeating: "x", count: max(0, numbers[1] - label.utf8.count)))
+            }
         } else if message == "actor" {
             bound?.assumeIsolated { $0.enter() }
             send("entered")
@@ -112,10 +119,11 @@ final class EchoHandler: TransportHandler, @unchecked Sendable {
 
 /// A running server on 127.0.0.1 with a temporary web root; stopped at the end of `body`.
 func withServer<T>(
-    messageLimitBytes: Int = 1024, keepaliveSeconds: Int = 60,
+    messageLimitBytes: Int = 1024, keepaliveSeconds: Int = 60, outboundQueueLimitBytes: Int = 1 << 20,
     _ body: (WebSocketServer, EchoHandler, Int) throws -> T
 ) throws -> T {
-    let (server, handler, root) = try startServer(messageLimitBytes: messageLimitBytes, keepaliveSeconds: keepaliveSeconds)
+    let (server, handler, root) = try startServer(messageLimitBytes: messageLimitBytes, keepaliveSeconds: keepaliveSeconds,
+                                                  outboundQueueLimitBytes: outboundQueueLimitBytes)
     defer {
         server.stop()
         server.waitUntilStopped(timeoutMilliseconds: 10_000)
@@ -126,7 +134,8 @@ func withServer<T>(
 
 /// Starts a server on 127.0.0.1, port 0, with a scripted handler and a temporary web root
 /// (returned, for the caller to remove).
-func startServer(messageLimitBytes: Int = 1024, keepaliveSeconds: Int = 60) throws
+func startServer(messageLimitBytes: Int = 1024, keepaliveSeconds: Int = 60,
+                 outboundQueueLimitBytes: Int = 1 << 20) throws
     -> (WebSocketServer, EchoHandler, String) {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("stelling-web-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -149,7 +158,7 @@ func startServer(messageLimitBytes: Int = 1024, keepaliveSeconds: Int = 60) thro
     logger.logLevel = .warning
     let options = TransportOptions(host: "127.0.0.1", port: 0, webRoot: root.path,
                                    messageLimitBytes: messageLimitBytes, keepaliveSeconds: keepaliveSeconds,
-                                   shutdownGraceMilliseconds: 2000)
+                                   outboundQueueLimitBytes: outboundQueueLimitBytes, shutdownGraceMilliseconds: 2000)
     let server = WebSocketServer(options: options, handler: handler, logger: logger)
     handler.server = server
     try server.start()
