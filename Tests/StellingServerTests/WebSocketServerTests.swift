@@ -212,6 +212,18 @@ struct WebSocketServerTests {
         }
     }
 
+    @Test func aBatchLargerThanTheScratchBufferArrivesIntact() throws {
+        try withServer(batchLimitBytes: 1 << 20) { _, _, port in
+            let (client, _) = try RawWebSocket.open(port: port)
+            try client.sendText("many:200:1000")  // one 200 KB message: the write buffer grows mid-batch
+            let text = try #require(try client.readText())
+            let events = text.split(separator: "\n")
+            #expect(events.count == 200)
+            #expect(events.map { $0.split(separator: ":").first.map(String.init) } == (0..<200).map { "\($0)" })
+            #expect(events.allSatisfy { $0.utf8.count == 1000 })
+        }
+    }
+
     @Test func aNewerLatestValueReplacesThePendingOne() throws {
         try withServer { _, _, port in
             let (client, _) = try RawWebSocket.open(port: port)

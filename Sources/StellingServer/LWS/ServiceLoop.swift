@@ -73,6 +73,11 @@ public final class ServiceLoop: SerialExecutor, @unchecked Sendable {
         lock.withLock { thread = current }
     }
 
+    /// Forgets the service thread once it is done (its id may be reused by another thread).
+    func unbindThread() {
+        lock.withLock { thread = nil }
+    }
+
     /// Makes `enqueue` wake this context from now on.
     func attach(_ context: OpaquePointer) {
         lock.withLock { self.context = context }

@@ -245,6 +245,7 @@ public final class WebSocketServer: @unchecked Sendable {
         lws_context_destroy(context)  // closes what is left; CLOSED callbacks still arrive
         self.context = nil
         configuration = nil
+        loop.unbindThread()
         logger.info("transport stopped")
     }
 
@@ -331,14 +332,17 @@ public final class WebSocketServer: @unchecked Sendable {
         return ConnectionID(nextConnectionNumber)
     }
 
-    /// Ensures the scratch buffer holds `LWS_PRE + bytes`.
+    /// Ensures the scratch buffer holds `LWS_PRE + bytes`, keeping what it holds already
+    /// (a batch may grow it halfway through).
     func reserveScratch(_ bytes: Int) {
         let needed = pre + bytes
         guard needed > scratchCapacity else { return }
         var capacity = scratchCapacity
         while capacity < needed { capacity *= 2 }
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        grown.copyMemory(from: scratch, byteCount: scratchCapacity)
         scratch.deallocate()
-        scratch = .allocate(byteCount: capacity, alignment: 16)
+        scratch = grown
         scratchCapacity = capacity
     }
 

@@ -120,10 +120,12 @@ final class EchoHandler: TransportHandler, @unchecked Sendable {
 /// A running server on 127.0.0.1 with a temporary web root; stopped at the end of `body`.
 func withServer<T>(
     messageLimitBytes: Int = 1024, keepaliveSeconds: Int = 60, outboundQueueLimitBytes: Int = 1 << 20,
+    batchLimitBytes: Int = 64 << 10,
     _ body: (WebSocketServer, EchoHandler, Int) throws -> T
 ) throws -> T {
     let (server, handler, root) = try startServer(messageLimitBytes: messageLimitBytes, keepaliveSeconds: keepaliveSeconds,
-                                                  outboundQueueLimitBytes: outboundQueueLimitBytes)
+                                                  outboundQueueLimitBytes: outboundQueueLimitBytes,
+                                                  batchLimitBytes: batchLimitBytes)
     defer {
         server.stop()
         server.waitUntilStopped(timeoutMilliseconds: 10_000)
@@ -135,7 +137,7 @@ func withServer<T>(
 /// Starts a server on 127.0.0.1, port 0, with a scripted handler and a temporary web root
 /// (returned, for the caller to remove).
 func startServer(messageLimitBytes: Int = 1024, keepaliveSeconds: Int = 60,
-                 outboundQueueLimitBytes: Int = 1 << 20) throws
+                 outboundQueueLimitBytes: Int = 1 << 20, batchLimitBytes: Int = 64 << 10) throws
     -> (WebSocketServer, EchoHandler, String) {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("stelling-web-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -158,7 +160,8 @@ func startServer(messageLimitBytes: Int = 1024, keepaliveSeconds: Int = 60,
     logger.logLevel = .warning
     let options = TransportOptions(host: "127.0.0.1", port: 0, webRoot: root.path,
                                    messageLimitBytes: messageLimitBytes, keepaliveSeconds: keepaliveSeconds,
-                                   outboundQueueLimitBytes: outboundQueueLimitBytes, shutdownGraceMilliseconds: 2000)
+                                   outboundQueueLimitBytes: outboundQueueLimitBytes, batchLimitBytes: batchLimitBytes,
+                                   shutdownGraceMilliseconds: 2000)
     let server = WebSocketServer(options: options, handler: handler, logger: logger)
     handler.server = server
     try server.start()
