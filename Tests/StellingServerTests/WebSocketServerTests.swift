@@ -207,7 +207,8 @@ struct WebSocketServerTests {
                 events += text.split(separator: "\n").map(String.init)
             }
             #expect(events.count == 200)
-            #expect(events.map { $0.split(separator: ":").first.map(String.init) } == (0..<200).map { "\($0)" })
+            let inOrder = events.map { $0.split(separator: ":").first.map(String.init) } == (0..<200).map { "\($0)" }
+            #expect(inOrder)
             #expect(messages >= 4 && messages <= 10)
         }
     }
@@ -219,7 +220,8 @@ struct WebSocketServerTests {
             let text = try #require(try client.readText())
             let events = text.split(separator: "\n")
             #expect(events.count == 200)
-            #expect(events.map { $0.split(separator: ":").first.map(String.init) } == (0..<200).map { "\($0)" })
+            let inOrder = events.map { $0.split(separator: ":").first.map(String.init) } == (0..<200).map { "\($0)" }
+            #expect(inOrder)
             #expect(events.allSatisfy { $0.utf8.count == 1000 })
         }
     }
