@@ -39,7 +39,7 @@ public final class WebSocketServer: @unchecked Sendable {
     /// The options the server was made with.
     public let options: TransportOptions
     /// The service loop: the executor for actors that must run on the service thread.
-    public let loop = ServiceLoop()
+    public let loop: ServiceLoop
 
     let handler: any TransportHandler
     let logger: Logger
@@ -69,9 +69,11 @@ public final class WebSocketServer: @unchecked Sendable {
     private var scratchCapacity: Int
     let pre = stelling_lws_pre()
 
-    /// Makes a server; nothing listens until `start()` or `run()`.
-    public init(options: TransportOptions, handler: some TransportHandler, logger: Logger) {
+    /// Makes a server; nothing listens until `start()` or `run()`. Pass `loop` when the
+    /// handler is an actor that needs the loop as its executor before the server exists.
+    public init(options: TransportOptions, handler: some TransportHandler, loop: ServiceLoop = ServiceLoop(), logger: Logger) {
         self.options = options
+        self.loop = loop
         self.handler = handler
         self.logger = logger
         self.keepalive = Keepalive(keepaliveSeconds: options.keepaliveSeconds)
