@@ -111,6 +111,8 @@ final class ServiceLoop: @unchecked Sendable {
         var subprotocol: String?
         var peerCloseCode: UInt16?
         var peerCloseReason = ""
+        /// The close frame has been handed to lws; nothing more may be written.
+        var closeStarted = false
         /// The terminal event has been delivered.
         var finished = false
 
@@ -332,7 +334,9 @@ final class ServiceLoop: @unchecked Sendable {
 
     /// Writes one frame (lws_write wants LWS_PRE bytes of headroom) and asks again while more is queued.
     private func writeNext(_ wsi: OpaquePointer, _ entry: Entry) -> Int32 {
-        guard entry.peerCloseCode == nil else { return 0 }  // lws is answering the server's close
+        // After either side's close lws writes the close frame itself. Returning -1 again
+        // while it waits to send ours would make lws drop the TCP connection at once.
+        guard entry.peerCloseCode == nil, !entry.closeStarted else { return 0 }
         let next = entry.connection.takeNextWrite()
         if let frame = next.frame {
             let pre = stelling_lws_pre()
@@ -346,6 +350,7 @@ final class ServiceLoop: @unchecked Sendable {
             return 0
         }
         if let code = next.close {
+            entry.closeStarted = true
             lws_close_reason(wsi, lws_close_status(UInt32(code)), nil, 0)
             return -1  // lws sends the close frame and waits for the server's answer
         }

@@ -25,6 +25,16 @@ final class WebSocketClientPoolTests {
         return connection
     }
 
+    /// The connection's terminal event, skipping up to 10 others.
+    private func endOf(_ connection: ClientConnection) -> ClientEvent? {
+        for _ in 0..<10 {
+            guard let event = connection.next(timeout: 5) else { return nil }
+            if case .text = event { continue }
+            return event
+        }
+        return nil
+    }
+
     @Test func connectingNegotiatesTheOfferedSubprotocol() {
         let connection = pool.connect(url: server.url())
         #expect(connection.next(timeout: 5) == .open(subprotocol: "stelling.v1"))
@@ -91,7 +101,8 @@ final class WebSocketClientPoolTests {
         connection.send("last words")
         connection.close(code: 4100)
         #expect(!connection.send("too late"))
-        guard case .closed = connection.next(timeout: 5) else {
+        // The echo may or may not arrive before the server answers the close.
+        guard case .closed = endOf(connection) else {
             Issue.record("expected .closed")
             return
         }
@@ -176,6 +187,7 @@ final class WebSocketClientPoolTests {
             Issue.record("expected .closed")
             return
         }
+        #expect(server.receivedCloseCodes == [1009])
     }
 
     @Test func shuttingDownClosesConnectionsAndRefusesNewOnes() throws {
