@@ -21,6 +21,8 @@ final class Mailbox: Sendable {
         var contextAlive = true
         /// Set when the service thread has finished.
         var stopped = false
+        /// The service thread, so `stop` called on it does not wait for itself.
+        var serviceThread: UInt?
     }
 
     private let state = Guarded(State())
@@ -58,13 +60,23 @@ final class Mailbox: Sendable {
     }
 
     /// Asks the loop to end and waits at most `timeout` seconds for the thread to finish.
+    ///
+    /// On the service thread itself (the pool released inside a callback) it only asks.
     func stop(timeout: Double) {
-        state.withLock { state in
-            guard !state.stopping else { return }
-            state.stopping = true
-            if state.contextAlive { lws_cancel_service(context.pointer) }
+        let onServiceThread = state.withLock { state -> Bool in
+            if !state.stopping {
+                state.stopping = true
+                if state.contextAlive { lws_cancel_service(context.pointer) }
+            }
+            return state.serviceThread == currentThreadKey()
         }
+        guard !onServiceThread else { return }
         _ = state.wait(until: Date(timeIntervalSinceNow: timeout)) { $0.stopped ? true : nil }
+    }
+
+    /// Called by the service thread first.
+    func serviceThreadDidStart() {
+        state.withLock { $0.serviceThread = currentThreadKey() }
     }
 
     /// Called by the service thread before it destroys the context.
@@ -81,6 +93,11 @@ final class Mailbox: Sendable {
     func threadDidFinish() {
         state.update { $0.stopped = true }
     }
+}
+
+/// The calling thread as a number: `pthread_t` is an integer on Linux and a pointer on Darwin.
+private func currentThreadKey() -> UInt {
+    unsafeBitCast(pthread_self(), to: UInt.self)
 }
 
 /// The context pointer, shared across threads only for `lws_cancel_service`, the one thread-safe lws call.
@@ -182,6 +199,7 @@ final class ServiceLoop: @unchecked Sendable {
 
     private func run() {
         serviceThread = pthread_self()
+        mailbox.serviceThreadDidStart()
         while !mailbox.isStopping {  // bounded by `stop`, which also wakes lws_service
             if lws_service(context, 0) < 0 { break }
         }

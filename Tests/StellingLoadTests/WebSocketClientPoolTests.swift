@@ -219,3 +219,43 @@ final class Collected: @unchecked Sendable {
         return texts
     }
 }
+
+/// Pools whose last reference goes away in odd places.
+@Suite(.timeLimit(.minutes(1)))
+struct WebSocketClientPoolLifetimeTests {
+    @Test func aPoolReleasedInsideItsOwnCallbackStopsWithoutWaitingForItself() throws {
+        let server = try EchoServer()
+        defer { server.stop() }
+        let holder = PoolHolder()
+        holder.pool = try WebSocketClientPool()
+        let released = Collected()
+        let connection = holder.pool!.connect(url: server.url(), onText: { text in
+            holder.pool = nil  // the last reference: deinit runs here, on the service thread
+            released.append(text)
+        })
+        try #require(connection.waitOpen(timeout: 5))
+        let started = Date()
+        connection.send("bye")
+        #expect(released.wait(count: 1, timeout: 5) == ["bye"])
+        #expect(Date().timeIntervalSince(started) < 4)
+        #expect(connection.next(timeout: 5) == .closed(code: nil, reason: "the pool is shut down"))
+    }
+}
+
+/// Holds a pool so a callback can drop the last reference.
+final class PoolHolder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: WebSocketClientPool?
+
+    var pool: WebSocketClientPool? {
+        get { lock.withLock { stored } }
+        set {
+            let old = lock.withLock { () -> WebSocketClientPool? in
+                let old = stored
+                stored = newValue
+                return old
+            }
+            _ = old  // released here, outside the lock
+        }
+    }
+}
