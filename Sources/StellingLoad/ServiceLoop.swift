@@ -97,7 +97,7 @@ final class Mailbox: Sendable {
 
 /// The calling thread as a number: `pthread_t` is an integer on Linux and a pointer on Darwin.
 private func currentThreadKey() -> UInt {
-    unsafeBitCast(pthread_self(), to: UInt.self)
+    UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))
 }
 
 /// The context pointer, shared across threads only for `lws_cancel_service`, the one thread-safe lws call.
