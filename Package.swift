@@ -41,7 +41,7 @@ let package = Package(
         ),
         .target(name: "StellingLoad", dependencies: ["CWebSockets"]),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
-        .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore"]),
+        .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore", "StellingLoad"]),
         .testTarget(name: "StellingLoadTests", dependencies: ["StellingLoad", "CWebSockets"]),
     ]
 )

@@ -97,7 +97,11 @@ final class Mailbox: Sendable {
 
 /// The calling thread as a number: `pthread_t` is an integer on Linux and a pointer on Darwin.
 private func currentThreadKey() -> UInt {
-    UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))
+    #if canImport(Darwin)
+    UInt(bitPattern: pthread_self())
+    #else
+    pthread_self()
+    #endif
 }
 
 /// The context pointer, shared across threads only for `lws_cancel_service`, the one thread-safe lws call.
