@@ -35,13 +35,14 @@ let package = Package(
             dependencies: [
                 "StellingCore",
                 "StellingServer",
+                "StellingLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "StellingLoad", dependencies: ["CWebSockets"]),
+        .target(name: "StellingLoad", dependencies: ["CWebSockets", "StellingCore"]),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
         .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore", "StellingLoad"]),
-        .testTarget(name: "StellingLoadTests", dependencies: ["StellingLoad", "CWebSockets"]),
+        .testTarget(name: "StellingLoadTests", dependencies: ["StellingLoad", "CWebSockets", "StellingServer", "StellingCore"]),
     ]
 )

@@ -49,13 +49,17 @@ public final class ClientConnection: Sendable {
     let target: Result<Target, ConnectError>
     /// Text messages go here on the service thread, not to the inbox, when set.
     let onText: (@Sendable (String) -> Void)?
+    /// Every event goes here on the service thread, and none to the inbox, when set.
+    let callbacks: ClientCallbacks?
     private let mailbox: Mailbox
     private let state = Guarded(State())
 
-    init(id: UInt64, target: Result<Target, ConnectError>, onText: (@Sendable (String) -> Void)?, mailbox: Mailbox) {
+    init(id: UInt64, target: Result<Target, ConnectError>, onText: (@Sendable (String) -> Void)?,
+         callbacks: ClientCallbacks? = nil, mailbox: Mailbox) {
         self.id = id
         self.target = target
         self.onText = onText
+        self.callbacks = callbacks
         self.mailbox = mailbox
     }
 
@@ -163,6 +167,27 @@ public final class ClientConnection: Sendable {
 
     /// Hands an event to the reader: the inbox, or `onText` for text in callback mode.
     func deliver(_ event: ClientEvent) {
+        if let callbacks {
+            switch event {
+            case .text(let text):
+                var text = text
+                text.withUTF8 { callbacks.onMessage(UnsafeRawBufferPointer($0)) }
+            case .binary(let bytes):
+                bytes.withUnsafeBytes { callbacks.onMessage($0) }
+            case .open, .closed, .failed:
+                let report = state.update { state -> Bool in
+                    guard !state.finished else { return false }
+                    if case .open = event { state.opened = true }
+                    if event.isTerminal {
+                        state.finished = true
+                        state.outbox = []
+                    }
+                    return true
+                }
+                if report { callbacks.onStatus(event) }
+            }
+            return
+        }
         if case .text(let text) = event, let onText {
             onText(text)
             return
@@ -197,6 +222,23 @@ public final class ClientConnection: Sendable {
             }
             return (nil, state.closeCode, false)
         }
+    }
+}
+
+/// Callbacks for a connection that is one of thousands (the load tool): no inbox, no copies.
+///
+/// Both run on the pool's service thread and must not block it.
+public struct ClientCallbacks: Sendable {
+    /// One whole message (text, or the rare binary one); the bytes are valid only during the call.
+    public var onMessage: @Sendable (UnsafeRawBufferPointer) -> Void
+    /// `.open`, then at most one `.closed` or `.failed`.
+    public var onStatus: @Sendable (ClientEvent) -> Void
+
+    /// Makes the pair.
+    public init(onMessage: @escaping @Sendable (UnsafeRawBufferPointer) -> Void,
+                onStatus: @escaping @Sendable (ClientEvent) -> Void) {
+        self.onMessage = onMessage
+        self.onStatus = onStatus
     }
 }
 

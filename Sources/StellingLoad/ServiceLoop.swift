@@ -337,10 +337,21 @@ final class ServiceLoop: @unchecked Sendable {
 
     private func receive(_ call: CallbackArguments, _ entry: Entry) -> Int32 {
         let bytes = UnsafeRawBufferPointer(start: call.input, count: call.input == nil ? 0 : call.length)
+        let first = lws_is_first_fragment(call.wsi) != 0
+        let final = lws_is_final_fragment(call.wsi) != 0
+        if first && final, let callbacks = entry.connection.callbacks {
+            // A whole message in one piece: hand lws' buffer over without copying it.
+            guard bytes.count <= maxMessageBytes else {
+                lws_close_reason(call.wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, nil, 0)
+                return -1
+            }
+            callbacks.onMessage(bytes)
+            return 0
+        }
         let outcome = entry.assembler.receive(
             bytes,
-            first: lws_is_first_fragment(call.wsi) != 0,
-            final: lws_is_final_fragment(call.wsi) != 0,
+            first: first,
+            final: final,
             binary: lws_frame_is_binary(call.wsi) != 0)
         switch outcome {
         case .partial:

@@ -30,12 +30,14 @@ public final class WebSocketClientPool: Sendable {
     ///   - sourceAddress: the local IP address to connect from, such as `127.0.0.2`, to use more than one
     ///     address's worth of ephemeral ports.
     ///   - onText: when set, receives every text message on the service thread instead of the inbox.
+    ///   - callbacks: when set, receive every event on the service thread, and the inbox stays empty.
     public func connect(
         url: String,
         subprotocol: String? = "stelling.v1",
         origin: String? = nil,
         sourceAddress: String? = nil,
-        onText: (@Sendable (String) -> Void)? = nil
+        onText: (@Sendable (String) -> Void)? = nil,
+        callbacks: ClientCallbacks? = nil
     ) -> ClientConnection {
         let id = nextID.withLock { id -> UInt64 in
             id += 1
@@ -48,7 +50,7 @@ public final class WebSocketClientPool: Sendable {
         } else {
             .failure(ConnectError(message: "unsupported URL: \(url)"))
         }
-        let connection = ClientConnection(id: id, target: target, onText: onText, mailbox: mailbox)
+        let connection = ClientConnection(id: id, target: target, onText: onText, callbacks: callbacks, mailbox: mailbox)
         if case .failure(let error) = target {
             connection.deliver(.failed(error.message))
         } else if !mailbox.post(.connect(connection)) {

@@ -1,0 +1,214 @@
+import Foundation
+
+/// The load scenarios of `stelling load`.
+public enum LoadScenario: String, CaseIterable, Sendable {
+    /// N participants connect and join as fast as the server allows, then stay a while.
+    case join
+    /// N participants, S of them chatting at R messages a second for D seconds; every receiver measures delivery.
+    case chat
+    /// N participants and a moderator: `next`, everyone votes at once, `close`; the tally must equal the acks.
+    case votes
+    /// A seminar compressed in time: joins, chat, five statements with votes, reveals, late joiners, leavers.
+    case event
+
+    /// Runs the scenario against `options.url`; throws a clear error when it cannot finish in time.
+    public func run(_ options: LoadOptions) throws(LoadError) -> LoadReport {
+        try options.validate(for: self)
+        let run = try LoadRun(options: options, scenario: self)
+        defer { run.finish() }
+        var report = switch self {
+        case .join: try JoinScenario(load: run).run()
+        case .chat: try ChatScenario(load: run).run()
+        case .votes: try VoteScenario(load: run).run()
+        case .event: try EventScenario(load: run).run()
+        }
+        run.addCosts(to: &report)
+        return report
+    }
+}
+
+/// What a load run does and against which server. Every value has a default but the URL.
+public struct LoadOptions: Sendable {
+    /// The server's WebSocket endpoint, `ws://HOST:PORT/ws`.
+    public var url: String
+    /// The moderator key, needed by `votes` and `event`.
+    public var moderatorKey: String?
+    /// The number of participants. The default is 200.
+    public var clients = 200
+    /// The number of participants that chat; nil picks enough to keep each at most 0.5 messages a second.
+    public var senders: Int?
+    /// Chat messages a second, all senders together. The default is 20.
+    public var rate = 20.0
+    /// How long `chat` sends, and how long `event` lasts, in seconds. The default is 10 (`event`: 30).
+    public var duration: Double?
+    /// The most seconds the whole scenario may take before it fails. The default is 120.
+    public var timeout = 120.0
+    /// The server's process id, to read its memory and CPU time from /proc.
+    public var serverPID: Int32?
+    /// Local addresses to connect from, round-robin (more source ports than one address has).
+    public var sourceAddresses: [String] = []
+    /// The most connections between connect and welcome at once. The default is 1,000.
+    public var concurrency = 1000
+    /// How long `join` holds everyone connected after the last welcome, in seconds. The default is 2.
+    public var hold = 2.0
+    /// Where progress lines go; nil prints none.
+    public var progress: Progress? = Progress()
+
+    /// Options for the server at `url`, every other value at its default.
+    public init(url: String) {
+        self.url = url
+    }
+
+    func validate(for scenario: LoadScenario) throws(LoadError) {
+        guard clients >= 1, clients <= 100_000 else { throw LoadError("--clients must be between 1 and 100,000") }
+        guard rate > 0, rate <= 1_000_000 else { throw LoadError("--rate must be above 0 and at most 1,000,000") }
+        guard timeout > 0 else { throw LoadError("--timeout must be above 0") }
+        if let duration, duration <= 0 || duration > 3600 { throw LoadError("--duration must be above 0 and at most 3600") }
+        if let senders, senders < 1 || senders > clients { throw LoadError("--senders must be between 1 and --clients") }
+        if rate * chatDuration(for: scenario) > 10_000_000 { throw LoadError("--rate × --duration must stay at most 10,000,000 messages") }
+        if scenario == .votes || scenario == .event, moderatorKey?.isEmpty ?? true {
+            throw LoadError("the \(scenario.rawValue) scenario needs --moderator-key (or STELLING_MODERATOR_KEY)")
+        }
+    }
+
+    /// The seconds of chat of a scenario.
+    func chatDuration(for scenario: LoadScenario) -> Double {
+        duration ?? (scenario == .event ? 30 : 10)
+    }
+
+    /// The chat senders: the option, or enough that each sends at most one message every two seconds.
+    var senderCount: Int {
+        senders ?? min(clients, max(1, Int((rate * 2).rounded(.up))))
+    }
+}
+
+/// Progress lines on standard error while a run goes: rewritten in place on a terminal, else one every 5 s.
+public final class Progress: @unchecked Sendable {
+    private let terminal = isatty(2) == 1
+    private var lastLine: UInt64 = 0
+    private var shown = false
+    private let lock = NSLock()
+
+    /// Makes a progress printer.
+    public init() {}
+
+    /// Shows a progress line.
+    public func show(_ line: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        if terminal {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+            shown = true
+        } else {
+            let now = monotonicNanoseconds()
+            guard now - lastLine >= 5_000_000_000 else { return }
+            lastLine = now
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+
+    /// Ends the line in place, if one was shown.
+    public func end() {
+        lock.lock()
+        defer { lock.unlock() }
+        if terminal && shown { FileHandle.standardError.write(Data("\n".utf8)) }
+        shown = false
+    }
+}
+
+/// The things every scenario shares: the swarm, the deadline, progress, and the cost readings.
+final class LoadRun {
+    let options: LoadOptions
+    let scenario: LoadScenario
+    let swarm: Swarm
+    let startedAt = monotonicNanoseconds()
+    let deadline: UInt64
+    private let toolCPUStart = ProcessStats.ownCPUSeconds()
+    private var window: (start: UInt64, cpu: Double?, events: Int)?
+    private var measured: (seconds: Double, cpu: Double?, events: Int)?
+
+    init(options: LoadOptions, scenario: LoadScenario) throws(LoadError) {
+        self.options = options
+        self.scenario = scenario
+        swarm = try Swarm(options: options)
+        deadline = startedAt + UInt64(options.timeout * 1e9)
+    }
+
+    var progress: Progress? { options.progress }
+
+    /// Stops the pool and ends the progress line.
+    func finish() {
+        progress?.end()
+        swarm.shutdown()
+    }
+
+    /// Queues `clients` to join and waits until every one is welcomed or has failed.
+    func joinAll(_ clients: Range<Int>, label: String = "participants to join") throws(LoadError) {
+        swarm.join(clients)
+        try waitForJoins(label: label)
+    }
+
+    /// Waits until no join is queued or in flight.
+    func waitForJoins(label: String = "participants to join") throws(LoadError) {
+        try swarm.wait(until: deadline, for: label, progress: progress, status: { swarm.joinStatus() }) {
+            !swarm.joinsPending
+        }
+    }
+
+    /// Sleeps `seconds`, showing `status` once a second; never past the deadline.
+    func pause(_ seconds: Double, status: () -> String) {
+        let end = min(deadline, monotonicNanoseconds() + UInt64(max(0, seconds) * 1e9))
+        try? swarm.wait(until: end, for: "a pause", progress: progress, status: status) { false }
+    }
+
+    /// The server's resident memory now, in bytes, when `--server-pid` was given.
+    func serverResidentBytes() -> Int? {
+        options.serverPID.flatMap { ProcessStats.residentBytes(pid: $0) }
+    }
+
+    /// Starts the window over which server CPU per event is measured.
+    func startMeasuring() {
+        window = (monotonicNanoseconds(), options.serverPID.flatMap { ProcessStats.cpuSeconds(pid: $0) },
+                  swarm.withLock { swarm.counters.events })
+    }
+
+    /// Ends the measuring window.
+    func stopMeasuring() {
+        guard let window else { return }
+        let cpu = options.serverPID.flatMap { ProcessStats.cpuSeconds(pid: $0) }
+        let events = swarm.withLock { swarm.counters.events } - window.events
+        measured = (Double(monotonicNanoseconds() - window.start) / 1e9,
+                    cpu.flatMap { end in window.cpu.map { end - $0 } }, events)
+    }
+
+    /// Adds what the run cost: the tool's CPU time, and the server's CPU per event when measured.
+    func addCosts(to report: inout LoadReport) {
+        let counters = swarm.withLock { swarm.counters }
+        let wall = Double(monotonicNanoseconds() - startedAt) / 1e9
+        report.add("events_received", "events received (all types)", Double(counters.events))
+        report.add("messages_received", "WebSocket messages received", Double(counters.messages))
+        if let measured {
+            report.add("window_s", "measured window", measured.seconds, "s")
+            report.add("window_events", "events in the window", Double(measured.events))
+            if let cpu = measured.cpu {
+                report.add("server_cpu_s", "server CPU time in the window", cpu, "s")
+                report.add("server_cpu_percent", "server CPU in the window", 100 * cpu / max(measured.seconds, 1e-9), "%")
+                if measured.events > 0 {
+                    report.add("server_ns_per_event", "server CPU per event", cpu * 1e9 / Double(measured.events), "ns")
+                    if cpu > 0 {
+                        report.add("events_per_server_cpu_s", "events per server CPU-second", Double(measured.events) / cpu, "/s")
+                    }
+                }
+            }
+        }
+        let tool = ProcessStats.ownCPUSeconds() - toolCPUStart
+        report.add("tool_cpu_s", "load tool CPU time", tool, "s")
+        report.add("tool_cpu_percent", "load tool CPU (of one core)", 100 * tool / max(wall, 1e-9), "%")
+        report.add("wall_s", "wall time", wall, "s")
+    }
+}
+
+extension Swarm {
+    /// Whether a join is queued or between connect and welcome; under the lock.
+    var joinsPending: Bool { pendingJoins > 0 }
+}

@@ -1,0 +1,334 @@
+import Foundation
+import StellingCore
+
+/// What a scenario does with the events of its clients. Every method runs on the pool's
+/// service thread with the swarm's lock held: read and change scenario state freely, but
+/// send through `out`, which the swarm carries out once the lock is released.
+protocol SwarmListener: AnyObject {
+    /// Client `client` was welcomed (its join succeeded).
+    func welcomed(_ client: Int, _ event: ServerEvent, at now: UInt64, out: inout Outbox)
+    /// An event other than the join's answer arrived for joined client `client`.
+    func received(_ event: ServerEvent, client: Int, at now: UInt64, out: inout Outbox)
+}
+
+extension SwarmListener {
+    func welcomed(_ client: Int, _ event: ServerEvent, at now: UInt64, out: inout Outbox) {}
+}
+
+/// Messages to send and connections to open once the swarm's lock is released.
+struct Outbox {
+    fileprivate var sends: [(Int, String)] = []
+    fileprivate var connects: [Int] = []
+
+    /// Sends `text` on client `client`'s connection.
+    mutating func send(_ client: Int, _ text: String) { sends.append((client, text)) }
+
+    var isEmpty: Bool { sends.isEmpty && connects.isEmpty }
+}
+
+/// The clients of one load run on one ``WebSocketClientPool``: opens and joins them with a bounded
+/// number in flight, splits their messages into events, counts, and hands events to the scenario.
+///
+/// Thread rule: `lock` guards every stored property below it. The pool's service thread takes it
+/// once per received message; the scenario's driver thread takes it to read figures and to act.
+final class Swarm: @unchecked Sendable {
+    /// What a client joins as.
+    enum Role: Sendable { case participant, moderator, screen }
+
+    /// Where a client is in its life.
+    enum Phase: Sendable, Equatable { case idle, queued, joining, joined, leaving, left, dropped, failed }
+
+    struct Client {
+        var role: Role
+        var name: String
+        var group: String?
+        var connection: ClientConnection?
+        var phase: Phase = .idle
+        var startedAt: UInt64 = 0
+        var welcomedAt: UInt64 = 0
+    }
+
+    /// Counts of everything received, for figures.
+    struct Counters: Sendable {
+        var messages = 0
+        var events = 0
+        var bytes = 0
+        var welcomed = 0
+        var joinFailures = 0
+        var dropped = 0
+        var left = 0
+        var errors: [String: Int] = [:]
+        var failureReasons: [String: Int] = [:]
+        var firstJoinStart: UInt64 = 0
+        var lastWelcome: UInt64 = 0
+    }
+
+    let pool: WebSocketClientPool
+    let url: String
+    let sourceAddresses: [String]
+    let moderatorKey: String?
+    /// The most connections between connect and welcome at any time.
+    let window: Int
+
+    private let lock = NSLock()
+    private(set) var clients: [Client] = []
+    private(set) var counters = Counters()
+    /// Connect-to-welcome time of every participant.
+    private(set) var joinLatency = LatencyHistogram()
+    private var queue: [Int] = []
+    private var queueHead = 0
+    private var inFlight = 0
+    /// The scenario; set before the first join.
+    var listener: (any SwarmListener)?
+
+    init(options: LoadOptions) throws(LoadError) {
+        guard WebSocketURL(options.url) != nil else {
+            throw LoadError("--url must look like ws://HOST:PORT/ws, not \(options.url)")
+        }
+        url = options.url
+        sourceAddresses = options.sourceAddresses
+        moderatorKey = options.moderatorKey
+        window = max(1, options.concurrency)
+        do {
+            pool = try WebSocketClientPool(maxMessageBytes: 16 << 20)
+        } catch {
+            throw LoadError("could not start the WebSocket client: \(error.message)")
+        }
+    }
+
+    /// Closes every connection at once and stops the pool's thread.
+    func shutdown() {
+        pool.shutdown(timeout: 10)
+        withLock { clients = [] }  // the connections' callbacks hold the swarm
+    }
+
+    /// Runs `body` with the lock held.
+    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    // MARK: Driver side
+
+    /// Adds `count` clients of `role`, named `prefix N`; returns their indices. Groups go round-robin.
+    func add(_ count: Int, role: Role, prefix: String = "Load", groups: [String] = []) -> Range<Int> {
+        withLock {
+            let start = clients.count
+            for number in 0..<count {
+                let group = groups.isEmpty ? nil : groups[(start + number) % groups.count]
+                clients.append(Client(role: role, name: "\(prefix) \(start + number + 1)", group: group))
+            }
+            return start..<clients.count
+        }
+    }
+
+    /// Queues clients to connect and join; at most `window` are between connect and welcome at once.
+    func join(_ indices: some Sequence<Int>) {
+        var out = Outbox()
+        withLock {
+            for index in indices where clients[index].phase == .idle {
+                clients[index].phase = .queued
+                queue.append(index)
+            }
+            launch(at: monotonicNanoseconds(), &out)
+        }
+        perform(out)
+    }
+
+    /// Sends `text` on client `index`'s connection; false when it is not open.
+    @discardableResult
+    func send(_ index: Int, _ text: String) -> Bool {
+        let connection = withLock { clients[index].connection }
+        return connection?.send(text) ?? false
+    }
+
+    /// Closes client `index` as a browser tab would (1000); it counts as left, not dropped.
+    func leave(_ index: Int) {
+        let connection = withLock { () -> ClientConnection? in
+            guard clients[index].phase == .joined else { return nil }
+            clients[index].phase = .leaving
+            return clients[index].connection
+        }
+        connection?.close(code: 1000)
+    }
+
+    /// Waits until `done` holds (checked under the lock every 5 ms) or `deadline` passes; prints
+    /// `status` through `progress` about once a second. Throws a clear error at the deadline.
+    func wait(until deadline: UInt64, for what: String, progress: Progress?,
+              status: () -> String, _ done: () -> Bool) throws(LoadError) {
+        var nextProgress = monotonicNanoseconds() + 1_000_000_000
+        while true {  // bounded by `deadline`
+            let (finished, line) = withLock { (done(), status()) }
+            if finished { return }
+            let now = monotonicNanoseconds()
+            if now >= deadline {
+                progress?.end()
+                throw LoadError("timed out waiting for \(what): \(line)")
+            }
+            if now >= nextProgress {
+                progress?.show(line)
+                nextProgress = now + 1_000_000_000
+            }
+            sleep(untilNanoseconds: min(deadline, now + 5_000_000))
+        }
+    }
+
+    /// Joins queued or between connect and welcome; read under the lock.
+    var pendingJoins: Int { inFlight + (queue.count - queueHead) }
+
+    /// A short account of joins, for progress lines and errors.
+    func joinStatus() -> String {
+        let counters = counters
+        var line = "\(counters.welcomed) welcomed, \(counters.joinFailures) failed, \(inFlight) joining"
+        if counters.dropped > 0 { line += ", \(counters.dropped) dropped" }
+        return line
+    }
+
+    /// The most common failure reasons, for checks.
+    func failureSummary() -> String {
+        let reasons = withLock { counters.failureReasons }
+        return reasons.sorted { $0.value > $1.value }.prefix(3).map { "\($0.value)× \($0.key)" }.joined(separator: "; ")
+    }
+
+    // MARK: Service thread side
+
+    private func launch(at now: UInt64, _ out: inout Outbox) {
+        while inFlight < window, queueHead < queue.count {
+            let index = queue[queueHead]
+            queueHead += 1
+            inFlight += 1
+            clients[index].phase = .joining
+            clients[index].startedAt = now
+            if counters.firstJoinStart == 0 { counters.firstJoinStart = now }
+            out.connects.append(index)
+        }
+        if queueHead == queue.count {
+            queue = []
+            queueHead = 0
+        }
+    }
+
+    private func perform(_ out: Outbox) {
+        for index in out.connects { open(index) }
+        guard !out.sends.isEmpty else { return }
+        let connections = withLock { out.sends.map { clients.indices.contains($0.0) ? clients[$0.0].connection : nil } }
+        for (connection, send) in zip(connections, out.sends) { connection?.send(send.1) }
+    }
+
+    private func open(_ index: Int) {
+        let (client, source): (Client, String?) = withLock {
+            (clients[index], sourceAddresses.isEmpty ? nil : sourceAddresses[index % sourceAddresses.count])
+        }
+        let callbacks = ClientCallbacks(
+            onMessage: { [self] bytes in received(bytes, client: index) },
+            onStatus: { [self] event in status(event, client: index) })
+        let connection = pool.connect(url: url, sourceAddress: source, callbacks: callbacks)
+        withLock { if clients.indices.contains(index) { clients[index].connection = connection } }
+        connection.send(joinRequest(client))
+    }
+
+    private func joinRequest(_ client: Client) -> String {
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("type", "join")
+        switch client.role {
+        case .participant:
+            json.field("name", client.name)
+            if let group = client.group { json.field("group", group) }
+        case .moderator:
+            json.field("role", "moderator")
+            json.field("key", moderatorKey ?? "")
+            json.field("name", client.name)
+        case .screen:
+            json.field("role", "screen")
+        }
+        json.endObject()
+        return String(decoding: json.bytes, as: UTF8.self)
+    }
+
+    private func received(_ message: UnsafeRawBufferPointer, client index: Int) {
+        let now = monotonicNanoseconds()
+        var out = Outbox()
+        lock.lock()
+        counters.messages += 1
+        counters.bytes += message.count
+        if clients.indices.contains(index) {
+            forEachLine(message) { line in
+                counters.events += 1
+                let event = ServerEvent(line)
+                if clients[index].phase == .joining {
+                    switch event.kind {
+                    case .welcome:
+                        clients[index].phase = .joined
+                        clients[index].welcomedAt = now
+                        counters.welcomed += 1
+                        counters.lastWelcome = now
+                        joinLatency.record(nanoseconds: now - clients[index].startedAt)
+                        inFlight -= 1
+                        launch(at: now, &out)
+                        listener?.welcomed(index, event, at: now, out: &out)
+                        return
+                    case .error:
+                        let code = event.string(#""code":""#) ?? "error"
+                        counters.errors[code, default: 0] += 1
+                        joinFailed(index, reason: "join refused: \(code)", at: now, &out)
+                        return
+                    default:
+                        return  // nothing but the join's answer comes first
+                    }
+                }
+                if event.kind == .error {
+                    counters.errors[event.string(#""code":""#) ?? "error", default: 0] += 1
+                }
+                listener?.received(event, client: index, at: now, out: &out)
+            }
+        }
+        lock.unlock()
+        if !out.isEmpty { perform(out) }
+    }
+
+    private func status(_ event: ClientEvent, client index: Int) {
+        let reason: String
+        switch event {
+        case .open, .text, .binary: return
+        case let .closed(code, text): reason = "closed" + (code.map { " \($0)" } ?? "") + (text.isEmpty ? "" : " \(text)")
+        case let .failed(text): reason = text
+        }
+        var out = Outbox()
+        withLock {
+            guard clients.indices.contains(index) else { return }
+            switch clients[index].phase {
+            case .joining:
+                joinFailed(index, reason: reason, at: monotonicNanoseconds(), &out)
+            case .joined:
+                clients[index].phase = .dropped
+                counters.dropped += 1
+                counters.failureReasons["dropped: " + reason, default: 0] += 1
+            case .leaving:
+                clients[index].phase = .left
+                counters.left += 1
+            case .idle, .queued, .left, .dropped, .failed:
+                break
+            }
+        }
+        if !out.isEmpty { perform(out) }
+    }
+
+    private func joinFailed(_ index: Int, reason: String, at now: UInt64, _ out: inout Outbox) {
+        clients[index].phase = .failed
+        counters.joinFailures += 1
+        counters.failureReasons[reason, default: 0] += 1
+        inFlight -= 1
+        launch(at: now, &out)
+    }
+}
+
+/// The error that ends a load run: a clear sentence for people.
+public struct LoadError: Error, Sendable, CustomStringConvertible {
+    /// For people.
+    public var description: String
+
+    /// Makes an error.
+    public init(_ description: String) { self.description = description }
+}

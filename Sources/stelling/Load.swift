@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import StellingLoad
+
+/// `stelling load`: drives a running server with thousands of WebSocket clients and reports figures.
+struct Load: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Puts load on a running server: join, chat, votes or a whole event; prints figures and checks.",
+        discussion: """
+            Scenarios:
+              join   N participants connect and join as fast as the server allows, then stay --hold seconds.
+              chat   N participants, --senders of them chatting at --rate messages a second for --duration seconds.
+              votes  N participants and a moderator: next, everyone votes at once, close; the tally must equal the acks.
+              event  a seminar in --duration seconds: joins, chat, five statements with votes, reveals, late joiners, leavers.
+            Exits 1 when something was lost or a check failed, 2 on a usage error or a timeout.
+            """)
+
+    @Option(name: .long, help: "The server's WebSocket endpoint, ws://HOST:PORT/ws (loopback).")
+    var url: String
+
+    @Option(name: .long, help: "The moderator key (votes, event); the environment variable STELLING_MODERATOR_KEY works too.")
+    var moderatorKey: String?
+
+    @Argument(help: "The scenario: join, chat, votes or event.")
+    var scenario: String
+
+    @Option(name: .long, help: "Participants.")
+    var clients: Int = 200
+
+    @Option(name: .long, help: "Participants that chat (default: enough that each sends at most one message every 2 s).")
+    var senders: Int?
+
+    @Option(name: .long, help: "Chat messages a second, all senders together.")
+    var rate: Double = 20
+
+    @Option(name: .long, help: "Seconds of chat (chat; default 10) or of the whole event (event; default 30).")
+    var duration: Double?
+
+    @Option(name: .long, help: "The most seconds the scenario may take before it fails.")
+    var timeout: Double = 120
+
+    @Option(name: .long, help: "Seconds the join scenario keeps everyone connected after the last welcome.")
+    var hold: Double = 2
+
+    @Option(name: .long, help: "The most connections between connect and welcome at once.")
+    var concurrency: Int = 1000
+
+    @Option(name: .long, help: "The server's process id: its memory and CPU time are read from /proc.")
+    var serverPid: Int32?
+
+    @Option(name: .long, help: "Local addresses to connect from, e.g. 127.0.0.1-127.0.0.8 or 127.0.0.1,127.0.0.2.")
+    var sourceAddresses: String?
+
+    @Flag(name: .long, help: "Print one line of JSON with every figure instead of the summary.")
+    var json = false
+
+    @Flag(name: .long, help: "No progress lines on standard error.")
+    var quiet = false
+
+    func run() throws {
+        guard let kind = LoadScenario(rawValue: scenario) else {
+            throw ValidationError("the scenario must be one of: \(LoadScenario.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var options = LoadOptions(url: url)
+        let environmentKey = ProcessInfo.processInfo.environment["STELLING_MODERATOR_KEY"]
+        options.moderatorKey = moderatorKey ?? (environmentKey?.isEmpty == false ? environmentKey : nil)
+        options.clients = clients
+        options.senders = senders
+        options.rate = rate
+        options.duration = duration
+        options.timeout = timeout
+        options.hold = hold
+        options.concurrency = concurrency
+        options.serverPID = serverPid
+        if let sourceAddresses {
+            guard let addresses = parseAddresses(sourceAddresses) else {
+                throw ValidationError("--source-addresses must be IPv4 addresses like 127.0.0.1-127.0.0.8 or a comma-separated list")
+            }
+            options.sourceAddresses = addresses
+        }
+        options.progress = quiet ? nil : Progress()
+        signal(SIGPIPE, SIG_IGN)
+        let report: LoadReport
+        do {
+            report = try kind.run(options)
+        } catch {
+            FileHandle.standardError.write(Data("stelling load \(scenario): \(error.description)\n".utf8))
+            throw ExitCode(2)
+        }
+        print(json ? report.json() : report.text())
+        if !report.passed { throw ExitCode(1) }
+    }
+}
+
+/// `A-B` (a range of IPv4 addresses differing in the last part) or `A,B,C`; nil when malformed or more than 256.
+func parseAddresses(_ text: String) -> [String]? {
+    func parts(_ address: Substring) -> [Int]? {
+        let numbers = address.split(separator: ".", omittingEmptySubsequences: false).compactMap { Int($0) }
+        return numbers.count == 4 && numbers.allSatisfy { (0...255).contains($0) } ? numbers : nil
+    }
+    if text.contains("-") {
+        let ends = text.split(separator: "-")
+        guard ends.count == 2, let low = parts(ends[0]), let high = parts(ends[1]),
+              low[0..<3] == high[0..<3], low[3] <= high[3] else { return nil }
+        return (low[3]...high[3]).map { "\(low[0]).\(low[1]).\(low[2]).\($0)" }
+    }
+    let list = text.split(separator: ",")
+    guard !list.isEmpty, list.count <= 256, list.allSatisfy({ parts($0) != nil }) else { return nil }
+    return list.map(String.init)
+}
