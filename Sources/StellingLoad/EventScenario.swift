@@ -1,0 +1,4 @@
+struct EventScenario {
+    let load: LoadRun
+    func run() throws(LoadError) -> LoadReport { throw LoadError("todo") }
+}
