@@ -43,6 +43,12 @@ let package = Package(
         .target(name: "StellingLoad", dependencies: ["CWebSockets", "StellingCore"]),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
         .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore", "StellingLoad"]),
-        .testTarget(name: "StellingLoadTests", dependencies: ["StellingLoad", "CWebSockets", "StellingServer", "StellingCore"]),
+        .testTarget(
+            name: "StellingLoadTests",
+            dependencies: [
+                "StellingLoad", "CWebSockets", "StellingServer", "StellingCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )

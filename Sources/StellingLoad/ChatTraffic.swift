@@ -99,8 +99,10 @@ final class ChatTraffic {
         var lost = 0
         var extra = 0
         var short = 0
+        var counted = 0
         for receiver in receivers {
             let got = Int(received[receiver])
+            counted += got
             if got < accepted { lost += accepted - got; short += 1 }
             if got > accepted { extra += got - accepted }
         }
@@ -108,7 +110,10 @@ final class ChatTraffic {
         report.add("chat_accepted", "chat messages acknowledged", Double(accepted))
         report.add("chat_rejected", "chat messages rejected", Double(rejectedCount))
         report.add("deliveries_expected", "deliveries expected", Double(expected))
-        report.add("deliveries", "deliveries received", Double(deliveries))
+        report.add("deliveries", "deliveries received", Double(counted))
+        if counted != deliveries {
+            report.add("deliveries_all", "deliveries to everyone (late joiners, leavers, moderator too)", Double(deliveries))
+        }
         report.add("lost", "deliveries lost", Double(lost))
         report.add("deliveries_per_s", "deliveries a second", seconds > 0 ? Double(deliveries) / seconds : 0, "/s")
         report.add("latency_p50_ms", "delivery latency p50", Double(latency.percentile(0.5)) / 1000, "ms")
@@ -121,7 +126,7 @@ final class ChatTraffic {
                      "\(accepted) of \(sent) sent, \(planned) planned" + (rejectedDetail.isEmpty ? "" : "; rejected: " + rejectedDetail)
                      + (unsendable > 0 ? "; \(unsendable) not sendable" : ""))
         report.check("nothing lost", lost == 0 && extra == 0,
-                     lost == 0 && extra == 0 ? "\(deliveries) of \(expected)"
+                     lost == 0 && extra == 0 ? "\(counted) of \(expected)"
                          : "\(lost) lost at \(short) receivers, \(extra) unexpected")
     }
 

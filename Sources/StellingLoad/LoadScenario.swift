@@ -51,6 +51,8 @@ public struct LoadOptions: Sendable {
     public var concurrency = 1000
     /// How long `join` holds everyone connected after the last welcome, in seconds. The default is 2.
     public var hold = 2.0
+    /// Whether a server that is not on loopback may be loaded. The default is false.
+    public var allowRemote = false
     /// Where progress lines go; nil prints none.
     public var progress: Progress? = Progress()
 
@@ -60,6 +62,13 @@ public struct LoadOptions: Sendable {
     }
 
     func validate(for scenario: LoadScenario) throws(LoadError) {
+        guard let endpoint = WebSocketURL(url) else { throw LoadError("--url must look like ws://HOST:PORT/ws, not \(url)") }
+        guard allowRemote || Self.isLoopback(endpoint.host) else {
+            throw LoadError("\(endpoint.host) is not a loopback address; pass --allow-remote to load another machine on purpose")
+        }
+        guard sourceAddresses.allSatisfy(Self.isLoopback) || allowRemote else {
+            throw LoadError("--source-addresses must be loopback addresses (127.0.0.0/8)")
+        }
         guard clients >= 1, clients <= 100_000 else { throw LoadError("--clients must be between 1 and 100,000") }
         guard rate > 0, rate <= 1_000_000 else { throw LoadError("--rate must be above 0 and at most 1,000,000") }
         guard timeout > 0 else { throw LoadError("--timeout must be above 0") }
@@ -74,6 +83,28 @@ public struct LoadOptions: Sendable {
     /// The seconds of chat of a scenario.
     func chatDuration(for scenario: LoadScenario) -> Double {
         duration ?? (scenario == .event ? 30 : 10)
+    }
+
+    /// `A-B` (a range of IPv4 addresses differing in the last part) or `A,B,C`; nil when malformed or more than 256.
+    public static func parseAddresses(_ text: String) -> [String]? {
+        func parts(_ address: Substring) -> [Int]? {
+            let numbers = address.split(separator: ".", omittingEmptySubsequences: false).compactMap { Int($0) }
+            return numbers.count == 4 && numbers.allSatisfy { (0...255).contains($0) } ? numbers : nil
+        }
+        if text.contains("-") {
+            let ends = text.split(separator: "-")
+            guard ends.count == 2, let low = parts(ends[0]), let high = parts(ends[1]),
+                  low[0..<3] == high[0..<3], low[3] <= high[3] else { return nil }
+            return (low[3]...high[3]).map { "\(low[0]).\(low[1]).\(low[2]).\($0)" }
+        }
+        let list = text.split(separator: ",")
+        guard !list.isEmpty, list.count <= 256, list.allSatisfy({ parts($0) != nil }) else { return nil }
+        return list.map(String.init)
+    }
+
+    /// Whether `host` is `localhost`, `::1` or in 127.0.0.0/8.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || (host.hasPrefix("127.") && host.split(separator: ".").count == 4)
     }
 
     /// The chat senders: the option, or enough that each sends at most one message every two seconds.

@@ -82,6 +82,14 @@ final class Moderator {
         return tallies[mark...].first { $0.statement == statement }?.counts
     }
 
+    /// Whether every command sent has been answered.
+    var allAnswered: Bool { answers.count == sent }
+
+    /// The commands refused, as `number: code`.
+    var refusals: [String] {
+        answers.sorted { $0.key < $1.key }.compactMap { if case let .error(code) = $0.value { "\($0.key): \(code)" } else { nil } }
+    }
+
     /// The answer to command `number`, once it came.
     func answer(_ number: Int) -> Answer? { answers[number] }
 

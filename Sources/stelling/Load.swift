@@ -54,6 +54,9 @@ struct Load: ParsableCommand {
     @Flag(name: .long, help: "Print one line of JSON with every figure instead of the summary.")
     var json = false
 
+    @Flag(name: .long, help: "Allow a --url that is not a loopback address.")
+    var allowRemote = false
+
     @Flag(name: .long, help: "No progress lines on standard error.")
     var quiet = false
 
@@ -72,8 +75,9 @@ struct Load: ParsableCommand {
         options.hold = hold
         options.concurrency = concurrency
         options.serverPID = serverPid
+        options.allowRemote = allowRemote
         if let sourceAddresses {
-            guard let addresses = parseAddresses(sourceAddresses) else {
+            guard let addresses = LoadOptions.parseAddresses(sourceAddresses) else {
                 throw ValidationError("--source-addresses must be IPv4 addresses like 127.0.0.1-127.0.0.8 or a comma-separated list")
             }
             options.sourceAddresses = addresses
@@ -90,21 +94,4 @@ struct Load: ParsableCommand {
         print(json ? report.json() : report.text())
         if !report.passed { throw ExitCode(1) }
     }
-}
-
-/// `A-B` (a range of IPv4 addresses differing in the last part) or `A,B,C`; nil when malformed or more than 256.
-func parseAddresses(_ text: String) -> [String]? {
-    func parts(_ address: Substring) -> [Int]? {
-        let numbers = address.split(separator: ".", omittingEmptySubsequences: false).compactMap { Int($0) }
-        return numbers.count == 4 && numbers.allSatisfy { (0...255).contains($0) } ? numbers : nil
-    }
-    if text.contains("-") {
-        let ends = text.split(separator: "-")
-        guard ends.count == 2, let low = parts(ends[0]), let high = parts(ends[1]),
-              low[0..<3] == high[0..<3], low[3] <= high[3] else { return nil }
-        return (low[3]...high[3]).map { "\(low[0]).\(low[1]).\(low[2]).\($0)" }
-    }
-    let list = text.split(separator: ",")
-    guard !list.isEmpty, list.count <= 256, list.allSatisfy({ parts($0) != nil }) else { return nil }
-    return list.map(String.init)
 }
