@@ -150,6 +150,8 @@ final class ServiceLoop: @unchecked Sendable {
     private let protocols: UnsafeMutablePointer<lws_protocols>
     private let protocolName: UnsafeMutablePointer<CChar>
     private let maxMessageBytes: Int
+    /// Microseconds to sleep between service passes; 0 for none.
+    private let napMicroseconds: UInt32
     private var mailbox: Mailbox!
     private var entries: [UInt64: Entry] = [:]
     private var serviceThread: pthread_t?
@@ -157,15 +159,16 @@ final class ServiceLoop: @unchecked Sendable {
     private var destroying = false
 
     private init(context: OpaquePointer, protocols: UnsafeMutablePointer<lws_protocols>,
-                 protocolName: UnsafeMutablePointer<CChar>, maxMessageBytes: Int) {
+                 protocolName: UnsafeMutablePointer<CChar>, maxMessageBytes: Int, napMicroseconds: UInt32) {
         self.context = context
         self.protocols = protocols
         self.protocolName = protocolName
         self.maxMessageBytes = maxMessageBytes
+        self.napMicroseconds = napMicroseconds
     }
 
     /// Creates the context and starts the service thread; returns the way in.
-    static func start(maxMessageBytes: Int) throws(ClientPoolError) -> Mailbox {
+    static func start(maxMessageBytes: Int, napMicroseconds: UInt32 = 0) throws(ClientPoolError) -> Mailbox {
         // The protocols array and its name must outlive the context; freed in `run` after destroying it.
         let protocolName = strdup(localProtocolName)!
         let protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
@@ -188,7 +191,7 @@ final class ServiceLoop: @unchecked Sendable {
             throw ClientPoolError(message: "lws_create_context failed")
         }
         let loop = ServiceLoop(context: context, protocols: protocols, protocolName: protocolName,
-                               maxMessageBytes: maxMessageBytes)
+                               maxMessageBytes: maxMessageBytes, napMicroseconds: napMicroseconds)
         let mailbox = Mailbox(context: ContextHandle(pointer: context))
         loop.mailbox = mailbox
         box.loop = loop
@@ -206,6 +209,9 @@ final class ServiceLoop: @unchecked Sendable {
         mailbox.serviceThreadDidStart()
         while !mailbox.isStopping {  // bounded by `stop`, which also wakes lws_service
             if lws_service(context, 0) < 0 { break }
+            // lws 4.1 polls with poll(2), whose cost grows with the number of connections: a short
+            // nap lets more of them become ready per pass (LIBWEBSOCKETS.md, Where the time goes).
+            if napMicroseconds > 0 { usleep(napMicroseconds) }
         }
         let unstarted = mailbox.contextWillDie()
         // Destroying the context closes every connection; their callbacks run here, now.

@@ -90,7 +90,7 @@ final class Swarm: @unchecked Sendable {
         moderatorKey = options.moderatorKey
         window = max(1, options.concurrency)
         do {
-            pool = try WebSocketClientPool(maxMessageBytes: 16 << 20)
+            pool = try WebSocketClientPool(maxMessageBytes: 16 << 20, napMicroseconds: options.napMicroseconds)
         } catch {
             throw LoadError("could not start the WebSocket client: \(error.message)")
         }

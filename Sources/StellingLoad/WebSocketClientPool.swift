@@ -1,3 +1,4 @@
+import CWebSockets
 import Foundation
 
 /// Many WebSocket client connections on one libwebsockets context and one service thread.
@@ -12,10 +13,13 @@ public final class WebSocketClientPool: Sendable {
     /// Starts the service thread; `maxMessageBytes` caps one incoming message (the default is 1 MiB).
     ///
     /// Raises the soft limit on open files to the hard limit first, because
-    /// libwebsockets sizes its connection table from it.
-    public init(maxMessageBytes: Int = 1 << 20) throws(ClientPoolError) {
+    /// libwebsockets sizes its connection table from it. `napMicroseconds` (default 0) is a
+    /// sleep between service passes: with thousands of connections, poll(2) over all of them
+    /// for every few messages costs more than the messages, and a nap of a few hundred
+    /// microseconds lets many become ready per pass, at that much added latency.
+    public init(maxMessageBytes: Int = 1 << 20, napMicroseconds: UInt32 = 0) throws(ClientPoolError) {
         raiseOpenFileLimit()
-        mailbox = try ServiceLoop.start(maxMessageBytes: maxMessageBytes)
+        mailbox = try ServiceLoop.start(maxMessageBytes: maxMessageBytes, napMicroseconds: napMicroseconds)
     }
 
     deinit {
@@ -57,6 +61,11 @@ public final class WebSocketClientPool: Sendable {
             connection.deliver(.failed("the pool is shut down"))
         }
         return connection
+    }
+
+    /// Limits libwebsockets' own log (process-wide) to errors and warnings; the load tool calls it first.
+    public static func quietLibraryLog() {
+        lws_set_log_level(Int32(LLL_ERR | LLL_WARN), nil)
     }
 
     /// Closes every connection without a closing handshake and stops the service thread.

@@ -45,6 +45,9 @@ struct Load: ParsableCommand {
     @Option(name: .long, help: "The most connections between connect and welcome at once.")
     var concurrency: Int = 1000
 
+    @Option(name: .long, help: "Microseconds the client thread naps between service passes (fewer polls over thousands of sockets).")
+    var nap: UInt32 = 500
+
     @Option(name: .long, help: "The server's process id: its memory and CPU time are read from /proc.")
     var serverPid: Int32?
 
@@ -76,6 +79,7 @@ struct Load: ParsableCommand {
         options.concurrency = concurrency
         options.serverPID = serverPid
         options.allowRemote = allowRemote
+        options.napMicroseconds = nap
         if let sourceAddresses {
             guard let addresses = LoadOptions.parseAddresses(sourceAddresses) else {
                 throw ValidationError("--source-addresses must be IPv4 addresses like 127.0.0.1-127.0.0.8 or a comma-separated list")
@@ -84,6 +88,7 @@ struct Load: ParsableCommand {
         }
         options.progress = quiet ? nil : Progress()
         signal(SIGPIPE, SIG_IGN)
+        WebSocketClientPool.quietLibraryLog()
         let report: LoadReport
         do {
             report = try kind.run(options)

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# make bench: the standard sizes against a release build, the server pinned to core 0 and the
+# load tool to core 1, a fresh server (and database folder) per run; prints one Markdown table.
+#   BENCH_ONLY="chat-2000 votes-5000"  runs only those rows; BENCH_KEEP=1 keeps the JSON lines.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=.build/release/stelling
+PORT=${BENCH_PORT:-18090}
+export STELLING_MODERATOR_KEY=bench-moderator-key-0123456789
+WORK=$(mktemp -d /tmp/stelling-bench.XXXXXX)
+RESULTS=$WORK/results
+mkdir -p "$RESULTS"
+SERVER_PID=""
+
+# The server raises its own soft limit to the hard one; 20,000 connections need more than the
+# usual hard limit of 20,000 on each side, which root may raise.
+ulimit -Hn 65536 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=""
+}
+trap 'stop_server; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"' EXIT
+
+start_server() {
+    local dir=$WORK/server-$1
+    mkdir -p "$dir"
+    cp bench/bench.yaml "$dir/bench.yaml"
+    taskset -c 0 "$BIN" serve --config "$dir/bench.yaml" --port "$PORT" --host 127.0.0.1 --log-level error \
+        >"$dir/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "bench: the server did not start; see $dir/server.log" >&2
+    return 1
+}
+
+# run NAME SCENARIO ARGS...: one fresh server, one load run, its JSON line in $RESULTS/NAME.json.
+run() {
+    local name=$1 scenario=$2
+    shift 2
+    if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $name "* ]]; then return; fi
+    echo "bench: $name" >&2
+    start_server "$name" || return
+    sleep 0.5   # idle memory settles
+    taskset -c 1 "$BIN" load --url "ws://127.0.0.1:$PORT/ws" "$scenario" --server-pid "$SERVER_PID" \
+        --json --quiet "$@" >"$RESULTS/$name.json" 2>"$RESULTS/$name.err"
+    local status=$?
+    [ $status -le 1 ] || echo "{\"error\":$(jq -Rs . <"$RESULTS/$name.err")}" >"$RESULTS/$name.json"
+    stop_server
+}
+
+run join-10000  join  --clients 10000
+run join-20000  join  --clients 20000 --source-addresses 127.0.0.1-127.0.0.4 --hold 5
+run chat-2000   chat  --clients 2000 --rate 20 --duration 10
+run chat-5000   chat  --clients 5000 --rate 20 --duration 10
+run chat-overload chat --clients 5000 --rate 100 --senders 500 --duration 5
+run votes-5000  votes --clients 5000
+run votes-10000 votes --clients 10000
+run event-2000  event --clients 2000 --rate 20 --duration 30
+
+# row NAME SIZE LABEL KEY OP TARGET: one line of the table; OP is <= or >= (or - for no target).
+row() {
+    local name=$1 size=$2 label=$3 key=$4 op=$5 target=$6 file=$RESULTS/$1.json
+    [ -f "$file" ] || return 0
+    local value ns tool checks met
+    if jq -e .error "$file" >/dev/null 2>&1; then
+        printf '| %s | %s | %s | %s | %s | no: %s | | |\n' "$name" "$size" "$label" "—" "$op $target" \
+            "$(jq -r .error "$file" | tr '\n|' '  ' | cut -c1-120)"
+        return
+    fi
+    value=$(jq -r ".$key // \"—\"" "$file")
+    ns=$(jq -r '.server_ns_per_event // empty | floor' "$file")
+    tool=$(jq -r '.tool_cpu_percent // empty | . * 10 | floor / 10' "$file")
+    checks=$(jq -r 'if .passed then "all passed" else ([.checks[] | select(.passed | not) | .name] | join(", ") | "FAILED: " + .) end' "$file")
+    if [ "$op" = "-" ]; then
+        met="—"
+    elif [ "$value" = "—" ]; then
+        met="no"
+    else
+        met=$(awk -v v="$value" -v t="$target" -v op="$op" 'BEGIN { ok = (op == "<=") ? (v <= t) : (v >= t); print ok ? "yes" : "**no**" }')
+    fi
+    value=$(awk -v v="$value" 'BEGIN { if (v == "—") print v; else if (v == int(v)) printf "%d", v; else printf "%.3g", v }')
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s%% |\n' "$name" "$size" "$label" "$value" \
+        "${op/-/}${target/-/}" "$met" "$checks" "${ns:-—} ns" "${tool:-—}"
+}
+
+echo
+echo "| run | size | figure | measured | target | met | checks | server CPU / event | tool CPU |"
+echo "|---|---|---|---|---|---|---|---|---|"
+row join-10000 10,000 "first connect to last welcome (s)" join_all_s "<=" 2.5
+row join-10000 10,000 "server memory per participant (KiB)" server_kib_per_participant "<=" 8
+row join-20000 20,000 "participants held" held ">=" 20000
+row join-20000 20,000 "server memory per participant (KiB)" server_kib_per_participant "<=" 8
+row chat-2000 "2,000 @ 20/s" "deliveries lost" lost "<=" 0
+row chat-2000 "2,000 @ 20/s" "delivery p99 (ms)" latency_p99_ms "<=" 50
+row chat-5000 "5,000 @ 20/s" "deliveries lost" lost "<=" 0
+row chat-5000 "5,000 @ 20/s" "delivery p99 (ms)" latency_p99_ms "<=" 100
+row chat-5000 "5,000 @ 20/s" "deliveries a second" deliveries_per_s ">=" 95000
+row chat-overload "5,000 @ 100/s" "events per server CPU-second" events_per_server_cpu_s ">=" 1000000
+row chat-overload "5,000 @ 100/s" "deliveries a second" deliveries_per_s "-" "-"
+row chat-overload "5,000 @ 100/s" "delivery p99 (ms)" latency_p99_ms "-" "-"
+row votes-5000 5,000 "next to last durable ack (s)" next_to_last_ack_s "<=" 0.4
+row votes-5000 5,000 "vote to ack p99 (ms)" ack_p99_ms "-" "-"
+row votes-10000 10,000 "next to last durable ack (s)" next_to_last_ack_s "<=" 1
+row votes-10000 10,000 "vote to ack p99 (ms)" ack_p99_ms "-" "-"
+row event-2000 "2,000, 30 s" "delivery p99 (ms)" latency_p99_ms "-" "-"
+row event-2000 "2,000, 30 s" "vote to ack p99 (ms)" ack_p99_ms "-" "-"
+echo
+echo "hard open-file limit: $(ulimit -Hn); ephemeral ports: $(tr '\t' '-' </proc/sys/net/ipv4/ip_local_port_range); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)"
+if [ -n "${BENCH_KEEP:-}" ]; then echo "JSON lines: $RESULTS"; fi
