@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: the standard sizes against a release build, the server pinned to core 0 and the
 # load tool to core 1, a fresh server (and database folder) per run; prints one Markdown table.
-#   BENCH_ONLY="chat-2000 votes-5000"  runs only those rows; BENCH_KEEP=1 keeps the JSON lines.
+#   BENCH_ONLY="chat-2000 votes-5000" runs only those rows; BENCH_KEEP=1 keeps the JSON lines;
+#   LOAD_ARGS="--nap 0" adds options to every load run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,14 +53,16 @@ run() {
     start_server "$name" || return
     sleep 0.5   # idle memory settles
     taskset -c 1 "$BIN" load --url "ws://127.0.0.1:$PORT/ws" "$scenario" --server-pid "$SERVER_PID" \
-        --json --quiet "$@" >"$RESULTS/$name.json" 2>"$RESULTS/$name.err"
+        --json --quiet ${LOAD_ARGS:-} "$@" >"$RESULTS/$name.json" 2>"$RESULTS/$name.err"
     local status=$?
     [ $status -le 1 ] || echo "{\"error\":$(jq -Rs . <"$RESULTS/$name.err")}" >"$RESULTS/$name.json"
     stop_server
 }
 
 run join-10000  join  --clients 10000
-run join-20000  join  --clients 20000 --source-addresses 127.0.0.1-127.0.0.4 --hold 5
+# The hard open-file limit (ulimit -Hn) caps each process; 20,000 needs it above 20,000 (see docs/BENCHMARKS.md).
+HELD=$(( $(ulimit -Hn) >= 20100 ? 20000 : $(ulimit -Hn) - 100 ))
+run join-20000  join  --clients "$HELD" --source-addresses 127.0.0.1-127.0.0.4 --hold 5
 run chat-2000   chat  --clients 2000 --rate 20 --duration 10
 run chat-5000   chat  --clients 5000 --rate 20 --duration 10
 run chat-overload chat --clients 5000 --rate 100 --senders 500 --duration 5
@@ -79,7 +82,7 @@ row() {
     fi
     value=$(jq -r ".$key // \"—\"" "$file")
     ns=$(jq -r '.server_ns_per_event // empty | floor' "$file")
-    tool=$(jq -r '.tool_cpu_percent // empty | . * 10 | floor / 10' "$file")
+    tool=$(jq -r '(.window_tool_cpu_percent // .tool_cpu_percent) // empty | . * 10 | floor / 10' "$file")
     checks=$(jq -r 'if .passed then "all passed" else ([.checks[] | select(.passed | not) | .name] | join(", ") | "FAILED: " + .) end' "$file")
     if [ "$op" = "-" ]; then
         met="—"
@@ -94,12 +97,12 @@ row() {
 }
 
 echo
-echo "| run | size | figure | measured | target | met | checks | server CPU / event | tool CPU |"
+echo "| run | size | figure | measured | target | met | checks | server CPU / event | tool CPU (window) |"
 echo "|---|---|---|---|---|---|---|---|---|"
 row join-10000 10,000 "first connect to last welcome (s)" join_all_s "<=" 2.5
 row join-10000 10,000 "server memory per participant (KiB)" server_kib_per_participant "<=" 8
-row join-20000 20,000 "participants held" held ">=" 20000
-row join-20000 20,000 "server memory per participant (KiB)" server_kib_per_participant "<=" 8
+row join-20000 "$HELD" "participants held" held ">=" 20000
+row join-20000 "$HELD" "server memory per participant (KiB)" server_kib_per_participant "<=" 8
 row chat-2000 "2,000 @ 20/s" "deliveries lost" lost "<=" 0
 row chat-2000 "2,000 @ 20/s" "delivery p99 (ms)" latency_p99_ms "<=" 50
 row chat-5000 "5,000 @ 20/s" "deliveries lost" lost "<=" 0

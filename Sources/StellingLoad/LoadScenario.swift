@@ -158,8 +158,8 @@ final class LoadRun {
     let startedAt = monotonicNanoseconds()
     let deadline: UInt64
     private let toolCPUStart = ProcessStats.ownCPUSeconds()
-    private var window: (start: UInt64, cpu: Double?, events: Int)?
-    private var measured: (seconds: Double, cpu: Double?, events: Int)?
+    private var window: (start: UInt64, cpu: Double?, events: Int, tool: Double)?
+    private var measured: (seconds: Double, cpu: Double?, events: Int, tool: Double)?
 
     init(options: LoadOptions, scenario: LoadScenario) throws(LoadError) {
         self.options = options
@@ -203,7 +203,7 @@ final class LoadRun {
     /// Starts the window over which server CPU per event is measured.
     func startMeasuring() {
         window = (monotonicNanoseconds(), options.serverPID.flatMap { ProcessStats.cpuSeconds(pid: $0) },
-                  swarm.withLock { swarm.counters.events })
+                  swarm.withLock { swarm.counters.events }, ProcessStats.ownCPUSeconds())
     }
 
     /// Ends the measuring window.
@@ -212,7 +212,7 @@ final class LoadRun {
         let cpu = options.serverPID.flatMap { ProcessStats.cpuSeconds(pid: $0) }
         let events = swarm.withLock { swarm.counters.events } - window.events
         measured = (Double(monotonicNanoseconds() - window.start) / 1e9,
-                    cpu.flatMap { end in window.cpu.map { end - $0 } }, events)
+                    cpu.flatMap { end in window.cpu.map { end - $0 } }, events, ProcessStats.ownCPUSeconds() - window.tool)
     }
 
     /// Adds what the run cost: the tool's CPU time, and the server's CPU per event when measured.
@@ -224,6 +224,8 @@ final class LoadRun {
         if let measured {
             report.add("window_s", "measured window", measured.seconds, "s")
             report.add("window_events", "events in the window", Double(measured.events))
+            report.add("window_tool_cpu_percent", "load tool CPU in the window (of one core)",
+                       100 * measured.tool / max(measured.seconds, 1e-9), "%")
             if let cpu = measured.cpu {
                 report.add("server_cpu_s", "server CPU time in the window", cpu, "s")
                 report.add("server_cpu_percent", "server CPU in the window", 100 * cpu / max(measured.seconds, 1e-9), "%")
