@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -19,6 +20,13 @@ let package = Package(
             providers: [.apt(["libwebsockets-dev"])]
         ),
         .target(name: "StellingCore"),
+        .target(
+            name: "StellingStore",
+            dependencies: [
+                "StellingCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .target(
             name: "StellingServer",
             dependencies: [
@@ -39,5 +47,6 @@ let package = Package(
         ),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
         .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore"]),
+        .testTarget(name: "StellingStoreTests", dependencies: ["StellingStore", "StellingCore"]),
     ]
 )
