@@ -191,12 +191,16 @@ public final class EventStore: @unchecked Sendable {
         locked { simulateFailures = failing }
     }
 
+    /// The value of a PRAGMA on the writing connection (tests).
+    func pragma(_ name: String) throws -> String? {
+        try database.read { db in try String.fetchOne(db, sql: "PRAGMA \(name)") }
+    }
+
     // MARK: The store thread
 
     private func run() {
         var batch: [(sequence: UInt64, record: Record)] = []
         var delay = EventStore.firstRetryDelay
-        var queryOnly = false
         while true {
             condition.lock()
             while pending.isEmpty, batch.isEmpty, state == .running { condition.wait() }
@@ -212,10 +216,8 @@ public final class EventStore: @unchecked Sendable {
             let started = ContinuousClock.now
             do {
                 try database.writeWithoutTransaction { db in
-                    if simulate != queryOnly {
-                        try db.execute(sql: simulate ? "PRAGMA query_only = 1" : "PRAGMA query_only = 0")
-                        queryOnly = simulate
-                    }
+                    if simulate { try db.execute(sql: "PRAGMA query_only = 1") }
+                    defer { if simulate { try? db.execute(sql: "PRAGMA query_only = 0") } }
                     try db.inTransaction(.immediate) {
                         let insert = try db.cachedStatement(sql: Schema.insertRecord)
                         for (sequence, record) in batch {

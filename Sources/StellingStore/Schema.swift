@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import StellingCore
 
@@ -127,8 +128,22 @@ enum Schema {
         }
         return [
             Int64(sequence), kind.rawValue, record.at.milliseconds, statement, participant, message, choice,
-            flag, present, name, group, role, text, tokenHash,
+            flag, present, exact(name), exact(group), role, exact(text), tokenHash,
         ]
+    }
+
+    /// Text as a value SQLite keeps exactly. GRDB binds and reads strings as C strings, which end
+    /// at a NUL; chat text may hold one (JSON allows `\u0000`), so such text is stored as a BLOB
+    /// of its UTF-8 bytes. Readers use `text(_:_:)`, which reads both forms.
+    static func exact(_ text: String?) -> (any DatabaseValueConvertible)? {
+        guard let text else { return nil }
+        return text.utf8.contains(0) ? Data(text.utf8) : text
+    }
+
+    /// Reads a text column written with `exact(_:)` from a row of a cursor.
+    static func text(_ row: Row, _ index: Int) -> String? {
+        guard let bytes = row[index] as Data? else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Reads one row of `selectRecords` back into its sequence number and record.
@@ -136,7 +151,7 @@ enum Schema {
         let sequence = UInt64(row[0] as Int64)
         func fail(_ reason: String) -> StoreError { .corruptRecord(sequence: sequence, reason: reason) }
         func string(_ index: Int, _ column: String) throws(StoreError) -> String {
-            guard let value = row[index] as String? else { throw fail("\(column) is missing") }
+            guard let value = text(row, index) else { throw fail("\(column) is missing") }
             return value
         }
         func integer(_ index: Int, _ column: String) throws(StoreError) -> Int {
@@ -155,7 +170,7 @@ enum Schema {
         case .participantJoined:
             record = .participantJoined(
                 id: ParticipantID(try string(4, "participant")), name: try string(9, "name"),
-                group: row[10] as String?, tokenHash: try string(13, "token_hash"), at: at)
+                group: text(row, 10), tokenHash: try string(13, "token_hash"), at: at)
         case .voteCast:
             let choiceText = try string(6, "choice")
             guard let choice = Choice(rawValue: choiceText) else { throw fail("unknown choice \(choiceText)") }
@@ -183,7 +198,7 @@ enum Schema {
         case .statementAdded:
             record = .statementAdded(StatementID(try string(3, "statement")), text: try string(12, "text"), at: at)
         case .announcementSet:
-            record = .announcementSet(row[12] as String?, at: at)
+            record = .announcementSet(text(row, 12), at: at)
         }
         return (sequence, record)
     }
