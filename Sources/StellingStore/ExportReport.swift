@@ -14,7 +14,7 @@ enum ReportHTML {
         h2{font-size:1.25rem;margin:0 0 .25rem}
         h3{font-size:1rem;margin:1rem 0 .25rem}
         .meta{color:#555;margin:.25rem 0 .75rem}
-        .position{display:block;font-size:.85rem;font-weight:600;color:#555;text-transform:uppercase;letter-spacing:.04em}
+        .position{display:block;font-size:.85rem;font-weight:600;color:#555}
         section{border-top:1px solid var(--line);padding:1.25rem 0}
         svg{display:block;width:100%;height:auto;max-width:40rem}
         svg text{font:13px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:#1a1a1a}
@@ -37,14 +37,14 @@ enum ReportHTML {
     /// The page's words in the configured language (Dutch unless `en`).
     struct Labels {
         var agree, disagree, pass, statement, exportedAt, participants, votes, messages: String
-        var opened, closed, stillOpen, neverShown, voters, present, byGroup, group, total, withoutGroup: String
+        var opened, closed, stillOpen, neverShown, voters, present, turnout, byGroup, group, total, withoutGroup: String
         var movement, noVotes, chat, noChat, hiddenNote, hidden, moderator, about, chartLabel: String
         var decimalSeparator: String
 
         static let dutch = Labels(
             agree: "Eens", disagree: "Oneens", pass: "Geen mening", statement: "Stelling", exportedAt: "Geëxporteerd op",
             participants: "deelnemers", votes: "stemmen", messages: "chatberichten", opened: "Geopend", closed: "gesloten",
-            stillOpen: "stemming nog open", neverShown: "Niet getoond.", voters: "stemmers", present: "aanwezig",
+            stillOpen: "stemming nog open", neverShown: "Niet getoond.", voters: "stemmers", present: "aanwezig", turnout: "opkomst",
             byGroup: "Per groep", group: "Groep", total: "Totaal", withoutGroup: "Zonder groep",
             movement: "Verloop van de stemming", noVotes: "Geen stemmen.", chat: "Chat", noChat: "Geen chatberichten.",
             hiddenNote: "Berichten die een moderator verborg, staan doorgestreept.", hidden: "verborgen",
@@ -53,7 +53,7 @@ enum ReportHTML {
         static let english = Labels(
             agree: "Agree", disagree: "Disagree", pass: "Pass", statement: "Statement", exportedAt: "Exported on",
             participants: "participants", votes: "votes", messages: "chat messages", opened: "Opened", closed: "closed",
-            stillOpen: "voting still open", neverShown: "Not shown.", voters: "voters", present: "present",
+            stillOpen: "voting still open", neverShown: "Not shown.", voters: "voters", present: "present", turnout: "turnout",
             byGroup: "By group", group: "Group", total: "Total", withoutGroup: "No group",
             movement: "How the vote moved", noVotes: "No votes.", chat: "Chat", noChat: "No chat messages.",
             hiddenNote: "Messages a moderator hid are struck through.", hidden: "hidden",
@@ -138,16 +138,17 @@ extension ExportSnapshot {
         let counts = statement.counts
         var meta = "\(labels.opened) \(ReportHTML.clock(openedAt))"
         if let closedAt = statement.closedAt {
-            meta += " · \(labels.closed) \(ReportHTML.clock(closedAt))"
-        } else if isOpen(statement) {
-            meta += " · \(labels.stillOpen)"
+            meta += " · \(labels.closed) \(ReportHTML.clock(closedAt)) (UTC)"
+        } else {
+            meta += " (UTC)"
+            if isOpen(statement) { meta += " · \(labels.stillOpen)" }
         }
         meta += " · \(counts.total) \(labels.voters)"
         if let present = present(for: statement) {
             meta += " · \(present) \(labels.present)"
-            if present > 0 { meta += " (\(percentText(counts.total, of: present, labels)))" }
+            if present > 0 { meta += " · \(labels.turnout) \(percentText(counts.total, of: present, labels))" }
         }
-        html += "<p class=\"meta\">\(meta) (UTC)</p>\n"
+        html += "<p class=\"meta\">\(meta)</p>\n"
         html += barChart(counts, labels: labels)
         if let groups = groupCounts(of: statement) {
             html += groupTable(groups, total: counts, labels: labels)
