@@ -18,6 +18,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// An export could not be written to a file.
     case cannotWrite(path: String, reason: String)
 
+    /// The error in words, for logs.
     public var description: String {
         switch self {
         case let .cannotCreateFolder(path, reason): "cannot create the folder \(path): \(reason)"

@@ -79,6 +79,26 @@ struct EventStoreTests {
         #expect(rebuilt.participants[session.bram]?.muted == true)
     }
 
+    @Test func whatWasDurableSurvivesACrashWithoutClose() throws {
+        // A crash (kill -9) leaves the files as they lie: copy them while the store still runs
+        // and has not closed, checkpointed or cleaned up anything, and recover from the copy.
+        let store = try EventStore(path: folder.database, configuration: KnownSession.configuration)
+        defer { store.close() }
+        let session = KnownSession()
+        var last: UInt64 = 0
+        for record in session.driver.records { last = store.append(record) }
+        #expect(store.waitUntilDurable(last, timeout: 10))
+        let crashed = folder.path + "/crashed/event.sqlite"
+        try FileManager.default.createDirectory(atPath: folder.path + "/crashed", withIntermediateDirectories: true)
+        for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: folder.database + suffix) {
+            try FileManager.default.copyItem(atPath: folder.database + suffix, toPath: crashed + suffix)
+        }
+        #expect(FileManager.default.fileExists(atPath: crashed + "-wal"), "the records are in the WAL, not yet checkpointed")
+        let recovered = try EventStore(path: crashed, configuration: KnownSession.configuration)
+        defer { recovered.close() }
+        #expect(try recovered.recover() == session.driver.records)
+    }
+
     @Test func sequenceNumbersContinueAfterAReopen() throws {
         let at = Instant(milliseconds: 1)
         let store = try EventStore(path: folder.database, configuration: KnownSession.configuration)
