@@ -13,6 +13,7 @@ import StellingCore
 ///
 /// Thread rules: `append`, the handlers' setters, `statistics`, `waitUntilDurable` and `close` may
 /// be called from any thread. The handlers run on the store thread, one call at a time, in order.
+/// The thread runs until `close`: always close a store you opened.
 public final class EventStore: @unchecked Sendable {
     /// What the store thread has done so far (for tests, the benchmark and `/metrics`).
     public struct Statistics: Equatable, Sendable {
@@ -120,7 +121,7 @@ public final class EventStore: @unchecked Sendable {
     // MARK: Writing
 
     /// Queues a record for the store thread and returns its sequence number. Never waits for I/O.
-    /// Records appended after `close` began are still written if the thread has not stopped.
+    /// Records appended while `close` runs are still written; after it returned, never.
     @discardableResult
     public func append(_ record: StellingCore.Record) -> UInt64 {
         condition.lock()
