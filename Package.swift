@@ -32,6 +32,7 @@ let package = Package(
             name: "StellingServer",
             dependencies: [
                 "StellingCore",
+                "StellingStore",
                 "CWebSockets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

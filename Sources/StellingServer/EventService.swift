@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import StellingCore
+import StellingStore
 
 /// Where the service stores records. `append` must not block on I/O: it returns the record's
 /// sequence number, and the store later reports "durable up to N" through `EventService.durable(upTo:)`.
@@ -8,6 +9,9 @@ public protocol RecordSink: AnyObject, Sendable {
     /// Queues a record for writing and returns its sequence number (1, 2, 3, ...).
     func append(_ record: Record) -> UInt64
 }
+
+/// The SQLite store takes the service's records (group commit on its own thread).
+extension EventStore: RecordSink {}
 
 /// What the service asks of the world outside the room: the exports and the store's health.
 public struct ServiceHooks: Sendable {

@@ -4,13 +4,6 @@ import StellingCore
 import StellingServer
 import StellingStore
 
-/// The SQLite store as the service's record sink.
-final class StoreSink: RecordSink {
-    let store: EventStore
-    init(_ store: EventStore) { self.store = store }
-    func append(_ record: Record) -> UInt64 { store.append(record) }
-}
-
 /// Why the server could not start, for people.
 struct StartError: Error, CustomStringConvertible {
     var description: String
@@ -58,7 +51,7 @@ func startServer(configuration: Configuration, logger: Logger) throws -> Server 
         host: configuration.host, port: configuration.port, webRoot: configuration.webRoot,
         messageLimitBytes: configuration.limits.messageBytes, keepaliveSeconds: configuration.keepaliveSeconds)
     let server = Server(
-        room: room, options: options, sink: StoreSink(store), metrics: metrics, logger: logger,
+        room: room, options: options, sink: store, metrics: metrics, logger: logger,
         registerDurable: { report in
             store.onDurable = { sequence in
                 metrics.storeWrite.record(Duration.nanoseconds(Int64(store.statistics.lastCommitSeconds * 1e9)))

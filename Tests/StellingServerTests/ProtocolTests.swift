@@ -153,7 +153,8 @@ struct ProtocolTests {
         moderator.send(#"{"type":"next","ref":"end"}"#)
         #expect(try moderator.expectError().code == "no_more_statements")
         // Every record reached the store.
-        #expect(event.sink.appended.contains { if case .statementAdded = $0 { true } else { false } })
+        #expect(event.store.waitUntilDurable(event.store.lastSequence, timeout: 5))
+        #expect(try event.store.recover().contains { if case .statementAdded = $0 { true } else { false } })
     }
 
     @Test func everyErrorCodeArrivesOverTheWire() throws {
