@@ -162,6 +162,7 @@ ui.joinForm.addEventListener('submit', (event) => {
 
 function connect() {
   if (connection) connection.stop();
+  ui.conn.hidden = false;
   connection = new Connection({
     join: () => {
       const identity = loadIdentity() || {};
