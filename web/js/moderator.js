@@ -322,9 +322,14 @@ function renderAnnouncementState() {
 
 // ---- commands ----
 
+const feedbackTimers = new WeakMap();
+
+/** Shows the outcome of an action; a success fades after a few seconds, an error stays. */
 function feedback(element, text, ok = true) {
   element.textContent = text;
   element.classList.toggle('error', !ok);
+  clearTimeout(feedbackTimers.get(element));
+  if (ok) feedbackTimers.set(element, setTimeout(() => { if (element.textContent === text) element.textContent = ''; }, 5000));
 }
 
 function command(request, element = ui.controlFeedback) {

@@ -479,3 +479,6 @@ ui.leave.addEventListener('click', () => {
   state.you = null;
   location.reload();
 });
+
+// For the browser tests: lets them drop the socket to exercise the reconnect.
+window.stellingDebug = { get connection() { return connection; } };
