@@ -30,7 +30,7 @@ check-config: build
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) test --skip-build
 
 clean:
 	rm -rf .build

@@ -39,7 +39,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "StellingLoad", dependencies: ["CWebSockets"]),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
-        .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore"]),
+        .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore", "StellingLoad"]),
+        .testTarget(name: "StellingLoadTests", dependencies: ["StellingLoad", "CWebSockets"]),
     ]
 )

@@ -83,7 +83,7 @@ public actor EventService: TransportHandler {
     public nonisolated func tick(nowMilliseconds: Int64) {
         assumeIsolated { service in
             service.carryOut(service.room.tick(now: Instant(milliseconds: nowMilliseconds)))
-            service.metrics.present.set(service.room.present)
+            service.metrics.present.set(Int64(service.room.present))
         }
     }
 

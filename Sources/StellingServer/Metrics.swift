@@ -30,29 +30,33 @@ public final class Metrics: Sendable {
 
     /// Makes every metric, errors for each code at zero.
     public init() {
-        connections = registry.makeGauge(name: "stelling_connections", help: "WebSocket connections open now.")
-        present = registry.makeGauge(name: "stelling_participants_present", help: "Distinct participants with a joined connection.")
-        messagesIn = registry.makeCounter(name: "stelling_messages_in_total", help: "Client messages received.")
-        eventsOut = registry.makeCounter(name: "stelling_events_out_total", help: "Events queued for clients, counted per recipient.")
-        messagesOut = registry.makeCounter(name: "stelling_messages_out_total", help: "WebSocket messages written; each carries one or more events.")
-        bytesOut = registry.makeCounter(name: "stelling_bytes_out_total", help: "WebSocket payload bytes written.")
-        votes = registry.makeCounter(name: "stelling_votes_total", help: "Votes accepted.")
-        chatMessages = registry.makeCounter(name: "stelling_chat_messages_total", help: "Chat messages accepted.")
+        connections = registry.makeGauge(descriptor: Metrics.name("connections", "", "WebSocket connections open now."))
+        present = registry.makeGauge(descriptor: Metrics.name("participants_present", "", "Distinct participants with a joined connection."))
+        messagesIn = registry.makeCounter(descriptor: Metrics.name("messages_in", "total", "Client messages received."))
+        eventsOut = registry.makeCounter(descriptor: Metrics.name("events_out", "total", "Events queued for clients, counted per recipient."))
+        messagesOut = registry.makeCounter(descriptor: Metrics.name("messages_out", "total", "WebSocket messages written; each carries one or more events."))
+        bytesOut = registry.makeCounter(descriptor: Metrics.name("bytes_out", "total", "WebSocket payload bytes written."))
+        votes = registry.makeCounter(descriptor: Metrics.name("votes", "total", "Votes accepted."))
+        chatMessages = registry.makeCounter(descriptor: Metrics.name("chat_messages", "total", "Chat messages accepted."))
         storeWrite = registry.makeDurationHistogram(
-            name: "stelling_store_write_seconds",
+            descriptor: Metrics.name("store_write", "seconds", "Time to write and commit one group of records."),
             buckets: [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
                       .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)],
-            help: "Time to write and commit one group of records.")
+            )
         var joined: [Role: Gauge] = [:]
         for role in Role.allCases {
-            joined[role] = registry.makeGauge(name: "stelling_joined", labels: [("role", role.rawValue)], help: "Joined connections by role.")
+            joined[role] = registry.makeGauge(descriptor: Metrics.name("joined", "", "Joined connections by role."), labels: [("role", role.rawValue)])
         }
         joinedByRole = joined
         var errors: [ErrorCode: Counter] = [:]
         for code in ErrorCode.allCases {
-            errors[code] = registry.makeCounter(name: "stelling_errors_total", labels: [("code", code.rawValue)], help: "Error events sent, by code.")
+            errors[code] = registry.makeCounter(descriptor: Metrics.name("errors", "total", "Error events sent, by code."), labels: [("code", code.rawValue)])
         }
         errorsByCode = errors
+    }
+
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "stelling", metricName: metric, unitName: unit, helpText: help)
     }
 
     /// The gauge of joined connections with a role.

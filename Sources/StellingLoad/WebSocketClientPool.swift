@@ -1,0 +1,118 @@
+import Foundation
+
+/// Many WebSocket client connections on one libwebsockets context and one service thread.
+///
+/// Made for tests and the load tool: thousands of connections cost one
+/// thread. Every method may be called from any thread; the connections'
+/// callbacks run on the service thread.
+public final class WebSocketClientPool: Sendable {
+    private let mailbox: Mailbox
+    private let nextID = Guarded<UInt64>(0)
+
+    /// Starts the service thread; `maxMessageBytes` caps one incoming message (the default is 1 MiB).
+    ///
+    /// Raises the soft limit on open files to the hard limit first, because
+    /// libwebsockets sizes its connection table from it.
+    public init(maxMessageBytes: Int = 1 << 20) throws(ClientPoolError) {
+        raiseOpenFileLimit()
+        mailbox = try ServiceLoop.start(maxMessageBytes: maxMessageBytes)
+    }
+
+    deinit {
+        shutdown()
+    }
+
+    /// Opens a connection to `url` (`ws://host:port/path`) asynchronously; its first event tells how it went.
+    ///
+    /// - Parameters:
+    ///   - subprotocol: offered in `Sec-WebSocket-Protocol`; nil offers none. The default is `stelling.v1`.
+    ///   - origin: sent as the `Origin` header when set.
+    ///   - sourceAddress: the local IP address to connect from, such as `127.0.0.2`, to use more than one
+    ///     address's worth of ephemeral ports.
+    ///   - onText: when set, receives every text message on the service thread instead of the inbox.
+    public func connect(
+        url: String,
+        subprotocol: String? = "stelling.v1",
+        origin: String? = nil,
+        sourceAddress: String? = nil,
+        onText: (@Sendable (String) -> Void)? = nil
+    ) -> ClientConnection {
+        let id = nextID.withLock { id -> UInt64 in
+            id += 1
+            return id
+        }
+        let target: Result<ClientConnection.Target, ConnectError> = if let endpoint = WebSocketURL(url) {
+            .success(ClientConnection.Target(
+                host: endpoint.host, port: endpoint.port, path: endpoint.path,
+                subprotocol: subprotocol, origin: origin, sourceAddress: sourceAddress))
+        } else {
+            .failure(ConnectError(message: "unsupported URL: \(url)"))
+        }
+        let connection = ClientConnection(id: id, target: target, onText: onText, mailbox: mailbox)
+        if case .failure(let error) = target {
+            connection.deliver(.failed(error.message))
+        } else if !mailbox.post(.connect(connection)) {
+            connection.deliver(.failed("the pool is shut down"))
+        }
+        return connection
+    }
+
+    /// Closes every connection without a closing handshake and stops the service thread.
+    ///
+    /// Waits at most `timeout` seconds for the thread; later calls return at once.
+    public func shutdown(timeout: Double = 10) {
+        mailbox.stop(timeout: timeout)
+    }
+}
+
+/// The pool's libwebsockets context could not be made.
+public struct ClientPoolError: Error, Sendable, Equatable {
+    /// For people.
+    public var message: String
+}
+
+/// The parts of a `ws://` URL that libwebsockets' connect call wants.
+struct WebSocketURL: Equatable, Sendable {
+    var host: String
+    var port: Int32
+    var path: String
+
+    /// Parses `ws://host[:port][/path]`; nil for anything else (`wss` is not supported).
+    init?(_ text: String) {
+        let prefix = "ws://"
+        guard text.lowercased().hasPrefix(prefix) else { return nil }
+        let rest = text.dropFirst(prefix.count)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<slash]
+        path = slash == rest.endIndex ? "/" : String(rest[slash...])
+        if authority.hasPrefix("[") {
+            // An IPv6 literal: [::1]:8080
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            let after = authority[authority.index(after: close)...]
+            guard let port = Self.port(after) else { return nil }
+            self.port = port
+        } else {
+            let colon = authority.firstIndex(of: ":") ?? authority.endIndex
+            host = String(authority[..<colon])
+            guard let port = Self.port(authority[colon...]) else { return nil }
+            self.port = port
+        }
+        guard !host.isEmpty else { return nil }
+    }
+
+    /// `""` is port 80; `":N"` is N when it is a valid port.
+    private static func port(_ text: Substring) -> Int32? {
+        if text.isEmpty { return 80 }
+        guard text.first == ":", let port = Int32(text.dropFirst()), (1...65535).contains(port) else { return nil }
+        return port
+    }
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit; lws sizes its fd table from it at context creation.
+private func raiseOpenFileLimit() {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+}

@@ -1,0 +1,390 @@
+import CWebSockets
+import Dispatch
+import Foundation
+import Logging
+import StellingCore
+
+/// Why the transport could not start.
+public struct TransportError: Error, CustomStringConvertible {
+    /// What failed, for people.
+    public var description: String
+}
+
+/// Simple counters for /metrics. Read them on the service thread.
+public struct TransportCounters: Sendable, Equatable {
+    /// WebSocket connections open now.
+    public var openConnections = 0
+    /// Complete client messages received.
+    public var messagesIn: UInt64 = 0
+    /// WebSocket messages written (each may carry several events).
+    public var messagesOut: UInt64 = 0
+    /// Events written, counted one by one.
+    public var eventsOut: UInt64 = 0
+    /// WebSocket payload bytes written.
+    public var bytesOut: UInt64 = 0
+}
+
+/// The HTTP and WebSocket server on libwebsockets.
+///
+/// Threads: `start()` creates one service thread that creates the lws context, runs
+/// `lws_service` and every callback, and destroys the context at the end. `start()`,
+/// `run()`, `stop()`, `waitUntilStopped()` and `boundPort` may be used from any thread;
+/// `send`, `sendLatest`, `close` and `counters` only on the service thread (from a
+/// `TransportHandler` method, from an actor whose executor is `loop`, or via
+/// `loop.execute`), which debug builds check.
+///
+/// The server holds its handler strongly; a handler that keeps the server should hold it
+/// weakly or unowned.
+public final class WebSocketServer: @unchecked Sendable {
+    /// The options the server was made with.
+    public let options: TransportOptions
+    /// The service loop: the executor for actors that must run on the service thread.
+    public let loop: ServiceLoop
+
+    let handler: any TransportHandler
+    let logger: Logger
+    let keepalive: Keepalive
+
+    // Written on the service thread before `start()` returns (ordered by `started`).
+    private var listenPort = 0
+    private var startError: TransportError?
+    private let started = DispatchSemaphore(value: 0)
+    private let finished = DispatchGroup()
+    private let startLock = Lock()
+    private var hasStarted = false
+    private var signalSources: [DispatchSourceSignal] = []
+
+    // Service-thread state.
+    var context: OpaquePointer?
+    var connections: [ConnectionID: Connection] = [:]
+    var transfers: [OpaquePointer: HTTPTransfer] = [:]
+    var statistics = TransportCounters()
+    var shuttingDown = false
+    private var nextConnectionNumber: UInt64 = 0
+    private var shutdownDeadline: Int64 = 0
+    private var lastSweep: Int64 = 0
+    private var configuration: LWSConfiguration?
+    private let tickTimer: UnsafeMutablePointer<stelling_timer>
+    private(set) var scratch: UnsafeMutableRawPointer
+    private var scratchCapacity: Int
+    let pre = stelling_lws_pre()
+
+    /// Makes a server; nothing listens until `start()` or `run()`. Pass `loop` when the
+    /// handler is an actor that needs the loop as its executor before the server exists.
+    public init(options: TransportOptions, handler: some TransportHandler, loop: ServiceLoop = ServiceLoop(), logger: Logger) {
+        self.options = options
+        self.loop = loop
+        self.handler = handler
+        self.logger = logger
+        self.keepalive = Keepalive(keepaliveSeconds: options.keepaliveSeconds)
+        scratchCapacity = 64 << 10
+        scratch = .allocate(byteCount: scratchCapacity, alignment: 16)
+        tickTimer = .allocate(capacity: 1)
+        tickTimer.initialize(to: stelling_timer())
+    }
+
+    deinit {
+        scratch.deallocate()
+        tickTimer.deallocate()
+    }
+
+    /// The TCP port the server listens on (useful with port 0); 0 before `start()` returned.
+    public var boundPort: Int { startLock.withLock { listenPort } }
+
+    /// Starts the service thread and returns once the server listens (or failed to).
+    public func start() throws(TransportError) {
+        let alreadyStarted = startLock.withLock {
+            defer { hasStarted = true }
+            return hasStarted
+        }
+        if alreadyStarted { throw TransportError(description: "the server was already started") }
+        signal(SIGPIPE, SIG_IGN)
+        finished.enter()
+        let thread = Thread { [self] in
+            serviceThreadMain()
+            finished.leave()
+        }
+        thread.name = "stelling-lws"
+        thread.stackSize = 8 << 20
+        thread.start()
+        started.wait()
+        if let startError = startLock.withLock({ self.startError }) { throw startError }
+    }
+
+    /// Starts the server and blocks until it has stopped.
+    public func run() throws(TransportError) {
+        try start()
+        waitUntilStopped()
+    }
+
+    /// Blocks until the service thread has finished (returns at once if it never started).
+    public func waitUntilStopped() {
+        finished.wait()
+    }
+
+    /// Waits at most `timeoutMilliseconds` for the service thread to finish; true if it did.
+    @discardableResult
+    public func waitUntilStopped(timeoutMilliseconds: Int) -> Bool {
+        finished.wait(timeout: .now() + .milliseconds(timeoutMilliseconds)) == .success
+    }
+
+    /// Asks for a graceful stop from any thread: stop accepting, flush and close every
+    /// WebSocket with 1001, then end the service thread. Only sets a flag and wakes the loop.
+    public func stop() {
+        loop.requestStop()
+    }
+
+    /// Handles SIGINT and SIGTERM (the first asks for a graceful stop, the second exits at
+    /// once) and ignores SIGPIPE. Call it once, before `run()`.
+    ///
+    /// The handlers are Dispatch signal sources made here, in a nonisolated method: a closure
+    /// written in top-level main.swift code would be MainActor-isolated and trap when run.
+    public func installSignalHandlers() {
+        signal(SIGPIPE, SIG_IGN)
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [self] in
+                if loop.requestStop() {
+                    logger.notice("stopping on signal", metadata: ["signal": "\(signalNumber)"])
+                } else {
+                    _exit(128 + signalNumber)
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        startLock.withLock { signalSources.append(contentsOf: sources) }
+    }
+
+    /// The counters; read them on the service thread.
+    public var counters: TransportCounters {
+        loop.assertOnLoopThread()
+        return statistics
+    }
+
+    // MARK: Outbound (service thread)
+
+    /// Queues one encoded event; everything queued for a connection leaves as one message,
+    /// events joined by "\n". The array is shared, not copied, until the write.
+    public func send(_ id: ConnectionID, _ bytes: [UInt8]) {
+        loop.assertOnLoopThread()
+        guard let connection = connections[id], connection.acceptsEvents else { return }
+        connection.outbound.append(bytes)
+        afterQueueing(connection)
+    }
+
+    /// Queues a latest-value event: a pending older value in the same slot is dropped and this
+    /// one goes where an event queued now would go.
+    public func sendLatest(_ id: ConnectionID, slot: LatestSlot, _ bytes: [UInt8]) {
+        loop.assertOnLoopThread()
+        guard let connection = connections[id], connection.acceptsEvents else { return }
+        connection.outbound.setLatest(slot, bytes)
+        afterQueueing(connection)
+    }
+
+    /// Flushes what is queued for the connection, then closes it with `code` and `reason`.
+    /// Later sends to it are dropped. A peer that does not read gets `keepaliveSeconds`.
+    public func close(_ id: ConnectionID, code: UInt16, reason: String) {
+        loop.assertOnLoopThread()
+        guard let connection = connections[id], connection.acceptsEvents else { return }
+        requestClose(connection, code: code, reason: reason, timeoutSeconds: Int32(max(1, options.keepaliveSeconds)))
+    }
+
+    private func afterQueueing(_ connection: Connection) {
+        if connection.outbound.byteCount > options.outboundQueueLimitBytes {
+            logger.info("connection too slow", metadata: [
+                "connection.id": "\(connection.id)",
+                "queued.bytes": "\(connection.outbound.byteCount)",
+            ])
+            connection.outbound.removeAll()
+            requestClose(connection, code: CloseCodes.policyViolation, reason: "too slow", timeoutSeconds: 5)
+            return
+        }
+        connection.requestWritable()
+    }
+
+    /// Marks the connection for closing after its queue is flushed. With `timeoutSeconds`,
+    /// lws drops it if that has not happened in time (one lws timer, so not used at shutdown).
+    func requestClose(_ connection: Connection, code: UInt16, reason: String, timeoutSeconds: Int32?) {
+        connection.closeRequest = (code, reason)
+        if let timeoutSeconds {
+            lws_set_timeout(connection.wsi, PENDING_TIMEOUT_LAGGING, timeoutSeconds)
+        }
+        connection.requestWritable()
+    }
+
+    // MARK: Service thread
+
+    private func serviceThreadMain() {
+        loop.bindCurrentThread()
+        raiseFileLimit()
+        LWSLog.install(logger)
+        guard let context = createContext() else {
+            startLock.withLock {
+                startError = TransportError(description: "cannot listen on \(options.host):\(options.port)")
+            }
+            started.signal()
+            return
+        }
+        self.context = context
+        let vhost = lws_get_vhost_by_name(context, "default")
+        let port = vhost.map { Int(lws_get_vhost_listen_port($0)) } ?? options.port
+        startLock.withLock { listenPort = port }
+        loop.attach(context)
+        lastSweep = monotonicMilliseconds()
+        tickTimer.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+        scheduleTick()
+        logger.info("transport listening", metadata: ["host": "\(options.host)", "port": "\(port)"])
+        started.signal()
+
+        serve(context)
+
+        lws_sul_cancel(stelling_timer_sul(tickTimer))
+        loop.runPending()
+        loop.detach()
+        lws_context_destroy(context)  // closes what is left; CLOSED callbacks still arrive
+        self.context = nil
+        configuration = nil
+        loop.unbindThread()
+        logger.info("transport stopped")
+    }
+
+    private func serve(_ context: OpaquePointer) {
+        while true {
+            loop.runPending()
+            if !shuttingDown && loop.isStopRequested { beginShutdown() }
+            if shuttingDown && (connections.isEmpty || monotonicMilliseconds() >= shutdownDeadline) { return }
+            if lws_service(context, 0) < 0 {
+                logger.error("lws_service failed")
+                return
+            }
+        }
+    }
+
+    private func beginShutdown() {
+        shuttingDown = true
+        shutdownDeadline = monotonicMilliseconds() + Int64(options.shutdownGraceMilliseconds)
+        logger.info("transport stopping", metadata: ["connections": "\(connections.count)"])
+        for connection in connections.values where connection.acceptsEvents {
+            requestClose(connection, code: CloseCodes.goingAway, reason: "server shutting down", timeoutSeconds: nil)
+        }
+    }
+
+    private func createContext() -> OpaquePointer? {
+        let configuration = LWSConfiguration(subprotocol: options.subprotocol, host: options.host)
+        self.configuration = configuration
+        var info = lws_context_creation_info()
+        info.port = Int32(options.port)
+        info.iface = UnsafePointer(configuration.iface)
+        info.protocols = UnsafePointer(configuration.protocols)
+        info.pvo = UnsafePointer(configuration.vhostOptions)
+        info.mounts = UnsafePointer(configuration.mount)
+        info.retry_and_idle_policy = UnsafePointer(configuration.retryPolicy)
+        info.server_string = UnsafePointer(configuration.serverName)
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        // No extensions: permessage-deflate stays off (LIBWEBSOCKETS.md, PROTOCOL.md).
+        info.extensions = nil
+        var flags = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
+        if isIPv4Literal(options.host) { flags |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
+        info.options = flags
+        return lws_create_context(&info)
+    }
+
+    private func scheduleTick() {
+        guard let context else { return }
+        let micros = Int64(max(1, options.tickIntervalMilliseconds)) * 1000
+        lws_sul_schedule(context, 0, stelling_timer_sul(tickTimer), stellingTickFired, micros)
+    }
+
+    /// The tick timer fired: call the handler's tick and, when due, sweep for keep-alive.
+    func tickFired() {
+        scheduleTick()
+        handler.tick(nowMilliseconds: wallClockMilliseconds())
+        let now = monotonicMilliseconds()
+        if now - lastSweep >= keepalive.sweepIntervalMilliseconds {
+            lastSweep = now
+            sweep(now: now)
+        }
+    }
+
+    /// One pass over every connection: ping the quiet ones, drop the silent ones.
+    private func sweep(now: Int64) {
+        for connection in connections.values where !connection.dropped {
+            switch keepalive.action(now: now, lastReceived: connection.lastReceived,
+                                    pinged: connection.pingedSinceReceive) {
+            case .none:
+                break
+            case .ping:
+                connection.pingedSinceReceive = true
+                connection.pingDue = true
+                connection.requestWritable()
+            case .drop:
+                connection.dropped = true
+                logger.debug("connection silent, dropping", metadata: ["connection.id": "\(connection.id)"])
+                lws_set_timeout(connection.wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC)
+            }
+        }
+    }
+
+    /// Makes a new connection number.
+    func makeConnectionID() -> ConnectionID {
+        nextConnectionNumber += 1
+        return ConnectionID(nextConnectionNumber)
+    }
+
+    /// Ensures the scratch buffer holds `LWS_PRE + bytes`, keeping what it holds already
+    /// (a batch may grow it halfway through).
+    func reserveScratch(_ bytes: Int) {
+        let needed = pre + bytes
+        guard needed > scratchCapacity else { return }
+        var capacity = scratchCapacity
+        while capacity < needed { capacity *= 2 }
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        grown.copyMemory(from: scratch, byteCount: scratchCapacity)
+        scratch.deallocate()
+        scratch = grown
+        scratchCapacity = capacity
+    }
+
+    private func raiseFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(rlimitNoFile, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        let previous = limit.rlim_cur
+        // lws sizes its fd table from the soft limit; cap an unlimited hard limit.
+        limit.rlim_cur = limit.rlim_max == rlim_t.max ? max(previous, 1 << 20) : limit.rlim_max
+        if setrlimit(rlimitNoFile, &limit) != 0 {
+            logger.warning("cannot raise the open file limit", metadata: ["limit": "\(previous)"])
+        }
+    }
+}
+
+#if canImport(Glibc)
+private let rlimitNoFile = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#else
+private let rlimitNoFile = RLIMIT_NOFILE
+#endif
+
+/// The lws timer callback: recovers the server from the timer's owner pointer.
+private func stellingTickFired(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
+    guard let sul, let owner = stelling_timer_owner(sul) else { return }
+    Unmanaged<WebSocketServer>.fromOpaque(owner).takeUnretainedValue().tickFired()
+}
+
+func monotonicMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
+
+func wallClockMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
+
+private func isIPv4Literal(_ host: String) -> Bool {
+    var address = in_addr()
+    return inet_pton(AF_INET, host, &address) == 1
+}

@@ -1,0 +1,58 @@
+import Testing
+@testable import StellingLoad
+
+/// The pure parts of the client, without sockets.
+@Suite(.timeLimit(.minutes(1)))
+struct MessageAssemblerTests {
+    private func receive(_ assembler: inout MessageAssembler, _ text: String,
+                         first: Bool, final: Bool) -> MessageAssembler.Outcome {
+        Array(text.utf8).withUnsafeBytes { assembler.receive($0, first: first, final: final, binary: false) }
+    }
+
+    @Test func fragmentsAreJoinedIntoOneMessage() {
+        var assembler = MessageAssembler(limit: 100)
+        #expect(receive(&assembler, "{\"a\":", first: true, final: false) == .partial)
+        #expect(receive(&assembler, "1", first: false, final: false) == .partial)
+        #expect(receive(&assembler, "}", first: false, final: true) == .message(Array("{\"a\":1}".utf8), binary: false))
+        #expect(receive(&assembler, "next", first: true, final: true) == .message(Array("next".utf8), binary: false))
+    }
+
+    @Test func aMessageOverTheLimitIsRefusedWhileArriving() {
+        var assembler = MessageAssembler(limit: 8)
+        #expect(receive(&assembler, "12345", first: true, final: false) == .partial)
+        #expect(receive(&assembler, "6789", first: false, final: false) == .tooBig)
+    }
+
+    @Test(arguments: [
+        ("{\"a\":1}", ["{\"a\":1}"]),
+        ("{\"a\":1}\n{\"b\":2}", ["{\"a\":1}", "{\"b\":2}"]),
+        ("\n{\"a\":1}\n\n{\"b\":2}\n", ["{\"a\":1}", "{\"b\":2}"]),
+        ("{\"a\":1}\r\n{\"b\":2}", ["{\"a\":1}", "{\"b\":2}"]),
+        ("", []),
+    ])
+    func serverMessagesSplitIntoEventsOnNewlines(message: String, events: [String]) {
+        #expect(ClientConnection.splitEvents(message) == events)
+    }
+
+    @Test(arguments: [
+        ("ws://127.0.0.1:8080/ws", WebSocketURL(host: "127.0.0.1", port: 8080, path: "/ws")),
+        ("ws://localhost", WebSocketURL(host: "localhost", port: 80, path: "/")),
+        ("ws://[::1]:9000/ws?x=1", WebSocketURL(host: "::1", port: 9000, path: "/ws?x=1")),
+        ("wss://127.0.0.1/ws", nil),
+        ("ws://127.0.0.1:0/ws", nil),
+        ("ws://127.0.0.1:http/ws", nil),
+        ("ws://:80/ws", nil),
+    ])
+    func urlsAreParsedIntoHostPortAndPath(text: String, expected: WebSocketURL?) {
+        #expect(WebSocketURL(text) == expected)
+    }
+}
+
+extension WebSocketURL {
+    init(host: String, port: Int32, path: String) {
+        self.init("ws://x")!
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+}

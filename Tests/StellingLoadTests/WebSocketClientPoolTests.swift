@@ -1,0 +1,261 @@
+import Foundation
+import Testing
+@testable import StellingLoad
+
+/// The client against a real libwebsockets echo server on 127.0.0.1.
+@Suite(.timeLimit(.minutes(1)))
+final class WebSocketClientPoolTests {
+    let server: EchoServer
+    let pool: WebSocketClientPool
+
+    init() throws {
+        server = try EchoServer()
+        pool = try WebSocketClientPool()
+    }
+
+    deinit {
+        pool.shutdown()
+        server.stop()
+    }
+
+    /// Opens a connection and waits for its handshake.
+    private func openConnection(_ path: String = "/ws") throws -> ClientConnection {
+        let connection = pool.connect(url: server.url(path))
+        try #require(connection.waitOpen(timeout: 5))
+        return connection
+    }
+
+    /// The connection's terminal event, skipping up to 10 others.
+    private func endOf(_ connection: ClientConnection) -> ClientEvent? {
+        for _ in 0..<10 {
+            guard let event = connection.next(timeout: 5) else { return nil }
+            if case .text = event { continue }
+            return event
+        }
+        return nil
+    }
+
+    @Test func connectingNegotiatesTheOfferedSubprotocol() {
+        let connection = pool.connect(url: server.url())
+        #expect(connection.next(timeout: 5) == .open(subprotocol: "stelling.v1"))
+    }
+
+    @Test func aConnectionThatOffersNoSubprotocolOpensWithoutOne() {
+        let connection = pool.connect(url: server.url(), subprotocol: nil)
+        #expect(connection.next(timeout: 5) == .open(subprotocol: nil))
+    }
+
+    @Test func aTextMessageComesBack() throws {
+        let connection = try openConnection()
+        #expect(connection.send("{\"type\":\"chat\",\"text\":\"hallo\"}"))
+        #expect(connection.next(timeout: 5) == .text("{\"type\":\"chat\",\"text\":\"hallo\"}"))
+    }
+
+    @Test func messagesSentBeforeTheHandshakeAreWrittenAfterIt() {
+        let connection = pool.connect(url: server.url())
+        connection.send("first")
+        connection.send("second")
+        #expect(connection.next(timeout: 5) == .open(subprotocol: "stelling.v1"))
+        #expect(connection.next(timeout: 5) == .text("first"))
+        #expect(connection.next(timeout: 5) == .text("second"))
+    }
+
+    @Test func aBatchedServerMessageIsReadAsSeparateEvents() throws {
+        let connection = try openConnection()
+        connection.send("batch")
+        #expect(connection.nextEvent(timeout: 5) == "{\"a\":1}")
+        #expect(connection.nextEvent(timeout: 5) == "{\"b\":2}")
+        #expect(connection.nextEvent(timeout: 0.2) == nil)
+    }
+
+    @Test func aFragmentedMessageReachesTheServerAsOneMessageInSeveralFrames() throws {
+        let connection = try openConnection()
+        // "é" is split between two frames: only the whole message must be valid UTF-8.
+        connection.sendFragmented([Array("{\"text\":\"caf".utf8), [0xC3], [0xA9, UInt8(ascii: "\""), UInt8(ascii: "}")]])
+        #expect(connection.next(timeout: 5) == .text("{\"text\":\"café\"}"))
+        #expect(server.messages.last == EchoServer.Received(text: "{\"text\":\"café\"}", frames: 3))
+    }
+
+    @Test func aFragmentedServerMessageIsReassembled() throws {
+        let connection = try openConnection()
+        connection.send("fragments")
+        #expect(connection.next(timeout: 5) == .text("{\"part\":1}"))
+    }
+
+    @Test func aBinaryServerMessageIsReportedAsBinary() throws {
+        let connection = try openConnection()
+        connection.send("binary")
+        #expect(connection.next(timeout: 5) == .binary([1, 2, 3]))
+    }
+
+    @Test(arguments: [UInt16(1000), 1008, 4001])
+    func theCloseCodeTheServerSentIsReported(code: UInt16) throws {
+        let connection = try openConnection()
+        connection.send("close:\(code)")
+        #expect(connection.next(timeout: 5) == .closed(code: code, reason: "bye"))
+        #expect(!connection.send("too late"))
+    }
+
+    @Test func closingFromTheClientSendsQueuedMessagesThenTheCloseCode() throws {
+        let connection = try openConnection()
+        connection.send("last words")
+        connection.close(code: 4100)
+        #expect(!connection.send("too late"))
+        // The echo may or may not arrive before the server answers the close.
+        guard case .closed = endOf(connection) else {
+            Issue.record("expected .closed")
+            return
+        }
+        #expect(server.messages.map(\.text) == ["last words"])
+        #expect(server.receivedCloseCodes == [4100])
+    }
+
+    @Test func nextEventStopsAtTheEndOfTheConnection() throws {
+        let connection = try openConnection()
+        connection.send("close:4002")
+        let started = Date()
+        #expect(connection.nextEvent(timeout: 5) == nil)
+        #expect(Date().timeIntervalSince(started) < 4)
+        #expect(connection.next(timeout: 1) == .closed(code: 4002, reason: "bye"))
+    }
+
+    @Test func twoHundredConnectionsOnOnePoolAllOpenAndRoundTrip() throws {
+        let connections = (0..<200).map { _ in pool.connect(url: server.url()) }
+        for connection in connections {
+            try #require(connection.waitOpen(timeout: 10))
+        }
+        for (index, connection) in connections.enumerated() {
+            connection.send("{\"n\":\(index)}")
+        }
+        for (index, connection) in connections.enumerated() {
+            #expect(connection.next(timeout: 10) == .text("{\"n\":\(index)}"))
+        }
+    }
+
+    @Test func connectingToAClosedPortFails() throws {
+        let closed = try EchoServer()
+        let url = closed.url()
+        closed.stop()
+        let connection = pool.connect(url: url)
+        guard case .failed = connection.next(timeout: 10) else {
+            Issue.record("expected .failed")
+            return
+        }
+        #expect(!connection.waitOpen(timeout: 0.1))
+    }
+
+    @Test func aRefusedUpgradeReportsTheHTTPStatus() {
+        let connection = pool.connect(url: server.url("/forbidden"))
+        let event = connection.next(timeout: 5)
+        guard case .failed(let message) = event else {
+            Issue.record("expected .failed, got \(String(describing: event))")
+            return
+        }
+        #expect(message.contains("403"))
+    }
+
+    @Test func anUnsupportedURLFailsAtOnce() {
+        let connection = pool.connect(url: "wss://127.0.0.1:1/ws")
+        #expect(connection.next(timeout: 1) == .failed("unsupported URL: wss://127.0.0.1:1/ws"))
+    }
+
+    @Test func theSourceAddressIsTheOneTheServerSees() throws {
+        let connection = pool.connect(url: server.url(), sourceAddress: "127.0.0.2")
+        try #require(connection.waitOpen(timeout: 5))
+        connection.send("peer")
+        #expect(connection.next(timeout: 5) == .text("127.0.0.2"))
+    }
+
+    @Test func inCallbackModeTextGoesToTheCallbackNotTheInbox() throws {
+        let received = Collected()
+        let connection = pool.connect(url: server.url(), onText: { received.append($0) })
+        try #require(connection.waitOpen(timeout: 5))
+        connection.send("batch")
+        #expect(received.wait(count: 1, timeout: 5) == ["{\"a\":1}\n{\"b\":2}"])
+        #expect(connection.next(timeout: 0.2) == nil)
+    }
+
+    @Test func aMessageOverTheLimitClosesTheConnection() throws {
+        let small = try WebSocketClientPool(maxMessageBytes: 1000)
+        defer { small.shutdown() }
+        let connection = small.connect(url: server.url())
+        try #require(connection.waitOpen(timeout: 5))
+        connection.send("big:999")
+        #expect(connection.next(timeout: 5) == .text(String(repeating: "x", count: 999)))
+        connection.send("big:1001")
+        guard case .closed = connection.next(timeout: 5) else {
+            Issue.record("expected .closed")
+            return
+        }
+        #expect(server.receivedCloseCodes == [1009])
+    }
+
+    @Test func shuttingDownClosesConnectionsAndRefusesNewOnes() throws {
+        let connection = try openConnection()
+        pool.shutdown()
+        #expect(connection.next(timeout: 5) == .closed(code: nil, reason: "the pool is shut down"))
+        #expect(pool.connect(url: server.url()).next(timeout: 1) == .failed("the pool is shut down"))
+    }
+}
+
+/// Texts collected from a callback on another thread.
+final class Collected: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var texts: [String] = []
+
+    func append(_ text: String) {
+        condition.lock()
+        texts.append(text)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The texts once there are `count`, or what there is at the timeout.
+    func wait(count: Int, timeout: Double) -> [String] {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while texts.count < count, condition.wait(until: deadline) {}  // bounded by the deadline
+        return texts
+    }
+}
+
+/// Pools whose last reference goes away in odd places.
+@Suite(.timeLimit(.minutes(1)))
+struct WebSocketClientPoolLifetimeTests {
+    @Test func aPoolReleasedInsideItsOwnCallbackStopsWithoutWaitingForItself() throws {
+        let server = try EchoServer()
+        defer { server.stop() }
+        let holder = PoolHolder()
+        holder.pool = try WebSocketClientPool()
+        let released = Collected()
+        let connection = holder.pool!.connect(url: server.url(), onText: { text in
+            holder.pool = nil  // the last reference: deinit runs here, on the service thread
+            released.append(text)
+        })
+        try #require(connection.waitOpen(timeout: 5))
+        let started = Date()
+        connection.send("bye")
+        #expect(released.wait(count: 1, timeout: 5) == ["bye"])
+        #expect(Date().timeIntervalSince(started) < 4)
+        #expect(connection.next(timeout: 5) == .closed(code: nil, reason: "the pool is shut down"))
+    }
+}
+
+/// Holds a pool so a callback can drop the last reference.
+final class PoolHolder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: WebSocketClientPool?
+
+    var pool: WebSocketClientPool? {
+        get { lock.withLock { stored } }
+        set {
+            let old = lock.withLock { () -> WebSocketClientPool? in
+                let old = stored
+                stored = newValue
+                return old
+            }
+            _ = old  // released here, outside the lock
+        }
+    }
+}

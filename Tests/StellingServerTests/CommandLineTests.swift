@@ -1,0 +1,125 @@
+import Foundation
+import StellingCore
+import StellingLoad
+import Testing
+
+/// The `stelling` binary itself, as `make run` uses it: check-config, serve, signals.
+@Suite(.timeLimit(.minutes(2)), .serialized)
+struct CommandLineTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let binary = root.appendingPathComponent(".build/debug/stelling").path
+
+    struct Run {
+        var status: Int32
+        var output: String
+    }
+
+    /// Runs the binary to its end and returns its status and standard error + output.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "STELLING_MODERATOR_KEY")
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    static func temporaryFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stelling-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test func checkConfigAcceptsTheShippedConfigurations() throws {
+        for file in ["config/seminar.yaml", "config/example-en.yaml"] {
+            let run = try Self.run(["check-config", file])
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains("ok"))
+        }
+    }
+
+    @Test func checkConfigReportsEveryMistakeWithKeyLineAndHintAndNoStackTrace() throws {
+        let folder = try Self.temporaryFolder()
+        let file = folder.appendingPathComponent("broken.yaml")
+        try "title: Test\nport: lots\nlimits:\n  chat_chars: -1\ntally_interval: 100\n".write(to: file, atomically: true, encoding: .utf8)
+        let run = try Self.run(["check-config", file.path])
+        #expect(run.status == 2)
+        #expect(run.output.contains("broken.yaml:2: port:"))
+        #expect(run.output.contains("broken.yaml:4: limits.chat_chars:"))
+        #expect(run.output.contains("tally_interval_ms"))
+        #expect(!run.output.contains("Fatal error"))
+        #expect(!run.output.contains("Stack"))
+    }
+
+    @Test func serveMakesAKeyPrintsTheModeratorURLAndStopsGracefullyOnSIGTERM() throws {
+        let folder = try Self.temporaryFolder()
+        let config = folder.appendingPathComponent("event.yaml")
+        let port = try freePort()
+        try "title: CLI test\nport: \(port)\nhost: 127.0.0.1\nweb_root: \(Self.root.path)/web\nstatements:\n  - id: s1\n    text: Een\n"
+            .write(to: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--config", config.path]
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "STELLING_MODERATOR_KEY")
+        process.environment = env
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        // The start line carries the generated key once, in the URL's fragment.
+        var output = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !output.contains("stelling started"), deadline.timeIntervalSinceNow > 0 {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            output += String(decoding: chunk, as: UTF8.self)
+        }
+        let key = try #require(output.range(of: "#key=").map { String(output[$0.upperBound...].prefix { !$0.isWhitespace }) })
+        #expect(key.count >= 32)
+
+        let pool = try WebSocketClientPool()
+        defer { pool.shutdown(timeout: 5) }
+        let moderator = pool.connect(url: "ws://127.0.0.1:\(port)/ws")
+        #expect(moderator.waitOpen(timeout: 5))
+        moderator.send("{\"type\":\"join\",\"role\":\"moderator\",\"key\":\"\(key)\"}")
+        #expect(moderator.nextEvent(timeout: 5)?.contains("\"welcome\"") == true)
+
+        kill(process.processIdentifier, SIGTERM)
+        var closeCode: UInt16?
+        let closing = Date().addingTimeInterval(10)
+        while closing.timeIntervalSinceNow > 0 {
+            if case let .closed(code, _)? = moderator.next(timeout: 1) { closeCode = code; break }
+        }
+        #expect(closeCode == 1001)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+}
+
+/// A port that was free a moment ago (bind to 0, read it, close).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw TestFailure("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

@@ -1,0 +1,308 @@
+import Foundation
+import StellingCore
+import StellingLoad
+import Testing
+@testable import StellingServer
+
+/// PROTOCOL.md end to end: the real server on a loopback port, real WebSocket clients.
+@Suite(.timeLimit(.minutes(2)))
+struct ProtocolTests {
+    @Test func aParticipantJoinsAndGetsTheWholeSnapshot() throws {
+        let event = try LiveEvent()
+        let moderator = try event.moderator()
+        moderator.send(#"{"type":"next"}"#)
+        _ = try moderator.expect("statement")
+        let client = try event.client()
+        client.send(#"{"type":"join","name":" Anna ","group":"Gemeente","ref":"j1"}"#)
+        let welcome = try client.expect("welcome")
+        #expect(welcome.string("ref") == "j1")
+        #expect((welcome.string("resume")?.count ?? 0) >= 43)
+        let you = try #require(welcome.object("you"))
+        #expect(you.string("name") == "Anna")
+        #expect(you.string("role") == "participant")
+        #expect(you.string("group") == "Gemeente")
+        let session = try #require(welcome.object("session"))
+        #expect(session.string("title") == "Leren samen werken aan opgaven")
+        #expect(session.array("statements")?.count == 3)
+        #expect(session.array("groups") == [.string("Rijk"), .string("Provincie"), .string("Gemeente")])
+        #expect(session.object("current") == ["statement": .string("s1"), "voting": .string("open"), "results": .string("hidden")])
+        #expect(session.int("present") == 1)
+        #expect(session["tally"] == .null)
+        #expect(session["announcement"] == .null)
+        #expect(session.object("myVotes") == [:])
+        #expect(session.array("chat") == [])
+        #expect(session.array("programme")?.count == 1)
+    }
+
+    @Test func aConnectionOfferingNoSubprotocolSpeaksV1() throws {
+        let event = try LiveEvent()
+        let client = try event.client(subprotocol: nil)
+        client.send(#"{"type":"join","name":"Bert"}"#)
+        #expect(try client.expect("welcome").object("you")?.string("name") == "Bert")
+    }
+
+    @Test func aResumeTokenKeepsTheParticipantAndVotesAcrossConnections() throws {
+        let event = try LiveEvent()
+        let moderator = try event.moderator()
+        moderator.send(#"{"type":"next"}"#)
+        _ = try moderator.expect("statement")
+        let (first, welcome) = try event.participant("Anna", group: "Rijk")
+        first.send(#"{"type":"vote","statement":"s1","choice":"disagree","ref":"v"}"#)
+        #expect(try first.expect("ack").string("ref") == "v")
+        first.connection.close()
+        let token = try #require(welcome.string("resume"))
+        let second = try event.client()
+        second.send(object: [("type", "join"), ("name", "Someone else"), ("resume", token)])
+        let again = try second.expect("welcome")
+        #expect(again.object("you") == welcome.object("you"))
+        #expect(again.object("session")?.object("myVotes") == ["s1": .string("disagree")])
+    }
+
+    @Test func theThreeRolesAndAWrongKey() throws {
+        let event = try LiveEvent()
+        let moderator = try event.client()
+        moderator.send(object: [("type", "join"), ("role", "moderator"), ("key", LiveEvent.key), ("name", "Ruben")])
+        let welcome = try moderator.expect("welcome")
+        #expect(welcome.object("you")?.string("role") == "moderator")
+        #expect(welcome["resume"] == nil)
+        let screen = try event.client()
+        screen.send(#"{"type":"join","role":"screen"}"#)
+        #expect(try screen.expect("welcome").object("you")?.string("role") == "screen")
+        let intruder = try event.client()
+        intruder.send(#"{"type":"join","role":"moderator","key":"guess","ref":"k"}"#)
+        let error = try intruder.expectError()
+        #expect(error.code == "unauthorized")
+        #expect(error.ref == "k")
+        #expect(intruder.closeCode() == .some(1008))
+    }
+
+    @Test func aModeratorRunsTheWholePanelAndEveryoneSeesWhatTheyShould() throws {
+        let event = try LiveEvent()
+        let moderator = try event.moderator()
+        let screen = try event.screen()
+        let (anna, annaWelcome) = try event.participant("Anna", group: "Rijk")
+        let (bert, _) = try event.participant("Bert")
+        let annaID = try #require(annaWelcome.object("you")?.string("id"))
+
+        // next: everyone gets the statement; the tally goes to the moderator only.
+        moderator.send(#"{"type":"next","ref":"n1"}"#)
+        #expect(try moderator.expect("ack", skipping: ["presence", "tally", "statement"]).string("ref") == "n1")
+        for client in [screen, anna, bert] {
+            #expect(try client.expect("statement").object("current")?.string("statement") == "s1")
+        }
+        // votes: acknowledged, counted per group in the moderator's tally.
+        anna.send(#"{"type":"vote","statement":"s1","choice":"agree","ref":"a1"}"#)
+        #expect(try anna.expect("ack").string("ref") == "a1")
+        anna.send(#"{"type":"vote","statement":"s1","choice":"disagree","ref":"a2"}"#)
+        #expect(try anna.expect("ack").string("ref") == "a2")
+        bert.send(#"{"type":"vote","statement":"s1","choice":"pass","ref":"b1"}"#)
+        #expect(try bert.expect("ack").string("ref") == "b1")
+        var tally: JSONObject = [:]
+        let deadline = Date().addingTimeInterval(5)
+        while tally.int("voters") != 2, deadline.timeIntervalSinceNow > 0 {
+            tally = try moderator.expect("tally", skipping: ["presence", "statement"])
+        }
+        #expect(tally.int("disagree") == 1)
+        #expect(tally.int("pass") == 1)
+        #expect(tally.int("agree") == 0)
+        #expect(tally.object("groups")?.object("Rijk") == ["agree": .integer(0), "disagree": .integer(1), "pass": .integer(0)])
+        #expect(tally.object("groups")?.object("Provincie") == ["agree": .integer(0), "disagree": .integer(0), "pass": .integer(0)])
+        #expect(!anna.drain().contains { $0.string("type") == "tally" })
+
+        // close: the final tally to the moderator, the closed state to everyone.
+        moderator.send(#"{"type":"close"}"#)
+        #expect(try moderator.expect("tally", skipping: ["presence"]).int("voters") == 2)
+        for client in [screen, anna, bert] {
+            #expect(try client.expect("statement").object("current")?.string("voting") == "closed")
+        }
+        anna.send(#"{"type":"vote","statement":"s1","choice":"agree"}"#)
+        #expect(try anna.expectError().code == "voting_closed")
+
+        // reveal: participants and screens see the tally at once.
+        moderator.send(#"{"type":"reveal","visible":true}"#)
+        for client in [screen, anna, bert] {
+            #expect(try client.expect("statement").object("current")?.string("results") == "visible")
+            #expect(try client.expect("tally", skipping: ["presence"]).int("voters") == 2)
+        }
+
+        // add: the ack carries the id, everyone gets the new list.
+        moderator.send(#"{"type":"add","text":"Nieuw live","ref":"add"}"#)
+        let added = try moderator.expect("ack", skipping: ["presence", "tally", "statement"])
+        #expect(added.string("id") == "s4")
+        #expect(try bert.expect("statement").array("statements")?.count == 4)
+
+        // chat, hide, mute, announce.
+        anna.send(#"{"type":"chat","text":"Goed punt","ref":"c"}"#)
+        let ack = try anna.expect("ack", skipping: ["presence", "tally", "statement"])
+        #expect(ack.int("id") == 1)
+        #expect(try bert.expect("chat", skipping: ["presence", "tally", "statement"]).object("message")?.string("text") == "Goed punt")
+        moderator.send(#"{"type":"hide","message":1}"#)
+        #expect(try bert.expect("hidden", skipping: ["presence", "tally", "statement", "chat"]).int("message") == 1)
+        moderator.send(object: [("type", "mute"), ("participant", annaID)])
+        _ = anna.drain()
+        anna.send(#"{"type":"chat","text":"nog iets"}"#)
+        #expect(try anna.expectError().code == "muted")
+        moderator.send(#"{"type":"announce","text":"Pauze"}"#)
+        #expect(try screen.expect("announcement", skipping: ["presence", "tally", "statement", "chat", "hidden"]).string("text") == "Pauze")
+        moderator.send(#"{"type":"announce","text":""}"#)
+        #expect(try screen.expect("announcement")["text"] == .null)
+
+        // goto and next past the end.
+        moderator.send(#"{"type":"goto","statement":"s4"}"#)
+        _ = moderator.drain()
+        moderator.send(#"{"type":"next","ref":"end"}"#)
+        #expect(try moderator.expectError().code == "no_more_statements")
+        // Every record reached the store.
+        #expect(event.sink.appended.contains { if case .statementAdded = $0 { true } else { false } })
+    }
+
+    @Test func everyErrorCodeArrivesOverTheWire() throws {
+        var configuration = LiveEvent.configuration()
+        configuration.limits.chatBurst = 1
+        let event = try LiveEvent(configuration: configuration)
+        let fresh = try event.client()
+        fresh.send(#"{"type":"chat","text":"hi","ref":"1"}"#)
+        #expect(try fresh.expectError() == ("not_joined", "1"))
+        fresh.send("{not json")
+        #expect(try fresh.expectError().code == "bad_request")
+        fresh.send(#"{"type":"join","name":""}"#)
+        #expect(try fresh.expectError().code == "invalid_name")
+        fresh.send(#"{"type":"join","name":"A","group":"Nope"}"#)
+        #expect(try fresh.expectError().code == "invalid_group")
+
+        let moderator = try event.moderator()
+        let (anna, _) = try event.participant()
+        let screen = try event.screen()
+        let cases: [(TestClient, String, String)] = [
+            (anna, #"{"type":"join","name":"again"}"#, "bad_request"),
+            (anna, #"{"type":"next"}"#, "forbidden"),
+            (screen, #"{"type":"chat","text":"x"}"#, "forbidden"),
+            (moderator, #"{"type":"close"}"#, "no_current_statement"),
+            (anna, #"{"type":"vote","statement":"s9","choice":"agree"}"#, "unknown_statement"),
+            (anna, #"{"type":"vote","statement":"s1","choice":"agree"}"#, "voting_closed"),
+            (moderator, #"{"type":"hide","message":42}"#, "unknown_message"),
+            (moderator, #"{"type":"mute","participant":"nobody"}"#, "unknown_participant"),
+            (anna, "{\"type\":\"chat\",\"text\":\"\(String(repeating: "x", count: 501))\"}", "too_long"),
+            (anna, #"{"type":"chat","text":"   "}"#, "empty"),
+        ]
+        for (client, request, code) in cases {
+            client.send(request)
+            #expect(try client.expectError().code == code, "\(request)")
+        }
+        moderator.send(#"{"type":"next"}"#)
+        _ = try anna.expect("statement")
+        anna.send(#"{"type":"vote","statement":"s1","choice":"maybe"}"#)
+        #expect(try anna.expectError().code == "invalid_choice")
+        for _ in 0..<3 { moderator.send(#"{"type":"next"}"#) }
+        _ = moderator.drain()
+        moderator.send(#"{"type":"next"}"#)
+        #expect(try moderator.expectError().code == "no_more_statements")
+        anna.send(#"{"type":"chat","text":"one"}"#)
+        anna.send(#"{"type":"chat","text":"two"}"#)
+        let rateLimited = try anna.expect("error", skipping: ["presence", "tally", "statement", "chat"])
+        #expect(rateLimited.string("code") == "rate_limited")
+        // Errors leave connections open: the participant still chats after a pause.
+        #expect(anna.connection.send(#"{"type":"chat","text":"x","ref":"open"}"#))
+    }
+
+    @Test func aMalformedMessageKeepsTheConnectionOpen() throws {
+        let event = try LiveEvent()
+        let client = try event.client()
+        for bad in ["[]", "\"x\"", "{\"type\":\"dance\"}", "{}", "nul"] {
+            client.send(bad)
+            #expect(try client.expectError().code == "bad_request")
+        }
+        client.send(#"{"type":"join","name":"Still here"}"#)
+        #expect(try client.expect("welcome").object("you")?.string("name") == "Still here")
+    }
+
+    @Test(arguments: [("binary", UInt16(1003)), ("utf8", 1007), ("big", 1009)])
+    func transportViolationsCloseWithTheirCodes(kind: String, code: UInt16) throws {
+        var configuration = LiveEvent.configuration()
+        configuration.limits.messageBytes = 1024
+        let event = try LiveEvent(configuration: configuration)
+        let (client, _) = try event.participant()
+        switch kind {
+        case "binary": client.connection.send(bytes: [1, 2, 3], binary: true)
+        case "utf8": client.connection.send(bytes: [0x7B, 0xC3, 0x28, 0x7D], binary: false)
+        default: client.send("{\"type\":\"chat\",\"text\":\"\(String(repeating: "x", count: 2000))\"}")
+        }
+        #expect(client.closeCode() == .some(code))
+    }
+
+    @Test func aFragmentedRequestIsReassembled() throws {
+        let event = try LiveEvent()
+        let client = try event.client()
+        let parts = [#"{"type":"join","#, #""name":"Fr"#, #"agment"}"#].map { Array($0.utf8) }
+        client.connection.sendFragmented(parts)
+        #expect(try client.expect("welcome").object("you")?.string("name") == "Fragment")
+    }
+
+    @Test func eventsQueuedTogetherLeaveAsOneMessageJoinedByNewlines() throws {
+        let event = try LiveEvent()
+        let moderator = try event.moderator()
+        moderator.send(#"{"type":"next","ref":"n"}"#)
+        // ack, statement and tally are made in one turn: one WebSocket message.
+        var raw: String?
+        let deadline = Date().addingTimeInterval(5)
+        while raw == nil, deadline.timeIntervalSinceNow > 0 {
+            if case let .text(text)? = moderator.connection.next(timeout: 1), text.contains("\"ack\"") { raw = text }
+        }
+        let lines = try #require(raw).split(separator: "\n")
+        #expect(lines.count >= 3)
+        #expect(lines.first?.contains("\"type\":\"ack\"") == true)
+    }
+
+    @Test func presenceCountsParticipantsOnce() throws {
+        let event = try LiveEvent()
+        let screen = try event.screen()
+        let (_, welcome) = try event.participant("Anna")
+        let token = try #require(welcome.string("resume"))
+        let twin = try event.client()
+        twin.send(object: [("type", "join"), ("resume", token)])
+        _ = try twin.expect("welcome")
+        _ = try event.participant("Bert")
+        var present: Int?
+        let deadline = Date().addingTimeInterval(5)
+        while present != 2, deadline.timeIntervalSinceNow > 0 {
+            present = screen.next(timeout: 1)?.int("present") ?? present
+        }
+        #expect(present == 2)
+    }
+
+    @Test func healthMetricsAndPagesAnswerOverHTTP() throws {
+        let event = try LiveEvent()
+        let (anna, _) = try event.participant()
+        anna.send(#"{"type":"chat","text":"x","ref":"c"}"#)
+        _ = try anna.expect("ack")
+        let health = try event.http("/healthz")
+        #expect(health.status == 200)
+        #expect(String(decoding: health.body, as: UTF8.self) == #"{"status":"ok"}"#)
+        let metrics = String(decoding: try event.http("/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("stelling_connections 1"))
+        #expect(metrics.contains("stelling_chat_messages_total 1"))
+        #expect(metrics.contains(#"stelling_joined{role="participant"} 1"#))
+        #expect(metrics.contains(#"stelling_errors_total{code="not_joined"} 0"#))
+        let info = try event.http("/event.json")
+        #expect(JSONValue.parse(info.body).flatMap { if case let .object(object) = $0 { object.string("title") } else { nil } } == "Leren samen werken aan opgaven")
+    }
+
+    @Test func aThousandJoinedClientsAllReceiveOneBroadcast() throws {
+        let event = try LiveEvent()
+        let moderator = try event.moderator()
+        let count = 1000
+        var clients: [TestClient] = []
+        for index in 0..<count {
+            let connection = event.pool.connect(url: event.url)
+            connection.send("{\"type\":\"join\",\"name\":\"P\(index)\"}")
+            clients.append(TestClient(connection))
+        }
+        for client in clients { _ = try client.expect("welcome", timeout: 30) }
+        moderator.send(#"{"type":"announce","text":"Iedereen welkom"}"#)
+        var received = 0
+        for client in clients {
+            if (try? client.expect("announcement", timeout: 10))?.string("text") == "Iedereen welkom" { received += 1 }
+        }
+        #expect(received == count)
+    }
+}

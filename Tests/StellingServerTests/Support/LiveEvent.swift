@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import StellingCore
+import StellingLoad
+@testable import StellingServer
+
+/// A real Stelling server on a free loopback port, with the room, the event service and a
+/// record sink, plus a pool of libwebsockets clients to drive it.
+final class LiveEvent: @unchecked Sendable {
+    static let key = "integration-test-moderator-key"
+
+    let server: Server
+    let sink: MemorySink
+    let pool: WebSocketClientPool
+    let port: Int
+    var url: String { "ws://127.0.0.1:\(port)/ws" }
+
+    static func configuration(groups: [String] = ["Rijk", "Provincie", "Gemeente"]) -> Configuration {
+        var configuration = Configuration(
+            title: "Leren samen werken aan opgaven",
+            programme: [ProgrammeItem(time: "14:00", item: "Welkom")],
+            groups: groups,
+            statements: [StatementSpec(id: "s1", text: "Een"), StatementSpec(id: "s2", text: "Twee"), StatementSpec(id: "s3", text: "Drie")],
+            moderatorKey: key)
+        configuration.tallyIntervalMilliseconds = 100
+        return configuration
+    }
+
+    init(configuration: Configuration = LiveEvent.configuration(), keepaliveSeconds: Int? = nil) throws {
+        let sink = MemorySink()
+        var logger = Logger(label: "stelling-test")
+        logger.logLevel = .error
+        let options = TransportOptions(
+            host: "127.0.0.1", port: 0, webRoot: FileManager.default.temporaryDirectory.path,
+            messageLimitBytes: configuration.limits.messageBytes,
+            keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds)
+        server = Server(room: Room(configuration: configuration), options: options, sink: sink, logger: logger,
+                        registerDurable: { sink.onDurable($0) })
+        try server.start()
+        self.sink = sink
+        port = server.port
+        pool = try WebSocketClientPool()
+    }
+
+    deinit {
+        pool.shutdown(timeout: 5)
+        server.transport.stop()
+        server.transport.waitUntilStopped(timeoutMilliseconds: 5000)
+    }
+
+    /// A new, open client.
+    func client(subprotocol: String? = "stelling.v1") throws -> TestClient {
+        let connection = pool.connect(url: url, subprotocol: subprotocol)
+        guard connection.waitOpen(timeout: 5) else { throw TestFailure("client did not open") }
+        return TestClient(connection)
+    }
+
+    /// A joined participant.
+    func participant(_ name: String = "Anna", group: String? = nil) throws -> (TestClient, JSONObject) {
+        let client = try client()
+        var fields: [(String, String?)] = [("type", "join"), ("name", name)]
+        if let group { fields.append(("group", group)) }
+        client.send(object: fields)
+        let welcome = try client.expect("welcome")
+        return (client, welcome)
+    }
+
+    /// A joined moderator.
+    func moderator(_ name: String = "Ruben") throws -> TestClient {
+        let client = try client()
+        client.send(object: [("type", "join"), ("role", "moderator"), ("key", LiveEvent.key), ("name", name)])
+        _ = try client.expect("welcome")
+        return client
+    }
+
+    /// A joined screen.
+    func screen() throws -> TestClient {
+        let client = try client()
+        client.send(#"{"type":"join","role":"screen"}"#)
+        _ = try client.expect("welcome")
+        return client
+    }
+
+    /// An HTTP GET on this server.
+    func http(_ path: String, headers: [String: String] = [:]) throws -> RawWebSocket.HTTPResult {
+        try RawWebSocket.http(port: port, path: path, headers: headers)
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+typealias JSONObject = [String: JSONValue]
+
+/// One client connection that reads events one at a time, as JSON objects.
+final class TestClient: @unchecked Sendable {
+    let connection: ClientConnection
+    /// Events read but not yet asked for by `expect`.
+    private var pending: [JSONObject] = []
+
+    init(_ connection: ClientConnection) { self.connection = connection }
+
+    func send(_ text: String) { connection.send(text) }
+
+    func send(object fields: [(String, String?)]) {
+        var writer = JSONWriter()
+        writer.beginObject()
+        for (key, value) in fields { writer.field(key, value) }
+        writer.endObject()
+        connection.send(String(decoding: writer.bytes, as: UTF8.self))
+    }
+
+    /// The next event, or nil when none arrives in time.
+    func next(timeout: Double = 5) -> JSONObject? {
+        if !pending.isEmpty { return pending.removeFirst() }
+        guard let text = connection.nextEvent(timeout: timeout) else { return nil }
+        guard case let .object(object)? = JSONValue.parse(Array(text.utf8)) else { return ["unparsable": .string(text)] }
+        return object
+    }
+
+    /// The next event of `type`, skipping `presence` and `tally` events that come between
+    /// (they are timed by the server); any other event on the way is a failure.
+    func expect(_ type: String, timeout: Double = 5, skipping: Set<String> = ["presence", "tally"]) throws -> JSONObject {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0, let event = next(timeout: remaining) else {
+                throw TestFailure("no \(type) event within \(timeout) s")
+            }
+            if event["type"] == .string(type) { return event }
+            if case let .string(other)? = event["type"], skipping.contains(other) { continue }
+            throw TestFailure("expected \(type), got \(event)")
+        }
+    }
+
+    /// The next error's code (with the ref it carried).
+    func expectError(timeout: Double = 5) throws -> (code: String, ref: String?) {
+        let event = try expect("error", timeout: timeout)
+        guard case let .string(code)? = event["code"] else { throw TestFailure("error without code: \(event)") }
+        if case let .string(ref)? = event["ref"] { return (code, ref) }
+        return (code, nil)
+    }
+
+    /// Every event that arrives within `window` seconds.
+    func drain(window: Double = 0.3) -> [JSONObject] {
+        var events: [JSONObject] = []
+        while let event = next(timeout: window) { events.append(event) }
+        return events
+    }
+
+    /// The close code once the server closes, or nil if it does not within `timeout`.
+    func closeCode(timeout: Double = 5) -> UInt16?? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while deadline.timeIntervalSinceNow > 0 {
+            switch connection.next(timeout: deadline.timeIntervalSinceNow) {
+            case let .closed(code, _)?: return .some(code)
+            case .failed?: return .some(nil)
+            case nil: return nil
+            default: continue
+            }
+        }
+        return nil
+    }
+}
+
+extension JSONObject {
+    func string(_ key: String) -> String? { if case let .string(value)? = self[key] { value } else { nil } }
+    func int(_ key: String) -> Int? { if case let .integer(value)? = self[key] { Int(value) } else { nil } }
+    func object(_ key: String) -> JSONObject? { if case let .object(value)? = self[key] { value } else { nil } }
+    func array(_ key: String) -> [JSONValue]? { if case let .array(value)? = self[key] { value } else { nil } }
+}
