@@ -211,8 +211,14 @@ class BrowserTests(unittest.TestCase):
                            ('/favicon.svg', 'image/svg+xml')):
             status, headers, _ = http_get(path)
             self.assertEqual(status, 200, path)
-            content_type = {k.lower(): v for k, v in headers.items()}.get('content-type', '')
-            self.assertIn(kind, content_type, path)
+            lower = {k.lower(): v for k, v in headers.items()}
+            self.assertIn(kind, lower.get('content-type', ''), path)
+            policy = lower.get('content-security-policy')
+            if kind == 'text/html':
+                if policy is None:
+                    print('  note: %s has no Content-Security-Policy header (the pages carry it in a meta element)' % path)
+                else:
+                    self.assertNotIn('unsafe-inline', policy, path)
 
     # ---- the session ----
 
@@ -515,6 +521,28 @@ class BrowserTests(unittest.TestCase):
             print('  export %s: HTTP %s, shown: %s' % (name, status, message))
         status, _, _ = http_get('/export/results.csv')
         self.assertIn(status, (401, 404, 503), 'exports without the key are refused (or not there yet)')
+
+    def test_19_rate_limit_is_explained(self):
+        p = self.p
+        box = p.find_element(By.ID, 'chat-input')
+        for attempt in range(12):
+            box.send_keys('Bericht %d' % attempt)
+            box.send_keys(Keys.ENTER)
+            wait_for(p, lambda d: not d.find_element(By.ID, 'chat-send').get_attribute('disabled'), 'the send finishes')
+            if text_of(p, 'chat-error'):
+                break
+        message = text_of(p, 'chat-error')
+        self.assertTrue('snel' in message or 'fast' in message, 'a kind rate-limit message: %r' % message)
+        p.execute_script('const b = document.getElementById("chat-input"); b.value = "";'
+                         'b.dispatchEvent(new Event("input"));')
+
+    def test_20_events_split_on_newlines(self):
+        batch = '{"type":"presence","present":3}\n\n{"type":"hidden","message":4}\nnot json\n{"type":"ack","ref":"r9"}\n'
+        events = self.p.execute_async_script(
+            'const done = arguments[arguments.length - 1];'
+            'import("/js/connection.js").then(m => done(m.splitEvents(arguments[0]).map(e => e.type)), e => done(String(e)));',
+            batch)
+        self.assertEqual(events, ['presence', 'hidden', 'ack'])
 
     def test_99_no_console_errors(self):
         self.drain_console()

@@ -57,7 +57,13 @@ function handleEvent(event) {
       const before = state.current;
       if (Array.isArray(event.statements)) state.statements = event.statements;
       state.current = event.current || null;
-      if (!state.current || !before || before.statement !== state.current.statement) state.tally = null;
+      if (!state.current || !before || before.statement !== state.current.statement) {
+        state.tally = null;
+        if (state.current) {
+          const statement = state.statements.find((s) => s.id === state.current.statement);
+          announce(ui.live, t('live.statement', { text: statement ? statement.text : '' }));
+        }
+      }
       if (state.current && state.current.results === 'visible' && (!before || before.results !== 'visible' || before.statement !== state.current.statement)) {
         state.pendingResults = true;
       }
