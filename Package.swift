@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -20,6 +21,13 @@ let package = Package(
             providers: [.apt(["libwebsockets-dev"])]
         ),
         .target(name: "StellingCore"),
+        .target(
+            name: "StellingStore",
+            dependencies: [
+                "StellingCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .target(
             name: "StellingServer",
             dependencies: [
@@ -35,13 +43,15 @@ let package = Package(
             dependencies: [
                 "StellingCore",
                 "StellingServer",
+                "StellingStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "StellingLoad", dependencies: ["CWebSockets"]),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
-        .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore", "StellingLoad"]),
+        .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore", "StellingStore", "StellingLoad"]),
+        .testTarget(name: "StellingStoreTests", dependencies: ["StellingStore", "StellingCore"]),
         .testTarget(name: "StellingLoadTests", dependencies: ["StellingLoad", "CWebSockets"]),
     ]
 )

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import StellingCore
 
@@ -6,6 +7,22 @@ import StellingCore
 public protocol RecordSink: AnyObject, Sendable {
     /// Queues a record for writing and returns its sequence number (1, 2, 3, ...).
     func append(_ record: Record) -> UInt64
+}
+
+/// What the service asks of the world outside the room: the exports and the store's health.
+public struct ServiceHooks: Sendable {
+    /// The export files served under `/export/`.
+    public static let exportNames: Set<String> = ["results.csv", "votes.csv", "chat.csv", "session.json", "report.html"]
+    /// Makes one export file (called off the service thread); nil when it cannot be made.
+    public var export: (@Sendable (String) -> HTTPResponse?)?
+    /// Why the store cannot write now, or nil while it can (for `/healthz`).
+    public var storeFailure: (@Sendable () -> String?)?
+
+    /// Makes hooks; none by default.
+    public init(export: (@Sendable (String) -> HTTPResponse?)? = nil, storeFailure: (@Sendable () -> String?)? = nil) {
+        self.export = export
+        self.storeFailure = storeFailure
+    }
 }
 
 /// The imperative shell around the `Room` (DESIGN.md): it receives what the transport
@@ -28,8 +45,8 @@ public actor EventService: TransportHandler {
     private let logger: Logger
     private var random = SystemRandomNumberGenerator()
     private nonisolated(unsafe) weak var transport: WebSocketServer?
-    /// Extra HTTP endpoints (exports), answered on the service thread.
-    private nonisolated(unsafe) var httpExtension: (@Sendable (HTTPRequest) -> HTTPResponse?)?
+    private nonisolated let hooks: ServiceHooks
+    private nonisolated let moderatorKey: String?
 
     private struct Step {
         var waitFor: UInt64
@@ -42,8 +59,10 @@ public actor EventService: TransportHandler {
     private var accepting = true
 
     /// Makes the service for a room rebuilt from its records (or a new one).
-    public init(room: Room, loop: ServiceLoop, sink: any RecordSink, metrics: Metrics, logger: Logger) {
+    public init(room: Room, loop: ServiceLoop, sink: any RecordSink, metrics: Metrics, logger: Logger, hooks: ServiceHooks = ServiceHooks()) {
         self.room = room
+        self.hooks = hooks
+        self.moderatorKey = room.configuration.moderatorKey
         self.loop = loop
         self.sink = sink
         self.metrics = metrics
@@ -51,9 +70,8 @@ public actor EventService: TransportHandler {
     }
 
     /// Connects the transport; call once before the transport starts.
-    public nonisolated func attach(_ transport: WebSocketServer, http: (@Sendable (HTTPRequest) -> HTTPResponse?)? = nil) {
+    public nonisolated func attach(_ transport: WebSocketServer) {
         self.transport = transport
-        self.httpExtension = http
     }
 
     // MARK: TransportHandler (service thread)
@@ -89,6 +107,22 @@ public actor EventService: TransportHandler {
 
     public nonisolated func httpRequest(_ request: HTTPRequest) -> HTTPResponse? {
         assumeIsolated { service in service.answer(request) }
+    }
+
+    /// Exports are made off the service thread: reading a large event takes a second.
+    public nonisolated func httpRequestLater(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Bool {
+        guard let name = EventService.exportName(request.path), let export = hooks.export else { return false }
+        DispatchQueue.global(qos: .utility).async {
+            reply(export(name) ?? .text("The export could not be made; see the server log.\n", status: 500))
+        }
+        return true
+    }
+
+    /// The file name of an `/export/NAME` path.
+    static func exportName(_ path: String) -> String? {
+        guard path.hasPrefix("/export/") else { return nil }
+        let name = String(path.dropFirst("/export/".count))
+        return ServiceHooks.exportNames.contains(name) ? name : nil
     }
 
     // MARK: Requests and effects
@@ -196,14 +230,29 @@ public actor EventService: TransportHandler {
     private func answer(_ request: HTTPRequest) -> HTTPResponse? {
         switch request.path {
         case "/healthz":
-            return accepting ? .json("{\"status\":\"ok\"}") : .json("{\"status\":\"stopping\"}", status: 503)
+            if !accepting { return .json("{\"status\":\"stopping\"}", status: 503) }
+            if let failure = hooks.storeFailure?() {
+                var json = JSONWriter()
+                json.beginObject(); json.field("status", "store failing"); json.field("reason", failure); json.endObject()
+                return .json(String(decoding: json.bytes, as: UTF8.self), status: 503)
+            }
+            return .json("{\"status\":\"ok\"}")
         case "/metrics":
             if let transport { metrics.update(from: transport.counters) }
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render())
         case "/event.json":
             return .json(String(decoding: eventInfo(), as: UTF8.self))
         default:
-            return httpExtension?(request)
+            guard request.path.hasPrefix("/export/") else { return nil }
+            guard let key = moderatorKey, let given = request.authorization, given.hasPrefix("Bearer "),
+                  Room.keysMatch(String(given.dropFirst("Bearer ".count)), key) else {
+                var response = HTTPResponse.text("The exports need the moderator key: Authorization: Bearer <key>.\n", status: 401)
+                response.headers.append(HTTPHeader("WWW-Authenticate", "Bearer realm=\"stelling\""))
+                return response
+            }
+            guard EventService.exportName(request.path) != nil else { return .text("No such export.\n", status: 404) }
+            guard hooks.export != nil else { return .text("This server keeps no database to export.\n", status: 503) }
+            return nil // made off the service thread by httpRequestLater
         }
     }
 
