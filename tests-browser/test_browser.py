@@ -504,23 +504,41 @@ class BrowserTests(unittest.TestCase):
 
     def test_18_exports(self):
         m = self.m
-        m.execute_cdp_cmd('Browser.setDownloadBehavior', {'behavior': 'allow', 'downloadPath': os.path.abspath(OUT)})
-        for name in ('results.csv', 'votes.csv', 'chat.csv', 'session.json', 'report.html'):
+        downloads = os.path.abspath(os.path.join(OUT, 'downloads'))
+        os.makedirs(downloads, exist_ok=True)
+        for old in os.listdir(downloads):
+            os.remove(os.path.join(downloads, old))
+        m.execute_cdp_cmd('Browser.setDownloadBehavior', {'behavior': 'allow', 'downloadPath': downloads})
+        expected = {'results.csv': 'disagree_pct', 'votes.csv': ',disagree,', 'chat.csv': 'Tweede bericht',
+                    'session.json': '"statements"', 'report.html': '<'}
+        for name, needle in expected.items():
             button = m.find_element(By.CSS_SELECTOR, '[data-export="%s"]' % name)
             button.click()
             wait_for(m, lambda d: not button.get_attribute('disabled')
-                     and 'feedback' in (d.find_element(By.ID, 'export-feedback').get_attribute('class') or '')
                      and text_of(d, 'export-feedback') and '…' not in text_of(d, 'export-feedback'),
                      'the export %s finishes' % name)
             status, _, _ = http_get('/export/' + name, {'Authorization': 'Bearer ' + KEY})
             message = text_of(m, 'export-feedback')
+            print('  export %s: HTTP %s, shown: %s' % (name, status, message))
             if status == 200:
                 self.assertNotIn('error', m.find_element(By.ID, 'export-feedback').get_attribute('class'), message)
+                stem, suffix = os.path.splitext(name)
+                prefix = 'stelling-' + stem + '-'
+
+                def saved(_):
+                    for file in os.listdir(downloads):
+                        if file.startswith(prefix) and file.endswith(suffix):
+                            return os.path.join(downloads, file)
+                    return None
+                path = wait_for(m, saved, 'the download of %s is saved' % name)
+                with open(path, encoding='utf-8-sig') as handle:
+                    self.assertIn(needle, handle.read(), name)
             else:
                 self.assertIn(str(status), message, 'a kind error names the status')
-            print('  export %s: HTTP %s, shown: %s' % (name, status, message))
         status, _, _ = http_get('/export/results.csv')
         self.assertIn(status, (401, 404, 503), 'exports without the key are refused (or not there yet)')
+        status, _, _ = http_get('/export/results.csv', {'Authorization': 'Bearer not-the-key'})
+        self.assertIn(status, (401, 404, 503), 'exports with a wrong key are refused (or not there yet)')
 
     def test_19_rate_limit_is_explained(self):
         p = self.p
