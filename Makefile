@@ -5,7 +5,7 @@ SWIFT ?= swift
 CONFIG ?= config/seminar.yaml
 APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev
 
-.PHONY: run test build release deps clean check-config
+.PHONY: run test build release deps clean check-config browser-test
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -31,6 +31,10 @@ check-config: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Real-browser tests of the web pages (headless Chromium); screenshots in test-output/screenshots/.
+browser-test: deps
+	bash tests-browser/run.sh
 
 clean:
 	rm -rf .build
