@@ -31,6 +31,7 @@ check-config: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-browser/run.sh
 
 # Real-browser tests of the web pages (headless Chromium); screenshots in test-output/screenshots/.
 browser-test: deps
