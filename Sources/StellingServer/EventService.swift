@@ -19,13 +19,13 @@ public struct ServiceHooks: Sendable {
     public static let exportNames: Set<String> = ["results.csv", "votes.csv", "chat.csv", "session.json", "report.html"]
     /// Makes one export file (called off the service thread); nil when it cannot be made.
     public var export: (@Sendable (String) -> HTTPResponse?)?
-    /// Why the store cannot write now, or nil while it can (for `/healthz`).
-    public var storeFailure: (@Sendable () -> String?)?
+    /// The store, for `/healthz` (is it failing?) and `/metrics` (transactions, records).
+    public var store: EventStore?
 
     /// Makes hooks; none by default.
-    public init(export: (@Sendable (String) -> HTTPResponse?)? = nil, storeFailure: (@Sendable () -> String?)? = nil) {
+    public init(export: (@Sendable (String) -> HTTPResponse?)? = nil, store: EventStore? = nil) {
         self.export = export
-        self.storeFailure = storeFailure
+        self.store = store
     }
 }
 
@@ -235,7 +235,7 @@ public actor EventService: TransportHandler {
         switch request.path {
         case "/healthz":
             if !accepting { return .json("{\"status\":\"stopping\"}", status: 503) }
-            if let failure = hooks.storeFailure?() {
+            if let failure = hooks.store?.currentFailure {
                 var json = JSONWriter()
                 json.beginObject(); json.field("status", "store failing"); json.field("reason", failure); json.endObject()
                 return .json(String(decoding: json.bytes, as: UTF8.self), status: 503)
@@ -243,6 +243,7 @@ public actor EventService: TransportHandler {
             return .json("{\"status\":\"ok\"}")
         case "/metrics":
             if let transport { metrics.update(from: transport.counters) }
+            if let store = hooks.store { metrics.update(from: store.statistics) }
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render())
         case "/event.json":
             return .json(String(decoding: eventInfo(), as: UTF8.self))

@@ -46,7 +46,7 @@ func startServer(configuration: Configuration, logger: Logger) throws -> Server 
                 return nil
             }
         },
-        storeFailure: { store.currentFailure })
+        store: store)
     let options = TransportOptions(
         host: configuration.host, port: configuration.port, webRoot: configuration.webRoot,
         messageLimitBytes: configuration.limits.messageBytes, keepaliveSeconds: configuration.keepaliveSeconds)

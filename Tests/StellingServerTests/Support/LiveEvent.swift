@@ -39,7 +39,7 @@ final class LiveEvent: @unchecked Sendable {
             messageLimitBytes: configuration.limits.messageBytes,
             keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds)
         server = Server(room: Room(configuration: configuration), options: options, sink: store, logger: logger,
-                        registerDurable: { store.onDurable = $0 })
+                        registerDurable: { store.onDurable = $0 }, hooks: ServiceHooks(store: store))
         try server.start()
         port = server.port
         pool = try WebSocketClientPool()
