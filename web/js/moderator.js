@@ -24,6 +24,7 @@ const ui = {
   announceCurrent: byId('announce-current'), announceForm: byId('announce-form'), announceText: byId('announce-text'),
   announceRemove: byId('announce-remove'), announceFeedback: byId('announce-feedback'),
   exportFeedback: byId('export-feedback'), live: byId('live'),
+  storeAlert: byId('store-alert'), storeAlertText: byId('store-alert-text'),
 };
 
 const state = {
@@ -543,3 +544,28 @@ function exportName(file) {
   const dot = file.lastIndexOf('.');
   return 'stelling-' + file.slice(0, dot) + '-' + stamp + file.slice(dot);
 }
+
+// ---- store health: PROTOCOL.md has no event for it, so the console asks /healthz ----
+
+const HEALTH_INTERVAL_MS = 5000;
+let storeFailure = null;
+
+async function checkHealth() {
+  try {
+    const response = await fetch('/healthz', { cache: 'no-store' });
+    const body = await response.json().catch(() => ({}));
+    storeFailure = body.status === 'store failing' ? (body.reason || '') : null;
+  } catch {
+    storeFailure = null; // the connection state already says when the server is unreachable
+  }
+  renderStoreAlert();
+}
+
+function renderStoreAlert() {
+  ui.storeAlert.hidden = storeFailure === null;
+  if (storeFailure !== null) ui.storeAlertText.textContent = t('mod.store.failing', { reason: storeFailure });
+}
+
+onLanguageChange(renderStoreAlert);
+setInterval(checkHealth, HEALTH_INTERVAL_MS);
+checkHealth();
