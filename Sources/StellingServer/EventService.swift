@@ -61,6 +61,9 @@ public actor EventService: TransportHandler {
     private var head = 0
     private var durableSequence: UInt64 = 0
     private var accepting = true
+    private var peers: [ConnectionID: String] = [:]
+    private var joinBuckets: [String: (bucket: TokenBucket, used: Instant)] = [:]
+    private var lastPrune = Instant(milliseconds: 0)
 
     /// Makes the service for a room rebuilt from its records (or a new one).
     public init(room: Room, loop: ServiceLoop, sink: any RecordSink, metrics: Metrics, logger: Logger, hooks: ServiceHooks = ServiceHooks()) {
@@ -83,6 +86,7 @@ public actor EventService: TransportHandler {
     public nonisolated func connectionOpened(_ id: ConnectionID, peer: String, origin: String?) {
         assumeIsolated { service in
             service.metrics.connections.increment()
+            service.peers[id] = peer
             service.logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(peer)"])
         }
     }
@@ -99,6 +103,7 @@ public actor EventService: TransportHandler {
                 service.logger.debug("left", metadata: ["connection": "\(id)", "role": "\(role.rawValue)"])
             }
             service.room.disconnect(id)
+            service.peers[id] = nil
         }
     }
 
@@ -133,8 +138,35 @@ public actor EventService: TransportHandler {
 
     private func receive(_ id: ConnectionID, _ text: [UInt8]) {
         metrics.messagesIn.increment()
-        let effects = room.receive(text, from: id, now: Instant(milliseconds: wallClockMilliseconds()), random: &random)
-        carryOut(effects)
+        let now = Instant(milliseconds: wallClockMilliseconds())
+        switch Request.decode(text) {
+        case let .success(request):
+            if case .join = request.body, room.role(of: id) == nil, !joinAllowed(from: id, at: now) {
+                carryOut([.send(id, .error(.rateLimited, message: "Too many joins from your network; trying again shortly.", ref: request.ref))])
+                return
+            }
+            carryOut(room.handle(request, from: id, now: now, random: &random))
+        case let .failure(failure):
+            carryOut([.send(id, .error(.badRequest, message: failure.message, ref: failure.ref))])
+        }
+    }
+
+    /// Joins are limited per network address before the room does any work (a join makes a
+    /// participant, a token and a record): a flood from one address cannot crowd out the rest.
+    private func joinAllowed(from id: ConnectionID, at now: Instant) -> Bool {
+        let limits = room.configuration.limits
+        let peer = peers[id] ?? ""
+        var entry = joinBuckets[peer] ?? (TokenBucket(burst: limits.joinBurst, perSecond: limits.joinsPerSecond), now)
+        let allowed = entry.bucket.take(at: now)
+        entry.used = now
+        joinBuckets[peer] = entry
+        // A bucket unused for longer than it takes to refill is full again: forget it.
+        let refill = Int64(Double(limits.joinBurst) / max(limits.joinsPerSecond, 0.001) * 1000) + 1000
+        if now.milliseconds - lastPrune.milliseconds > 60_000 {
+            lastPrune = now
+            joinBuckets = joinBuckets.filter { now.milliseconds - $0.value.used.milliseconds < refill }
+        }
+        return allowed
     }
 
     /// Carries effects out in order, holding everything behind a record that is not durable yet.

@@ -21,6 +21,7 @@ struct DurabilityTests {
           chat_per_second: 100
           vote_burst: 100
           votes_per_second: 100
+          join_burst: 5000
         """
 
     /// A joined client of the child server.

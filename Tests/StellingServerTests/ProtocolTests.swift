@@ -206,6 +206,24 @@ struct ProtocolTests {
         #expect(anna.connection.send(#"{"type":"chat","text":"x","ref":"open"}"#))
     }
 
+    @Test func joinsAreRateLimitedPerAddressBeforeTheRoomDoesAnyWork() throws {
+        var configuration = LiveEvent.configuration()
+        configuration.limits.joinBurst = 3
+        configuration.limits.joinsPerSecond = 0.01
+        let event = try LiveEvent(configuration: configuration)
+        for index in 0..<3 { _ = try event.participant("P\(index)") }
+        let fourth = try event.client()
+        fourth.send(#"{"type":"join","name":"Four","ref":"j4"}"#)
+        #expect(try fourth.expectError() == ("rate_limited", "j4"))
+        // Refused joins make no participant; the connection stays open and not joined.
+        fourth.send(#"{"type":"chat","text":"x"}"#)
+        #expect(try fourth.expectError().code == "not_joined")
+        // Moderators joining from the same address are limited the same way (it is one address).
+        let moderator = try event.client()
+        moderator.send(object: [("type", "join"), ("role", "moderator"), ("key", LiveEvent.key), ("ref", "m")])
+        #expect(try moderator.expectError() == ("rate_limited", "m"))
+    }
+
     @Test func aMalformedMessageKeepsTheConnectionOpen() throws {
         let event = try LiveEvent()
         let client = try event.client()

@@ -160,6 +160,10 @@ export class Connection {
         this.stop();
         return;
       }
+      // Anything else (rate_limited while a whole office joins at once): close and try
+      // again after the jittered backoff, which the close handler schedules.
+      if (this.socket) this.socket.close(1000);
+      return;
     }
     if ((event.type === 'ack' || event.type === 'error') && event.ref !== undefined && this.pending.has(event.ref)) {
       const waiter = this.pending.get(event.ref);

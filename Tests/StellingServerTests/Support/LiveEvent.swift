@@ -25,6 +25,7 @@ final class LiveEvent: @unchecked Sendable {
             statements: [StatementSpec(id: "s1", text: "Een"), StatementSpec(id: "s2", text: "Twee"), StatementSpec(id: "s3", text: "Drie")],
             moderatorKey: key)
         configuration.tallyIntervalMilliseconds = 100
+        configuration.limits.joinBurst = 100_000 // every test client joins from 127.0.0.1
         return configuration
     }
 
