@@ -7,7 +7,7 @@ CONFIG ?= config/seminar.yaml
 APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev
 BENCH_PACKAGES := jq curl util-linux
 
-.PHONY: run test build release deps bench-deps bench clean check-config
+.PHONY: run test build release deps bench-deps bench clean check-config browser-test
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -46,6 +46,11 @@ check-config: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-browser/run.sh
+
+# Real-browser tests of the web pages (headless Chromium); screenshots in test-output/screenshots/.
+browser-test: deps
+	bash tests-browser/run.sh
 
 clean:
 	rm -rf .build

@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -21,9 +22,17 @@ let package = Package(
         ),
         .target(name: "StellingCore"),
         .target(
+            name: "StellingStore",
+            dependencies: [
+                "StellingCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
             name: "StellingServer",
             dependencies: [
                 "StellingCore",
+                "StellingStore",
                 "CWebSockets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -35,6 +44,7 @@ let package = Package(
             dependencies: [
                 "StellingCore",
                 "StellingServer",
+                "StellingStore",
                 "StellingLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -42,11 +52,12 @@ let package = Package(
         ),
         .target(name: "StellingLoad", dependencies: ["CWebSockets", "StellingCore"]),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
-        .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore", "StellingLoad"]),
+        .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore", "StellingStore", "StellingLoad"]),
+        .testTarget(name: "StellingStoreTests", dependencies: ["StellingStore", "StellingCore"]),
         .testTarget(
             name: "StellingLoadTests",
             dependencies: [
-                "StellingLoad", "CWebSockets", "StellingServer", "StellingCore",
+                "StellingLoad", "CWebSockets", "StellingServer", "StellingStore", "StellingCore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

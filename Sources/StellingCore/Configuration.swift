@@ -107,6 +107,10 @@ public struct Limits: Equatable, Sendable {
     public var voteBurst: Int
     /// Votes a second after the burst. The default is 2.
     public var votesPerSecond: Double
+    /// Joins one network address may make at once (offices share an address). The default is 100.
+    public var joinBurst: Int
+    /// Joins a second per network address after the burst. The default is 20.
+    public var joinsPerSecond: Double
 
     /// Makes limits with the protocol's defaults.
     public init(
@@ -115,7 +119,9 @@ public struct Limits: Equatable, Sendable {
         chatBurst: Int = 5,
         chatPerSecond: Double = 1,
         voteBurst: Int = 10,
-        votesPerSecond: Double = 2
+        votesPerSecond: Double = 2,
+        joinBurst: Int = 100,
+        joinsPerSecond: Double = 20
     ) {
         self.messageBytes = messageBytes
         self.chatChars = chatChars
@@ -123,5 +129,7 @@ public struct Limits: Equatable, Sendable {
         self.chatPerSecond = chatPerSecond
         self.voteBurst = voteBurst
         self.votesPerSecond = votesPerSecond
+        self.joinBurst = joinBurst
+        self.joinsPerSecond = joinsPerSecond
     }
 }

@@ -470,7 +470,7 @@ public struct Room: Sendable {
     }
 
     /// Compares keys in constant time by comparing their digests.
-    static func keysMatch(_ given: String, _ expected: String) -> Bool {
+    public static func keysMatch(_ given: String, _ expected: String) -> Bool {
         let left = SHA256.digest(given.utf8)
         let right = SHA256.digest(expected.utf8)
         var difference: UInt8 = 0

@@ -219,6 +219,7 @@ private let topLevelKeys = [
 ]
 private let limitKeys = [
     "message_bytes", "chat_chars", "chat_burst", "chat_per_second", "vote_burst", "votes_per_second",
+    "join_burst", "joins_per_second",
 ]
 private let statementHint = "each statement is a mapping like `- id: s1` with `text: ...` on the next line"
 private let programmeHint = "each programme line is a mapping like `- time: \"14:00\"` with `item: Welkom` on the next line"
@@ -251,6 +252,8 @@ private struct Checker {
             positiveRate(fields, "chat_per_second", into: &limits.chatPerSecond)
             positive(fields, "vote_burst", into: &limits.voteBurst)
             positiveRate(fields, "votes_per_second", into: &limits.votesPerSecond)
+            positive(fields, "join_burst", into: &limits.joinBurst)
+            positiveRate(fields, "joins_per_second", into: &limits.joinsPerSecond)
             configuration.limits = limits
         }
 

@@ -1,11 +1,32 @@
+import Dispatch
 import Logging
 import StellingCore
+import StellingStore
 
 /// Where the service stores records. `append` must not block on I/O: it returns the record's
 /// sequence number, and the store later reports "durable up to N" through `EventService.durable(upTo:)`.
 public protocol RecordSink: AnyObject, Sendable {
     /// Queues a record for writing and returns its sequence number (1, 2, 3, ...).
     func append(_ record: Record) -> UInt64
+}
+
+/// The SQLite store takes the service's records (group commit on its own thread).
+extension EventStore: RecordSink {}
+
+/// What the service asks of the world outside the room: the exports and the store's health.
+public struct ServiceHooks: Sendable {
+    /// The export files served under `/export/`.
+    public static let exportNames: Set<String> = ["results.csv", "votes.csv", "chat.csv", "session.json", "report.html"]
+    /// Makes one export file (called off the service thread); nil when it cannot be made.
+    public var export: (@Sendable (String) -> HTTPResponse?)?
+    /// The store, for `/healthz` (is it failing?) and `/metrics` (transactions, records).
+    public var store: EventStore?
+
+    /// Makes hooks; none by default.
+    public init(export: (@Sendable (String) -> HTTPResponse?)? = nil, store: EventStore? = nil) {
+        self.export = export
+        self.store = store
+    }
 }
 
 /// The imperative shell around the `Room` (DESIGN.md): it receives what the transport
@@ -28,8 +49,8 @@ public actor EventService: TransportHandler {
     private let logger: Logger
     private var random = SystemRandomNumberGenerator()
     private nonisolated(unsafe) weak var transport: WebSocketServer?
-    /// Extra HTTP endpoints (exports), answered on the service thread.
-    private nonisolated(unsafe) var httpExtension: (@Sendable (HTTPRequest) -> HTTPResponse?)?
+    private nonisolated let hooks: ServiceHooks
+    private nonisolated let moderatorKey: String?
 
     private struct Step {
         var waitFor: UInt64
@@ -40,10 +61,15 @@ public actor EventService: TransportHandler {
     private var head = 0
     private var durableSequence: UInt64 = 0
     private var accepting = true
+    private var peers: [ConnectionID: String] = [:]
+    private var joinBuckets: [String: (bucket: TokenBucket, used: Instant)] = [:]
+    private var lastPrune = Instant(milliseconds: 0)
 
     /// Makes the service for a room rebuilt from its records (or a new one).
-    public init(room: Room, loop: ServiceLoop, sink: any RecordSink, metrics: Metrics, logger: Logger) {
+    public init(room: Room, loop: ServiceLoop, sink: any RecordSink, metrics: Metrics, logger: Logger, hooks: ServiceHooks = ServiceHooks()) {
         self.room = room
+        self.hooks = hooks
+        self.moderatorKey = room.configuration.moderatorKey
         self.loop = loop
         self.sink = sink
         self.metrics = metrics
@@ -51,9 +77,8 @@ public actor EventService: TransportHandler {
     }
 
     /// Connects the transport; call once before the transport starts.
-    public nonisolated func attach(_ transport: WebSocketServer, http: (@Sendable (HTTPRequest) -> HTTPResponse?)? = nil) {
+    public nonisolated func attach(_ transport: WebSocketServer) {
         self.transport = transport
-        self.httpExtension = http
     }
 
     // MARK: TransportHandler (service thread)
@@ -61,6 +86,7 @@ public actor EventService: TransportHandler {
     public nonisolated func connectionOpened(_ id: ConnectionID, peer: String, origin: String?) {
         assumeIsolated { service in
             service.metrics.connections.increment()
+            service.peers[id] = peer
             service.logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(peer)"])
         }
     }
@@ -77,6 +103,7 @@ public actor EventService: TransportHandler {
                 service.logger.debug("left", metadata: ["connection": "\(id)", "role": "\(role.rawValue)"])
             }
             service.room.disconnect(id)
+            service.peers[id] = nil
         }
     }
 
@@ -91,12 +118,55 @@ public actor EventService: TransportHandler {
         assumeIsolated { service in service.answer(request) }
     }
 
+    /// Exports are made off the service thread: reading a large event takes a second.
+    public nonisolated func httpRequestLater(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Bool {
+        guard let name = EventService.exportName(request.path), let export = hooks.export else { return false }
+        DispatchQueue.global(qos: .utility).async {
+            reply(export(name) ?? .text("The export could not be made; see the server log.\n", status: 500))
+        }
+        return true
+    }
+
+    /// The file name of an `/export/NAME` path.
+    static func exportName(_ path: String) -> String? {
+        guard path.hasPrefix("/export/") else { return nil }
+        let name = String(path.dropFirst("/export/".count))
+        return ServiceHooks.exportNames.contains(name) ? name : nil
+    }
+
     // MARK: Requests and effects
 
     private func receive(_ id: ConnectionID, _ text: [UInt8]) {
         metrics.messagesIn.increment()
-        let effects = room.receive(text, from: id, now: Instant(milliseconds: wallClockMilliseconds()), random: &random)
-        carryOut(effects)
+        let now = Instant(milliseconds: wallClockMilliseconds())
+        switch Request.decode(text) {
+        case let .success(request):
+            if case .join = request.body, room.role(of: id) == nil, !joinAllowed(from: id, at: now) {
+                carryOut([.send(id, .error(.rateLimited, message: "Too many joins from your network; trying again shortly.", ref: request.ref))])
+                return
+            }
+            carryOut(room.handle(request, from: id, now: now, random: &random))
+        case let .failure(failure):
+            carryOut([.send(id, .error(.badRequest, message: failure.message, ref: failure.ref))])
+        }
+    }
+
+    /// Joins are limited per network address before the room does any work (a join makes a
+    /// participant, a token and a record): a flood from one address cannot crowd out the rest.
+    private func joinAllowed(from id: ConnectionID, at now: Instant) -> Bool {
+        let limits = room.configuration.limits
+        let peer = peers[id] ?? ""
+        var entry = joinBuckets[peer] ?? (TokenBucket(burst: limits.joinBurst, perSecond: limits.joinsPerSecond), now)
+        let allowed = entry.bucket.take(at: now)
+        entry.used = now
+        joinBuckets[peer] = entry
+        // A bucket unused for longer than it takes to refill is full again: forget it.
+        let refill = Int64(Double(limits.joinBurst) / max(limits.joinsPerSecond, 0.001) * 1000) + 1000
+        if now.milliseconds - lastPrune.milliseconds > 60_000 {
+            lastPrune = now
+            joinBuckets = joinBuckets.filter { now.milliseconds - $0.value.used.milliseconds < refill }
+        }
+        return allowed
     }
 
     /// Carries effects out in order, holding everything behind a record that is not durable yet.
@@ -196,14 +266,30 @@ public actor EventService: TransportHandler {
     private func answer(_ request: HTTPRequest) -> HTTPResponse? {
         switch request.path {
         case "/healthz":
-            return accepting ? .json("{\"status\":\"ok\"}") : .json("{\"status\":\"stopping\"}", status: 503)
+            if !accepting { return .json("{\"status\":\"stopping\"}", status: 503) }
+            if let failure = hooks.store?.currentFailure {
+                var json = JSONWriter()
+                json.beginObject(); json.field("status", "store failing"); json.field("reason", failure); json.endObject()
+                return .json(String(decoding: json.bytes, as: UTF8.self), status: 503)
+            }
+            return .json("{\"status\":\"ok\"}")
         case "/metrics":
             if let transport { metrics.update(from: transport.counters) }
+            if let store = hooks.store { metrics.update(from: store.statistics) }
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render())
         case "/event.json":
             return .json(String(decoding: eventInfo(), as: UTF8.self))
         default:
-            return httpExtension?(request)
+            guard request.path.hasPrefix("/export/") else { return nil }
+            guard let key = moderatorKey, let given = request.authorization, given.hasPrefix("Bearer "),
+                  Room.keysMatch(String(given.dropFirst("Bearer ".count)), key) else {
+                var response = HTTPResponse.text("The exports need the moderator key: Authorization: Bearer <key>.\n", status: 401)
+                response.headers.append(HTTPHeader("WWW-Authenticate", "Bearer realm=\"stelling\""))
+                return response
+            }
+            guard EventService.exportName(request.path) != nil else { return .text("No such export.\n", status: 404) }
+            guard hooks.export != nil else { return .text("This server keeps no database to export.\n", status: 503) }
+            return nil // made off the service thread by httpRequestLater
         }
     }
 

@@ -1,5 +1,6 @@
 import Prometheus
 import StellingCore
+import StellingStore
 
 /// The server's Prometheus metrics (`GET /metrics`): connections, joined clients by role,
 /// participants present, messages in, events and messages out, votes, chat, errors by code,
@@ -24,9 +25,16 @@ public final class Metrics: Sendable {
     let chatMessages: Counter
     /// Time from a transaction's start to its commit in the store.
     public let storeWrite: DurationHistogram
+    /// Transactions the store committed (group commit: one for many records).
+    let storeTransactions: Counter
+    /// Records the store wrote.
+    let storeRecords: Counter
+    /// Store write attempts that failed and were retried.
+    let storeFailures: Counter
     private let joinedByRole: [Role: Gauge]
     private let errorsByCode: [ErrorCode: Counter]
     private let transportTotals = TransportTotals()
+    private let storeTotals = StoreTotals()
 
     /// Makes every metric, errors for each code at zero.
     public init() {
@@ -43,6 +51,9 @@ public final class Metrics: Sendable {
             buckets: [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
                       .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)],
             )
+        storeTransactions = registry.makeCounter(descriptor: Metrics.name("store_transactions", "total", "Transactions the store committed; each holds every record pending then."))
+        storeRecords = registry.makeCounter(descriptor: Metrics.name("store_records", "total", "Records the store wrote."))
+        storeFailures = registry.makeCounter(descriptor: Metrics.name("store_failed_writes", "total", "Store write attempts that failed and were retried."))
         var joined: [Role: Gauge] = [:]
         for role in Role.allCases {
             joined[role] = registry.makeGauge(descriptor: Metrics.name("joined", "", "Joined connections by role."), labels: [("role", role.rawValue)])
@@ -72,6 +83,15 @@ public final class Metrics: Sendable {
         if bytes > 0 { bytesOut.increment(by: Int64(bytes)) }
     }
 
+    /// Brings the store's totals in.
+    func update(from statistics: EventStore.Statistics) {
+        let (transactions, records, failures) = storeTotals.advance(
+            transactions: statistics.transactions, records: statistics.records, failures: statistics.failedAttempts)
+        if transactions > 0 { storeTransactions.increment(by: Int64(transactions)) }
+        if records > 0 { storeRecords.increment(by: Int64(records)) }
+        if failures > 0 { storeFailures.increment(by: Int64(failures)) }
+    }
+
     /// The metrics in the Prometheus text format.
     func render() -> [UInt8] { registry.emitToBuffer() }
 }
@@ -86,6 +106,19 @@ private final class TransportTotals: @unchecked Sendable {
         lock.withLock {
             defer { messages = newMessages; bytes = newBytes }
             return (newMessages &- messages, newBytes &- bytes)
+        }
+    }
+}
+
+/// The store totals already counted, so that only the growth is added.
+private final class StoreTotals: @unchecked Sendable {
+    private var seen: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    private let lock = Lock()
+
+    func advance(transactions: UInt64, records: UInt64, failures: UInt64) -> (UInt64, UInt64, UInt64) {
+        lock.withLock {
+            defer { seen = (transactions, records, failures) }
+            return (transactions &- seen.0, records &- seen.1, failures &- seen.2)
         }
     }
 }

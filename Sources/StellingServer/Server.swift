@@ -44,15 +44,15 @@ public final class Server: Sendable {
     public init(
         room: Room, options: TransportOptions, sink: any RecordSink, metrics: Metrics = Metrics(), logger: Logger,
         registerDurable: (@escaping @Sendable (UInt64) -> Void) -> Void,
-        http: (@Sendable (HTTPRequest) -> HTTPResponse?)? = nil
+        hooks: ServiceHooks = ServiceHooks()
     ) {
         let loop = ServiceLoop()
-        let service = EventService(room: room, loop: loop, sink: sink, metrics: metrics, logger: logger)
+        let service = EventService(room: room, loop: loop, sink: sink, metrics: metrics, logger: logger, hooks: hooks)
         self.service = service
         self.metrics = metrics
         self.logger = logger
         self.transport = WebSocketServer(options: options, handler: service, loop: loop, logger: logger)
-        service.attach(transport, http: http)
+        service.attach(transport)
         registerDurable { sequence in
             loop.execute { service.assumeIsolated { $0.durable(upTo: sequence) } }
         }

@@ -16,6 +16,14 @@ public protocol TransportHandler: AnyObject {
     func tick(nowMilliseconds: Int64)
     /// Answers a dynamic HTTP endpoint, or returns nil to fall through to the static files (then 404).
     func httpRequest(_ request: HTTPRequest) -> HTTPResponse?
+    /// Takes a request whose answer is made off the service thread (a large export): return
+    /// true and call `reply` exactly once, from any thread. The default takes none.
+    func httpRequestLater(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Bool
+}
+
+extension TransportHandler {
+    /// Takes no request: every answer is made at once by `httpRequest`.
+    public func httpRequestLater(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Bool { false }
 }
 
 /// A latest-value event kind: a connection holds at most one pending value per slot.

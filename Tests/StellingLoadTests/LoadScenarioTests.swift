@@ -73,7 +73,7 @@ struct LoadScenarioTests {
     }
 
     @Test func chatBeyondTheServersRateLimitFailsItsCheck() throws {
-        let server = try StellingTestServer(limits: Limits(chatBurst: 1, chatPerSecond: 0.5))
+        let server = try StellingTestServer(limits: Limits(chatBurst: 1, chatPerSecond: 0.5, joinBurst: 100_000))
         var options = server.options(clients: 20)
         options.senders = 1
         options.rate = 10
@@ -83,6 +83,16 @@ struct LoadScenarioTests {
         #expect(report.checks.first { $0.name == "every chat message acknowledged" }?.passed == false)
         #expect(report.figure("chat_rejected")! >= 3)
         #expect(report.text().contains("rate_limited"))
+    }
+
+    @Test func joinsBeyondTheServersPerAddressLimitAreReportedAsFailures() throws {
+        let server = try StellingTestServer(limits: Limits(joinBurst: 10, joinsPerSecond: 0.1))
+        var options = server.options(clients: 30)
+        options.hold = 0
+        let report = try LoadScenario.join.run(options)
+        #expect(!report.passed)
+        #expect(report.figure("welcomed")! >= 10 && report.figure("welcomed")! < 30)
+        #expect(report.checks.first { $0.name == "every participant welcomed" }?.detail.contains("rate_limited") == true)
     }
 
     @Test func aWrongModeratorKeyIsAClearError() throws {

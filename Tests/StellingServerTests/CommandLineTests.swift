@@ -6,8 +6,8 @@ import Testing
 /// The `stelling` binary itself, as `make run` uses it: check-config, serve, signals.
 @Suite(.timeLimit(.minutes(2)), .serialized)
 struct CommandLineTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let binary = root.appendingPathComponent(".build/debug/stelling").path
+    static let root = StellingProcess.root
+    static let binary = StellingProcess.binary
 
     struct Run {
         var status: Int32

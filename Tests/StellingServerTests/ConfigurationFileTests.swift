@@ -127,6 +127,8 @@ struct ConfigurationFileTests {
           chat_per_second: 0.5
           vote_burst: 4
           votes_per_second: 1.5
+          join_burst: 300
+          joins_per_second: 50
         """
         let configuration = try ConfigurationFile.parse(yaml: yaml, environment: [:])
         #expect(configuration == Configuration(
@@ -147,7 +149,7 @@ struct ConfigurationFileTests {
             language: "en",
             webRoot: "/srv/stelling/web",
             limits: Limits(messageBytes: 4096, chatChars: 280, chatBurst: 3, chatPerSecond: 0.5,
-                           voteBurst: 4, votesPerSecond: 1.5)
+                           voteBurst: 4, votesPerSecond: 1.5, joinBurst: 300, joinsPerSecond: 50)
         ))
     }
 

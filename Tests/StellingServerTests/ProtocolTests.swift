@@ -153,7 +153,8 @@ struct ProtocolTests {
         moderator.send(#"{"type":"next","ref":"end"}"#)
         #expect(try moderator.expectError().code == "no_more_statements")
         // Every record reached the store.
-        #expect(event.sink.appended.contains { if case .statementAdded = $0 { true } else { false } })
+        #expect(event.store.waitUntilDurable(event.store.lastSequence, timeout: 5))
+        #expect(try event.store.recover().contains { if case .statementAdded = $0 { true } else { false } })
     }
 
     @Test func everyErrorCodeArrivesOverTheWire() throws {
@@ -203,6 +204,24 @@ struct ProtocolTests {
         #expect(rateLimited.string("code") == "rate_limited")
         // Errors leave connections open: the participant still chats after a pause.
         #expect(anna.connection.send(#"{"type":"chat","text":"x","ref":"open"}"#))
+    }
+
+    @Test func joinsAreRateLimitedPerAddressBeforeTheRoomDoesAnyWork() throws {
+        var configuration = LiveEvent.configuration()
+        configuration.limits.joinBurst = 3
+        configuration.limits.joinsPerSecond = 0.01
+        let event = try LiveEvent(configuration: configuration)
+        for index in 0..<3 { _ = try event.participant("P\(index)") }
+        let fourth = try event.client()
+        fourth.send(#"{"type":"join","name":"Four","ref":"j4"}"#)
+        #expect(try fourth.expectError() == ("rate_limited", "j4"))
+        // Refused joins make no participant; the connection stays open and not joined.
+        fourth.send(#"{"type":"chat","text":"x"}"#)
+        #expect(try fourth.expectError().code == "not_joined")
+        // Moderators joining from the same address are limited the same way (it is one address).
+        let moderator = try event.client()
+        moderator.send(object: [("type", "join"), ("role", "moderator"), ("key", LiveEvent.key), ("ref", "m")])
+        #expect(try moderator.expectError() == ("rate_limited", "m"))
     }
 
     @Test func aMalformedMessageKeepsTheConnectionOpen() throws {

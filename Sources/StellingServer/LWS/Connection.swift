@@ -46,6 +46,13 @@ final class Connection {
     }
 }
 
+/// An HTTP request whose answer is being made off the service thread.
+struct DeferredHTTP {
+    var number: UInt64
+    var head: Bool
+    var response: HTTPResponse?
+}
+
 /// An HTTP response being written in chunks across HTTP_WRITEABLE callbacks.
 struct HTTPTransfer {
     var body: [UInt8]

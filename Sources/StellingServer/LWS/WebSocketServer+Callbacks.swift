@@ -69,11 +69,15 @@ extension WebSocketServer {
         case LWS_CALLBACK_HTTP:
             return httpRequest(wsi)
 
+        case LWS_CALLBACK_HTTP_WRITEABLE where deferred[wsi]?.response != nil:
+            return deferredWriteable(wsi)
+
         case LWS_CALLBACK_HTTP_WRITEABLE where transfers[wsi] != nil:
             return httpWriteable(wsi)
 
         case LWS_CALLBACK_CLOSED_HTTP, LWS_CALLBACK_HTTP_DROP_PROTOCOL:
             transfers[wsi] = nil
+            deferred[wsi] = nil
             return lws_callback_http_dummy(wsi, reason, user, input, length)
 
         default:
@@ -228,8 +232,40 @@ extension WebSocketServer {
         }
         let request = HTTPRequest(method: isGet ? "GET" : "HEAD", path: path, query: query(wsi),
                                   authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION))
-        let response = handler.httpRequest(request) ?? staticFile(path)
-        return respond(wsi, response, head: isHead, closeAfter: false)
+        if let response = handler.httpRequest(request) {
+            return respond(wsi, response, head: isHead, closeAfter: false)
+        }
+        if takeLater(wsi, request, head: isHead) { return 0 }
+        return respond(wsi, staticFile(path), head: isHead, closeAfter: false)
+    }
+
+    /// Offers the request to `httpRequestLater`; the reply comes back through the loop and
+    /// is written from HTTP_WRITEABLE (headers may only be written inside a callback).
+    private func takeLater(_ wsi: OpaquePointer, _ request: HTTPRequest, head: Bool) -> Bool {
+        nextDeferredNumber += 1
+        let number = nextDeferredNumber
+        let loop = self.loop
+        let taken = handler.httpRequestLater(request) { [weak self] response in
+            guard let server = self else { return }
+            loop.execute { server.deferredReplied(number, response) }
+        }
+        guard taken else { return false }
+        deferred[wsi] = DeferredHTTP(number: number, head: head)
+        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, 120)
+        return true
+    }
+
+    /// A deferred reply arrived: keep it for the connection's next HTTP_WRITEABLE.
+    private func deferredReplied(_ number: UInt64, _ response: HTTPResponse) {
+        guard let (wsi, _) = deferred.first(where: { $0.value.number == number }) else { return }
+        deferred[wsi]?.response = response
+        lws_callback_on_writable(wsi)
+    }
+
+    private func deferredWriteable(_ wsi: OpaquePointer) -> Int32 {
+        guard let waiting = deferred.removeValue(forKey: wsi), let response = waiting.response else { return 0 }
+        lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
+        return respond(wsi, response, head: waiting.head, closeAfter: false)
     }
 
     private func staticFile(_ path: String) -> HTTPResponse {

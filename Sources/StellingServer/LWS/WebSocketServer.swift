@@ -58,6 +58,8 @@ public final class WebSocketServer: @unchecked Sendable {
     var context: OpaquePointer?
     var connections: [ConnectionID: Connection] = [:]
     var transfers: [OpaquePointer: HTTPTransfer] = [:]
+    var deferred: [OpaquePointer: DeferredHTTP] = [:]
+    var nextDeferredNumber: UInt64 = 0
     var statistics = TransportCounters()
     var shuttingDown = false
     private var nextConnectionNumber: UInt64 = 0

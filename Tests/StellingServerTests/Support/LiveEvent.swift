@@ -3,14 +3,16 @@ import Logging
 import StellingCore
 import StellingLoad
 @testable import StellingServer
+import StellingStore
 
-/// A real Stelling server on a free loopback port, with the room, the event service and a
-/// record sink, plus a pool of libwebsockets clients to drive it.
+/// A real Stelling server on a free loopback port, with the room, the event service and the
+/// SQLite store in a temporary folder, plus a pool of libwebsockets clients to drive it.
 final class LiveEvent: @unchecked Sendable {
     static let key = "integration-test-moderator-key"
 
     let server: Server
-    let sink: MemorySink
+    let store: EventStore
+    let folder: URL
     let pool: WebSocketClientPool
     let port: Int
     var url: String { "ws://127.0.0.1:\(port)/ws" }
@@ -23,21 +25,23 @@ final class LiveEvent: @unchecked Sendable {
             statements: [StatementSpec(id: "s1", text: "Een"), StatementSpec(id: "s2", text: "Twee"), StatementSpec(id: "s3", text: "Drie")],
             moderatorKey: key)
         configuration.tallyIntervalMilliseconds = 100
+        configuration.limits.joinBurst = 100_000 // every test client joins from 127.0.0.1
         return configuration
     }
 
     init(configuration: Configuration = LiveEvent.configuration(), keepaliveSeconds: Int? = nil) throws {
-        let sink = MemorySink()
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("stelling-live-\(UUID().uuidString)")
+        let store = try EventStore(path: folder.appendingPathComponent("event.sqlite").path, configuration: configuration)
+        self.store = store
         var logger = Logger(label: "stelling-test")
         logger.logLevel = .error
         let options = TransportOptions(
             host: "127.0.0.1", port: 0, webRoot: FileManager.default.temporaryDirectory.path,
             messageLimitBytes: configuration.limits.messageBytes,
             keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds)
-        server = Server(room: Room(configuration: configuration), options: options, sink: sink, logger: logger,
-                        registerDurable: { sink.onDurable($0) })
+        server = Server(room: Room(configuration: configuration), options: options, sink: store, logger: logger,
+                        registerDurable: { store.onDurable = $0 }, hooks: ServiceHooks(store: store))
         try server.start()
-        self.sink = sink
         port = server.port
         pool = try WebSocketClientPool()
     }
@@ -46,6 +50,8 @@ final class LiveEvent: @unchecked Sendable {
         pool.shutdown(timeout: 5)
         server.transport.stop()
         server.transport.waitUntilStopped(timeoutMilliseconds: 5000)
+        store.close(timeout: 5)
+        try? FileManager.default.removeItem(at: folder)
     }
 
     /// A new, open client.

@@ -1,0 +1,119 @@
+import GRDB
+import StellingCore
+
+/// A participant's final vote on one statement.
+struct FinalVote: Sendable {
+    var choice: Choice
+    var at: Instant
+    var sequence: UInt64
+}
+
+/// One accepted vote as it moved the counts: `from` is the choice it replaced.
+struct VoteStep: Sendable {
+    var at: Instant
+    var from: Choice?
+    var to: Choice
+}
+
+/// Everything the exports need, read from the database in one read transaction (a consistent
+/// snapshot even while the server writes) and folded through the core's `Room`, so the exports
+/// count exactly as the live room did.
+struct ExportSnapshot: Sendable {
+    /// The configuration as stored in the metadata.
+    var configuration: Configuration
+    /// When the export was made.
+    var exportedAt: Instant
+    /// The room rebuilt from the records.
+    var room: Room
+    /// Participants in the order they joined.
+    var participantOrder: [ParticipantID] = []
+    /// When each participant joined.
+    var joinedAt: [ParticipantID: Instant] = [:]
+    /// Each statement's final votes by participant.
+    var finalVotes: [StatementID: [ParticipantID: FinalVote]] = [:]
+    /// The latest `present` any record about the statement carried (shown, voting changed).
+    var latestPresent: [StatementID: Int] = [:]
+    /// Each statement's accepted votes in order, for the chart of how the vote moved.
+    var timeline: [StatementID: [VoteStep]] = [:]
+
+    init(configuration: Configuration, exportedAt: Instant) {
+        self.configuration = configuration
+        self.exportedAt = exportedAt
+        room = Room(configuration: configuration)
+    }
+
+    /// Reads the database at `path` read-only.
+    static func load(databasePath path: String, exportedAt: Instant) throws(StoreError) -> ExportSnapshot {
+        var options = GRDB.Configuration()
+        options.readonly = true
+        options.busyMode = .timeout(5)
+        options.label = "stelling.export"
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: options)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                guard try db.tableExists("event"), try db.tableExists("record") else {
+                    throw StoreError.notAnEventDatabase("it has no event or record table")
+                }
+                var snapshot = ExportSnapshot(configuration: try Schema.readConfiguration(in: db), exportedAt: exportedAt)
+                let rows = try Row.fetchCursor(db, sql: Schema.selectRecords)
+                while let row = try rows.next() {
+                    let (sequence, record) = try Schema.record(from: row)
+                    snapshot.fold(record, sequence: sequence)
+                }
+                return snapshot
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .database(String(describing: error))
+        }
+    }
+
+    /// Applies one record to the room and keeps what the room does not: vote times, join order,
+    /// the timeline and the latest `present` per statement.
+    mutating func fold(_ record: Record, sequence: UInt64) {
+        room.apply(record)
+        switch record {
+        case let .participantJoined(id, _, _, _, at):
+            if joinedAt[id] == nil {
+                participantOrder.append(id)
+                joinedAt[id] = at
+            }
+        case let .voteCast(statement, participant, choice, at):
+            guard room.statement(statement) != nil else { return }
+            let previous = finalVotes[statement]?[participant]?.choice
+            finalVotes[statement, default: [:]][participant] = FinalVote(choice: choice, at: at, sequence: sequence)
+            timeline[statement, default: []].append(VoteStep(at: at, from: previous, to: choice))
+        case let .statementShown(statement, _, present), let .votingChanged(statement, _, _, present):
+            latestPresent[statement] = present
+        default:
+            break
+        }
+    }
+
+    /// Whether voting on the statement is open now.
+    func isOpen(_ statement: StatementState) -> Bool {
+        room.votingOpen && room.currentStatement == statement.id
+    }
+
+    /// The participants present for the statement's turnout: when voting last closed, or the
+    /// latest value recorded for it while open (the store does not see live presence); `nil` for
+    /// a statement never shown.
+    func present(for statement: StatementState) -> Int? {
+        guard statement.openedAt != nil else { return nil }
+        if isOpen(statement) { return latestPresent[statement.id] }
+        return statement.presentAtClose ?? latestPresent[statement.id]
+    }
+
+    /// The final votes on a statement in the order they were cast.
+    func votes(on statement: StatementID) -> [(participant: ParticipantID, vote: FinalVote)] {
+        (finalVotes[statement] ?? [:]).map { ($0.key, $0.value) }.sorted { $0.vote.sequence < $1.vote.sequence }
+    }
+
+    /// Per-group counts of a statement in the configured order; `nil` when the event has no groups.
+    func groupCounts(of statement: StatementState) -> [(name: String, counts: Counts)]? {
+        configuration.groups.isEmpty ? nil
+            : configuration.groups.map { (name: $0, counts: statement.groupCounts[$0] ?? Counts()) }
+    }
+}

@@ -1,0 +1,257 @@
+import Foundation
+import GRDB
+import StellingCore
+
+/// The database layout of one event, and how records map to rows.
+///
+/// Tables (migration `v1`):
+/// - `event`: one row (id 1) with the title, language, groups and programme, rewritten from the
+///   configuration whenever the store opens, so that exports need nothing but the database.
+/// - `configured_statement`: the configured statements with their positions (from 1), rewritten
+///   at open. Statements added live are records, not rows here.
+/// - `record`: every durable fact, by `sequence` (the number `EventStore.append` returned), with
+///   its `kind`, its time `at` (milliseconds since 1970 UTC) and the columns that kind uses.
+///   One table keeps recovery a single ordered scan of the primary key.
+enum Schema {
+    /// The migrations, from the first version on.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE event (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    title TEXT NOT NULL,
+                    language TEXT NOT NULL,
+                    groups TEXT NOT NULL,
+                    programme TEXT NOT NULL
+                );
+                CREATE TABLE configured_statement (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    position INTEGER NOT NULL UNIQUE,
+                    text TEXT NOT NULL
+                );
+                CREATE TABLE record (
+                    sequence INTEGER PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    statement TEXT,
+                    participant TEXT,
+                    message INTEGER,
+                    choice TEXT,
+                    flag INTEGER,
+                    present INTEGER,
+                    name TEXT,
+                    group_name TEXT,
+                    role TEXT,
+                    text TEXT,
+                    token_hash TEXT
+                );
+                """)
+        }
+        return migrator
+    }
+
+    /// The insert statement; its arguments come from `arguments(for:sequence:)`.
+    static let insertRecord = """
+        INSERT OR REPLACE INTO record
+            (sequence, kind, at, statement, participant, message, choice, flag, present, name, group_name, role, text, token_hash)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    /// The select statement whose rows `record(from:)` reads, in sequence order.
+    static let selectRecords = """
+        SELECT sequence, kind, at, statement, participant, message, choice, flag, present, name, group_name, role, text, token_hash
+        FROM record ORDER BY sequence
+        """
+
+    /// The `kind` column's values.
+    enum Kind: String {
+        case participantJoined = "participant_joined"
+        case voteCast = "vote_cast"
+        case chatPosted = "chat_posted"
+        case messageHidden = "message_hidden"
+        case participantMuted = "participant_muted"
+        case statementShown = "statement_shown"
+        case votingChanged = "voting_changed"
+        case resultsRevealed = "results_revealed"
+        case statementAdded = "statement_added"
+        case announcementSet = "announcement_set"
+    }
+
+    /// The row of one record, in the column order of `insertRecord`.
+    static func arguments(for record: Record, sequence: UInt64) -> StatementArguments {
+        var kind: Kind
+        var statement: String?
+        var participant: String?
+        var message: Int?
+        var choice: String?
+        var flag: Bool?
+        var present: Int?
+        var name: String?
+        var group: String?
+        var role: String?
+        var text: String?
+        var tokenHash: String?
+        switch record {
+        case let .participantJoined(id, joinedName, joinedGroup, hash, _):
+            kind = .participantJoined
+            participant = id.rawValue; name = joinedName; group = joinedGroup; tokenHash = hash
+        case let .voteCast(votedStatement, voter, chosen, _):
+            kind = .voteCast
+            statement = votedStatement.rawValue; participant = voter.rawValue; choice = chosen.rawValue
+        case let .chatPosted(posted):
+            kind = .chatPosted
+            message = posted.id.rawValue; participant = posted.from.id.rawValue; name = posted.from.name
+            role = posted.from.role.rawValue; text = posted.text; statement = posted.statement?.rawValue
+            flag = posted.hidden
+        case let .messageHidden(id, _):
+            kind = .messageHidden
+            message = id.rawValue
+        case let .participantMuted(id, muted, _):
+            kind = .participantMuted
+            participant = id.rawValue; flag = muted
+        case let .statementShown(shown, _, presentThen):
+            kind = .statementShown
+            statement = shown.rawValue; present = presentThen
+        case let .votingChanged(changed, open, _, presentThen):
+            kind = .votingChanged
+            statement = changed.rawValue; flag = open; present = presentThen
+        case let .resultsRevealed(revealed, visible, _):
+            kind = .resultsRevealed
+            statement = revealed.rawValue; flag = visible
+        case let .statementAdded(added, addedText, _):
+            kind = .statementAdded
+            statement = added.rawValue; text = addedText
+        case let .announcementSet(pinned, _):
+            kind = .announcementSet
+            text = pinned
+        }
+        return [
+            Int64(sequence), kind.rawValue, record.at.milliseconds, statement, participant, message, choice,
+            flag, present, exact(name), exact(group), role, exact(text), tokenHash,
+        ]
+    }
+
+    /// Text as a value SQLite keeps exactly. GRDB binds and reads strings as C strings, which end
+    /// at a NUL; chat text may hold one (JSON allows `\u0000`), so such text is stored as a BLOB
+    /// of its UTF-8 bytes. Readers use `text(_:_:)`, which reads both forms.
+    static func exact(_ text: String?) -> (any DatabaseValueConvertible)? {
+        guard let text else { return nil }
+        return text.utf8.contains(0) ? Data(text.utf8) : text
+    }
+
+    /// Reads a text column written with `exact(_:)` from a row of a cursor.
+    static func text(_ row: Row, _ index: Int) -> String? {
+        guard let bytes = row[index] as Data? else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Reads one row of `selectRecords` back into its sequence number and record.
+    static func record(from row: Row) throws(StoreError) -> (sequence: UInt64, record: Record) {
+        let sequence = UInt64(row[0] as Int64)
+        func fail(_ reason: String) -> StoreError { .corruptRecord(sequence: sequence, reason: reason) }
+        func string(_ index: Int, _ column: String) throws(StoreError) -> String {
+            guard let value = text(row, index) else { throw fail("\(column) is missing") }
+            return value
+        }
+        func integer(_ index: Int, _ column: String) throws(StoreError) -> Int {
+            guard let value = row[index] as Int? else { throw fail("\(column) is missing") }
+            return value
+        }
+        func flag() throws(StoreError) -> Bool {
+            guard let value = row[7] as Bool? else { throw fail("flag is missing") }
+            return value
+        }
+        let kindText: String = try string(1, "kind")
+        guard let kind = Kind(rawValue: kindText) else { throw fail("unknown kind \(kindText)") }
+        let at = Instant(milliseconds: row[2] as Int64)
+        let record: Record
+        switch kind {
+        case .participantJoined:
+            record = .participantJoined(
+                id: ParticipantID(try string(4, "participant")), name: try string(9, "name"),
+                group: text(row, 10), tokenHash: try string(13, "token_hash"), at: at)
+        case .voteCast:
+            let choiceText = try string(6, "choice")
+            guard let choice = Choice(rawValue: choiceText) else { throw fail("unknown choice \(choiceText)") }
+            record = .voteCast(statement: StatementID(try string(3, "statement")),
+                               participant: ParticipantID(try string(4, "participant")), choice: choice, at: at)
+        case .chatPosted:
+            let roleText = try string(11, "role")
+            guard let role = Role(rawValue: roleText) else { throw fail("unknown role \(roleText)") }
+            record = .chatPosted(ChatMessage(
+                id: MessageID(try integer(5, "message")),
+                from: Author(id: ParticipantID(try string(4, "participant")), name: try string(9, "name"), role: role),
+                text: try string(12, "text"), at: at, statement: (row[3] as String?).map { StatementID($0) },
+                hidden: (row[7] as Bool?) ?? false))
+        case .messageHidden:
+            record = .messageHidden(MessageID(try integer(5, "message")), at: at)
+        case .participantMuted:
+            record = .participantMuted(ParticipantID(try string(4, "participant")), muted: try flag(), at: at)
+        case .statementShown:
+            record = .statementShown(StatementID(try string(3, "statement")), at: at, present: try integer(8, "present"))
+        case .votingChanged:
+            record = .votingChanged(StatementID(try string(3, "statement")), open: try flag(), at: at,
+                                    present: try integer(8, "present"))
+        case .resultsRevealed:
+            record = .resultsRevealed(StatementID(try string(3, "statement")), visible: try flag(), at: at)
+        case .statementAdded:
+            record = .statementAdded(StatementID(try string(3, "statement")), text: try string(12, "text"), at: at)
+        case .announcementSet:
+            record = .announcementSet(text(row, 12), at: at)
+        }
+        return (sequence, record)
+    }
+
+    /// Writes the event's metadata from the configuration (at every open).
+    static func writeMetadata(_ configuration: Configuration, in db: Database) throws {
+        var groups = JSONWriter()
+        groups.beginArray()
+        for group in configuration.groups { groups.string(group) }
+        groups.endArray()
+        var programme = JSONWriter()
+        programme.beginArray()
+        for item in configuration.programme {
+            programme.beginObject(); programme.field("time", item.time); programme.field("item", item.item); programme.endObject()
+        }
+        programme.endArray()
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO event (id, title, language, groups, programme) VALUES (1, ?, ?, ?, ?)",
+            arguments: [configuration.title, configuration.language,
+                        String(decoding: groups.bytes, as: UTF8.self), String(decoding: programme.bytes, as: UTF8.self)])
+        try db.execute(sql: "DELETE FROM configured_statement")
+        var seen: Set<String> = []
+        for spec in configuration.statements where seen.insert(spec.id).inserted {
+            try db.execute(sql: "INSERT INTO configured_statement (id, position, text) VALUES (?, ?, ?)",
+                           arguments: [spec.id, seen.count, spec.text])
+        }
+    }
+
+    /// Reads the configuration back from the metadata: title, language, groups, programme and the
+    /// configured statements; everything else keeps the protocol's defaults.
+    static func readConfiguration(in db: Database) throws(StoreError) -> Configuration {
+        do {
+            guard let row = try Row.fetchOne(db, sql: "SELECT title, language, groups, programme FROM event WHERE id = 1") else {
+                throw StoreError.notAnEventDatabase("it has no event row")
+            }
+            var configuration = Configuration(title: row[0], language: row[1])
+            if case let .array(values)? = JSONValue.parse(Array((row[2] as String).utf8)) {
+                configuration.groups = values.compactMap { if case let .string(text) = $0 { text } else { nil } }
+            }
+            if case let .array(values)? = JSONValue.parse(Array((row[3] as String).utf8)) {
+                configuration.programme = values.compactMap {
+                    guard case let .object(fields) = $0, case let .string(time)? = fields["time"],
+                          case let .string(item)? = fields["item"] else { return nil }
+                    return ProgrammeItem(time: time, item: item)
+                }
+            }
+            configuration.statements = try Row.fetchAll(db, sql: "SELECT id, text FROM configured_statement ORDER BY position")
+                .map { StatementSpec(id: $0[0], text: $0[1]) }
+            return configuration
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.database(String(describing: error))
+        }
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+import StellingCore
+@testable import StellingStore
+
+/// A deterministic random number generator (SplitMix64) so ids and tokens repeat per test.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64 = 42) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A fresh temporary folder per test, removed when the value goes away.
+final class TemporaryFolder {
+    let path: String
+
+    init() {
+        path = NSTemporaryDirectory() + "stelling-store-tests/" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// A database path inside a folder that does not exist yet (the store makes it).
+    var database: String { path + "/data/event.sqlite" }
+}
+
+/// A lock-protected list for values handed over by the store thread.
+final class Collected<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Value] = []
+
+    func append(_ value: Value) { lock.lock(); items.append(value); lock.unlock() }
+    var values: [Value] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
+/// Waits until `condition` holds or `timeout` seconds pass; tells whether it held.
+func eventually(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
+    let deadline = Date(timeIntervalSinceNow: timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.005)
+    }
+    return condition()
+}
+
+/// Drives a `Room` with requests as the server would and keeps every record it asks to persist,
+/// in order (every record counts as durable at once).
+struct Driver {
+    var room: Room
+    var random = SeededRandom()
+    var clock = Instant(milliseconds: 1_610_715_600_000) // 2021-01-15T13:00:00.000Z
+    var records: [StellingCore.Record] = []
+    private var nextConnection: UInt64 = 1
+
+    static let key = "moderator-secret-key"
+
+    init(_ configuration: Configuration) { room = Room(configuration: configuration) }
+
+    /// Sets the clock to `seconds` after 13:00:00.
+    mutating func at(_ seconds: Double) { clock = Instant(milliseconds: 1_610_715_600_000 + Int64(seconds * 1000)) }
+
+    /// Handles a request and returns the events sent to that connection.
+    @discardableResult
+    mutating func send(_ body: Request.Body, from connection: ConnectionID, ref: String? = "r") -> [Event] {
+        let effects = room.handle(Request(body, ref: ref), from: connection, now: clock, random: &random)
+        return carryOut(effects, for: connection)
+    }
+
+    private mutating func carryOut(_ effects: [Effect], for connection: ConnectionID) -> [Event] {
+        var events: [Event] = []
+        for effect in effects {
+            switch effect {
+            case let .send(to, event) where to == connection: events.append(event)
+            case let .persist(record, then):
+                records.append(record)
+                events += carryOut(then, for: connection)
+            case let .close(to, _): room.disconnect(to)
+            default: break
+            }
+        }
+        return events
+    }
+
+    /// Joins a participant and returns the connection and id.
+    mutating func join(_ name: String, group: String? = nil) -> (ConnectionID, ParticipantID) {
+        let connection = ConnectionID(nextConnection)
+        nextConnection += 1
+        let events = send(.join(Request.Join(name: name, group: group)), from: connection)
+        guard case let .welcome(welcome, _)? = events.first else { fatalError("no welcome for \(name): \(events)") }
+        return (connection, welcome.you.id)
+    }
+
+    /// Joins a moderator and returns the connection and id.
+    mutating func moderator(_ name: String = "Ruben") -> (ConnectionID, ParticipantID) {
+        let connection = ConnectionID(nextConnection)
+        nextConnection += 1
+        let events = send(.join(Request.Join(role: .moderator, name: name, key: Driver.key)), from: connection)
+        guard case let .welcome(welcome, _)? = events.first else { fatalError("moderator not welcomed: \(events)") }
+        return (connection, welcome.you.id)
+    }
+
+    /// Asserts the request was acknowledged.
+    mutating func expectAck(_ body: Request.Body, from connection: ConnectionID) {
+        let events = send(body, from: connection)
+        guard case .ack? = events.first else { fatalError("\(body) not acknowledged: \(events)") }
+    }
+}
+
+/// The small known session every export test checks cell by cell (docs/EXPORTS.md shows it).
+struct KnownSession {
+    static let configuration = Configuration(
+        title: "Leren, samen <werken>",
+        programme: [ProgrammeItem(time: "14:00", item: "Welkom")],
+        groups: ["Rijk", "Gemeente"],
+        statements: [
+            StatementSpec(id: "s1", text: "Leren levert pas iets op als het in de begroting staat."),
+            StatementSpec(id: "s2", text: "Samenwerken, \"echt\" samenwerken"),
+            StatementSpec(id: "s3", text: "Nooit getoond"),
+        ],
+        moderatorKey: Driver.key)
+
+    var driver = Driver(KnownSession.configuration)
+    var moderator: ParticipantID
+    var anna: ParticipantID
+    var bram: ParticipantID
+    var cees: ParticipantID
+    var dora: ParticipantID
+
+    /// Plays the session: four participants, s1 voted and closed, s2 open, s3 never shown, s4 added.
+    init() {
+        let (mod, moderatorID) = driver.moderator()
+        let (annaConnection, annaID) = driver.join("Anna", group: "Rijk")
+        let (bramConnection, bramID) = driver.join("Bram", group: "Gemeente")
+        let (ceesConnection, ceesID) = driver.join("Cees")
+        let (doraConnection, doraID) = driver.join("Dora", group: "Rijk")
+        (moderator, anna, bram, cees, dora) = (moderatorID, annaID, bramID, ceesID, doraID)
+
+        driver.at(1); driver.expectAck(.next, from: mod)
+        driver.at(2); driver.expectAck(.vote(statement: "s1", choice: "agree"), from: annaConnection)
+        driver.at(3); driver.expectAck(.vote(statement: "s1", choice: "disagree"), from: bramConnection)
+        driver.at(4); driver.expectAck(.vote(statement: "s1", choice: "pass"), from: ceesConnection)
+        driver.at(5); driver.expectAck(.vote(statement: "s1", choice: "disagree"), from: annaConnection)
+        driver.at(6); driver.expectAck(.vote(statement: "s1", choice: "agree"), from: doraConnection)
+        driver.at(7); driver.expectAck(.chat(text: "Mooi, zeg \"dat\"\nnieuwe regel"), from: annaConnection)
+        driver.at(7.1); driver.expectAck(.chat(text: "=1+1"), from: bramConnection)
+        driver.at(7.2); driver.expectAck(.chat(text: "-5 graden"), from: mod)
+        driver.at(7.3); driver.expectAck(.chat(text: "<script>alert(1)</script>"), from: ceesConnection)
+        driver.at(8); driver.expectAck(.close, from: mod)
+        driver.at(8.5); driver.expectAck(.open, from: mod)
+        driver.at(9); driver.expectAck(.close, from: mod)
+        driver.at(9.5); driver.expectAck(.reveal(visible: true), from: mod)
+        driver.room.disconnect(doraConnection)
+        driver.at(11); driver.expectAck(.next, from: mod)
+        driver.at(12); driver.expectAck(.vote(statement: "s2", choice: "agree"), from: annaConnection)
+        driver.at(13); driver.expectAck(.vote(statement: "s2", choice: "agree"), from: bramConnection)
+        driver.at(14); driver.expectAck(.hide(message: 4), from: mod)
+        driver.at(14.1); driver.expectAck(.mute(participant: bramID.rawValue, muted: true), from: mod)
+        driver.at(14.2); driver.expectAck(.announce(text: "Pauze om 15:00"), from: mod)
+        driver.at(15); driver.expectAck(.add(text: "+31 is het landnummer"), from: mod)
+        driver.at(16); driver.expectAck(.announce(text: ""), from: mod)
+    }
+
+    /// Writes the session's records to a new store at `path` and closes it.
+    func store(at path: String) throws {
+        let store = try EventStore(path: path, configuration: KnownSession.configuration)
+        var last: UInt64 = 0
+        for record in driver.records { last = store.append(record) }
+        precondition(store.waitUntilDurable(last, timeout: 10), "records did not become durable")
+        store.close()
+    }
+}
+
+/// Splits RFC 4180 CSV (after the byte order mark) into rows of cells; `nil` if malformed.
+func parseCSV(_ bytes: [UInt8]) -> [[String]]? {
+    guard bytes.starts(with: [0xEF, 0xBB, 0xBF]) else { return nil }
+    let text = Array(String(decoding: bytes.dropFirst(3), as: UTF8.self).unicodeScalars)
+    var rows: [[String]] = []
+    var row: [String] = []
+    var cell = ""
+    var index = 0
+    var quoted = false
+    while index < text.count {
+        let scalar = text[index]
+        if quoted {
+            if scalar == "\"" {
+                if index + 1 < text.count, text[index + 1] == "\"" {
+                    cell.unicodeScalars.append("\"")
+                    index += 1
+                } else {
+                    quoted = false
+                }
+            } else {
+                cell.unicodeScalars.append(scalar)
+            }
+        } else if scalar == "\"" {
+            guard cell.isEmpty else { return nil }
+            quoted = true
+        } else if scalar == "," {
+            row.append(cell); cell = ""
+        } else if scalar == "\r" {
+            guard index + 1 < text.count, text[index + 1] == "\n" else { return nil }
+            row.append(cell); cell = ""
+            rows.append(row); row = []
+            index += 1
+        } else if scalar == "\n" {
+            return nil // a bare LF outside quotes is not RFC 4180
+        } else {
+            cell.unicodeScalars.append(scalar)
+        }
+        index += 1
+    }
+    guard !quoted, row.isEmpty, cell.isEmpty else { return nil }
+    return rows
+}
