@@ -95,6 +95,13 @@ final class Mailbox: Sendable {
     }
 }
 
+/// Microseconds on the monotonic clock.
+private func monotonicMicroseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) * 1_000_000 + UInt64(time.tv_nsec) / 1000
+}
+
 /// The calling thread as a number: `pthread_t` is an integer on Linux and a pointer on Darwin.
 private func currentThreadKey() -> UInt {
     #if canImport(Darwin)
@@ -208,10 +215,15 @@ final class ServiceLoop: @unchecked Sendable {
         serviceThread = pthread_self()
         mailbox.serviceThreadDidStart()
         while !mailbox.isStopping {  // bounded by `stop`, which also wakes lws_service
+            let passStart = napMicroseconds > 0 ? monotonicMicroseconds() : 0
             if lws_service(context, 0) < 0 { break }
-            // lws 4.1 polls with poll(2), whose cost grows with the number of connections: a short
-            // nap lets more of them become ready per pass (LIBWEBSOCKETS.md, Where the time goes).
-            if napMicroseconds > 0 { usleep(napMicroseconds) }
+            // lws 4.1 polls with poll(2), whose cost grows with the number of connections: a
+            // short pass is topped up with a nap so that more of them become ready per pass.
+            // A long (busy) pass gets none, so the nap never caps throughput.
+            if napMicroseconds > 0 {
+                let spent = monotonicMicroseconds() - passStart
+                if spent < UInt64(napMicroseconds) { usleep(napMicroseconds - UInt32(spent)) }
+            }
         }
         let unstarted = mailbox.contextWillDie()
         // Destroying the context closes every connection; their callbacks run here, now.

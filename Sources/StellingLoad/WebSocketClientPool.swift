@@ -13,10 +13,11 @@ public final class WebSocketClientPool: Sendable {
     /// Starts the service thread; `maxMessageBytes` caps one incoming message (the default is 1 MiB).
     ///
     /// Raises the soft limit on open files to the hard limit first, because
-    /// libwebsockets sizes its connection table from it. `napMicroseconds` (default 0) is a
-    /// sleep between service passes: with thousands of connections, poll(2) over all of them
-    /// for every few messages costs more than the messages, and a nap of a few hundred
-    /// microseconds lets many become ready per pass, at that much added latency.
+    /// libwebsockets sizes its connection table from it. `napMicroseconds` (default 0) is the
+    /// shortest service pass: a shorter one is topped up with a sleep. With thousands of
+    /// connections, poll(2) over all of them for every few messages costs more than the
+    /// messages; a few hundred microseconds lets many become ready per pass, at that much
+    /// added latency, and a busy pass (longer than that) never sleeps.
     public init(maxMessageBytes: Int = 1 << 20, napMicroseconds: UInt32 = 0) throws(ClientPoolError) {
         raiseOpenFileLimit()
         mailbox = try ServiceLoop.start(maxMessageBytes: maxMessageBytes, napMicroseconds: napMicroseconds)
