@@ -52,8 +52,8 @@ public struct LoadOptions: Sendable {
     /// How long `join` holds everyone connected after the last welcome, in seconds. The default is 2.
     public var hold = 2.0
     /// Microseconds the client's service thread sleeps between passes (fewer poll(2) calls over
-    /// thousands of sockets, at that much latency). The default is 500.
-    public var napMicroseconds: UInt32 = 500
+    /// thousands of sockets, at up to that much latency). The default is 1000.
+    public var napMicroseconds: UInt32 = 1000
     /// Whether a server that is not on loopback may be loaded. The default is false.
     public var allowRemote = false
     /// Where progress lines go; nil prints none.

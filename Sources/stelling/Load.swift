@@ -45,8 +45,8 @@ struct Load: ParsableCommand {
     @Option(name: .long, help: "The most connections between connect and welcome at once.")
     var concurrency: Int = 1000
 
-    @Option(name: .long, help: "Microseconds the client thread naps between service passes (fewer polls over thousands of sockets).")
-    var nap: UInt32 = 500
+    @Option(name: .long, help: "The shortest service pass of the client thread in microseconds: shorter ones nap (fewer polls over thousands of sockets).")
+    var nap: UInt32 = 1000
 
     @Option(name: .long, help: "The server's process id: its memory and CPU time are read from /proc.")
     var serverPid: Int32?
