@@ -7,7 +7,13 @@ import Testing
 @Suite(.timeLimit(.minutes(2)), .serialized)
 struct CommandLineTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let binary = root.appendingPathComponent(".build/debug/stelling").path
+    /// The `stelling` built beside this test binary (any --scratch-path), else .build/debug's.
+    static let binary: String = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("stelling").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return root.appendingPathComponent(".build/debug/stelling").path
+    }()
 
     struct Run {
         var status: Int32

@@ -33,7 +33,8 @@ final class LiveEvent: @unchecked Sendable {
         let options = TransportOptions(
             host: "127.0.0.1", port: 0, webRoot: FileManager.default.temporaryDirectory.path,
             messageLimitBytes: configuration.limits.messageBytes,
-            keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds)
+            keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds,
+            maxConnectionsPerAddress: 100_000)  // every test client comes from 127.0.0.1
         server = Server(room: Room(configuration: configuration), options: options, sink: sink, logger: logger,
                         registerDurable: { sink.onDurable($0) })
         try server.start()
