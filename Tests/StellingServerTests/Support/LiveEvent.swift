@@ -13,7 +13,8 @@ final class LiveEvent: @unchecked Sendable {
     let sink: MemorySink
     let pool: WebSocketClientPool
     let port: Int
-    var url: String { "ws://127.0.0.1:\(port)/ws" }
+    let secure: Bool
+    var url: String { "\(secure ? "wss" : "ws")://127.0.0.1:\(port)/ws" }
 
     static func configuration(groups: [String] = ["Rijk", "Provincie", "Gemeente"]) -> Configuration {
         var configuration = Configuration(
@@ -26,7 +27,7 @@ final class LiveEvent: @unchecked Sendable {
         return configuration
     }
 
-    init(configuration: Configuration = LiveEvent.configuration(), keepaliveSeconds: Int? = nil) throws {
+    init(configuration: Configuration = LiveEvent.configuration(), keepaliveSeconds: Int? = nil, tls: TLSFiles? = nil) throws {
         let sink = MemorySink()
         var logger = Logger(label: "stelling-test")
         logger.logLevel = .error
@@ -34,11 +35,13 @@ final class LiveEvent: @unchecked Sendable {
             host: "127.0.0.1", port: 0, webRoot: FileManager.default.temporaryDirectory.path,
             messageLimitBytes: configuration.limits.messageBytes,
             keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds,
+            tls: tls,
             maxConnectionsPerAddress: 100_000)  // every test client comes from 127.0.0.1
         server = Server(room: Room(configuration: configuration), options: options, sink: sink, logger: logger,
                         registerDurable: { sink.onDurable($0) })
         try server.start()
         self.sink = sink
+        secure = tls != nil
         port = server.port
         pool = try WebSocketClientPool()
     }
