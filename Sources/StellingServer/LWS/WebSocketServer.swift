@@ -165,9 +165,13 @@ public final class WebSocketServer: @unchecked Sendable {
     public func installSignalHandlers() {
         signal(SIGPIPE, SIG_IGN)
         var sources: [DispatchSourceSignal] = []
+        // `resume()` registers the source asynchronously; a signal that arrives before that,
+        // with SIG_IGN already set, is lost. Return only once both are registered.
+        let registered = DispatchSemaphore(value: 0)
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setRegistrationHandler { registered.signal() }
             source.setEventHandler { [self] in
                 if loop.requestStop() {
                     logger.notice("stopping on signal", metadata: ["signal": "\(signalNumber)"])
@@ -178,6 +182,7 @@ public final class WebSocketServer: @unchecked Sendable {
             source.resume()
             sources.append(source)
         }
+        for _ in sources { _ = registered.wait(timeout: .now() + .seconds(2)) }
         startLock.withLock { signalSources.append(contentsOf: sources) }
     }
 
