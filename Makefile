@@ -42,10 +42,11 @@ browser-test: deps
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := .build-fuzz-libfuzzer
 fuzz:
-	$(SWIFT) build --package-path fuzz --scratch-path $(FUZZ_BUILD) -c release \
-		-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -v 'Cannot export local symbol'; \
-		test -x $(FUZZ_BUILD)/release/stelling-fuzz
 	mkdir -p $(FUZZ_BUILD)/corpus test-output/fuzz
+	@# The gold linker warns once per ASan helper symbol ("Cannot export local symbol"): harmless, filtered.
+	$(SWIFT) build --package-path fuzz --scratch-path $(FUZZ_BUILD) -c release \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >$(FUZZ_BUILD)/build.log 2>&1; \
+		status=$$?; grep -v 'Cannot export local symbol' $(FUZZ_BUILD)/build.log; exit $$status
 	$(FUZZ_BUILD)/release/stelling-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
 		-dict=fuzz/stelling.dict -artifact_prefix=test-output/fuzz/ -print_final_stats=1 \
 		$(FUZZ_BUILD)/corpus fuzz/corpus
