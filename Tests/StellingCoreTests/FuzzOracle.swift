@@ -160,6 +160,131 @@ enum JSONOracle {
     }
 }
 
+// MARK: Generated JSON
+
+/// Random JSON values written as text by an encoder independent of JSONWriter, choosing among
+/// the equivalent spellings (every escape form, surrogate pairs, raw UTF-8, white space): the
+/// parser must read back exactly the generated value. The round trip through JSONWriter cannot
+/// see a parser and writer that agree on a wrong meaning; this can.
+enum GeneratedJSON {
+    static let scalars: [Unicode.Scalar] = [
+        "a", "Z", "0", " ", "\"", "\\", "/", "\u{08}", "\u{0C}", "\n", "\r", "\t", "\u{00}", "\u{1F}", "\u{7F}",
+        "é", "\u{301}", "\u{212A}", "\u{2028}", "\u{FEFF}", "\u{FFFF}", "漢", "😀", "\u{10FFFF}", "\u{E000}",
+    ]
+
+    static func value(depth: Int, random: inout FuzzRandom) -> JSONValue {
+        switch random.below(depth >= 6 ? 5 : 7) {
+        case 0: return .null
+        case 1: return .bool(random.chance(50))
+        case 2:
+            return .integer(random.pick([0, 1, -1, Int64.max, Int64.min, Int64(truncatingIfNeeded: random.next()) >> random.below(64)]))
+        case 3:
+            let number = random.pick([0.5, -0.0, 1e300, 5e-324, 1.7976931348623157e308, 0.1, -123.456e-7,
+                                      Double(bitPattern: random.next() & 0x7FEF_FFFF_FFFF_FFFF)])
+            return .number(number)
+        case 4: return .string(string(random: &random))
+        case 5: return .array((0..<random.below(4)).map { _ in value(depth: depth + 1, random: &random) })
+        default:
+            var members: [String: JSONValue] = [:]
+            for _ in 0..<random.below(4) { members[string(random: &random)] = value(depth: depth + 1, random: &random) }
+            return .object(members)
+        }
+    }
+
+    static func string(random: inout FuzzRandom) -> String {
+        var view = String.UnicodeScalarView()
+        for _ in 0..<random.below(8) { view.append(random.pick(scalars)) }
+        return String(view)
+    }
+
+    /// JSON text for `value`, each character spelled in a randomly chosen valid way.
+    static func text(_ value: JSONValue, random: inout FuzzRandom) -> [UInt8] {
+        var out: [UInt8] = []
+        write(value, into: &out, random: &random)
+        return out
+    }
+
+    private static func space(_ out: inout [UInt8], random: inout FuzzRandom) {
+        if random.chance(20) { out.append(random.pick([0x20, 0x09, 0x0A, 0x0D])) }
+    }
+
+    private static func write(_ value: JSONValue, into out: inout [UInt8], random: inout FuzzRandom) {
+        space(&out, random: &random)
+        switch value {
+        case .null: out += Array("null".utf8)
+        case let .bool(flag): out += Array((flag ? "true" : "false").utf8)
+        case let .integer(number): out += Array(String(number).utf8)
+        case let .number(number):
+            // Swift's shortest round-trip form; a whole number gets an exponent so it stays a `number`.
+            var text = number.description
+            if !text.contains(".") && !text.contains("e") { text += "e0" }
+            if random.chance(30), let e = text.firstIndex(of: "e") { text.replaceSubrange(e...e, with: "E") }
+            out += Array(text.utf8)
+        case let .string(text): writeString(text, into: &out, random: &random)
+        case let .array(elements):
+            out.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                write(element, into: &out, random: &random)
+            }
+            space(&out, random: &random)
+            out.append(UInt8(ascii: "]"))
+        case let .object(members):
+            out.append(UInt8(ascii: "{"))
+            for (index, (key, member)) in members.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                space(&out, random: &random)
+                writeString(key, into: &out, random: &random)
+                space(&out, random: &random)
+                out.append(UInt8(ascii: ":"))
+                write(member, into: &out, random: &random)
+            }
+            space(&out, random: &random)
+            out.append(UInt8(ascii: "}"))
+        }
+        space(&out, random: &random)
+    }
+
+    private static func writeString(_ text: String, into out: inout [UInt8], random: inout FuzzRandom) {
+        let hex = Array("0123456789abcdefABCDEF".utf8)
+        func u(_ unit: UInt32) {
+            out += [0x5C, UInt8(ascii: "u")]
+            for shift in [12, 8, 4, 0] {
+                let digit = Int(unit >> UInt32(shift) & 0xF)
+                out.append(digit >= 10 && random.chance(50) ? hex[digit + 6] : hex[digit])
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+        for scalar in text.unicodeScalars {
+            let short: [Unicode.Scalar: UInt8] = ["\"": 0x22, "\\": 0x5C, "/": 0x2F, "\u{08}": 0x62, "\u{0C}": 0x66,
+                                                 "\n": 0x6E, "\r": 0x72, "\t": 0x74]
+            let mustEscape = scalar == "\"" || scalar == "\\" || scalar.value < 0x20
+            if let letter = short[scalar], mustEscape || random.chance(50), random.chance(70) {
+                out += [0x5C, letter]
+            } else if mustEscape || random.chance(30) {
+                if scalar.value > 0xFFFF {
+                    let value = scalar.value - 0x10000
+                    u(0xD800 + (value >> 10)); u(0xDC00 + (value & 0x3FF))
+                } else {
+                    u(scalar.value)
+                }
+            } else {
+                out += Array(String(scalar).utf8)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Generates a value, spells it, parses it: the parse must be exactly the value.
+    static func problem(random: inout FuzzRandom) -> String? {
+        let value = value(depth: 0, random: &random)
+        let text = text(value, random: &random)
+        guard let parsed = JSONValue.parse(text) else { return "rejected \(String(decoding: text, as: UTF8.self)) for \(value)" }
+        guard JSONOracle.identical(parsed, value) else { return "\(String(decoding: text, as: UTF8.self)) parsed as \(parsed), not \(value)" }
+        return nil
+    }
+}
+
 // MARK: Request.decode
 
 enum DecodeOracle {
