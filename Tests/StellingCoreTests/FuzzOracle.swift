@@ -384,7 +384,9 @@ struct FuzzDelivery {
 /// in `problems`, each with the step it happened at.
 struct RoomDriver {
     static let key = "moderator-secret-key"
-    static let groups = ["Rijk", "Provincie", "Gemeente"]
+    /// "Kennis" and "Café" have canonically equivalent spellings in other code points
+    /// ("\u{212A}ennis" with the Kelvin sign, "Cafe\u{301}"), which Swift's `==` and hashing treat as equal.
+    static let groups = ["Rijk", "Provincie", "Gemeente", "Kennis", "Café"]
 
     private(set) var room: Room
     var random: FuzzRandom
@@ -571,6 +573,15 @@ struct RoomDriver {
     // MARK: Internals
 
     private var closedNow: [(ConnectionID, CloseCode)] = []
+    private var checkedRecords = 0
+
+    private func same(_ left: String, _ right: String) -> Bool { left.unicodeScalars.elementsEqual(right.unicodeScalars) }
+
+    /// Whether a participant has exactly this id, code point for code point.
+    private func exists(_ id: ParticipantID) -> Bool {
+        guard let index = room.participants.index(forKey: id) else { return false }
+        return same(room.participants[index].value.id.rawValue, id.rawValue)
+    }
 
     private mutating func forget(_ connection: ConnectionID) {
         open.removeAll { $0 == connection }
@@ -669,6 +680,24 @@ struct RoomDriver {
                 report("tally of \(statement.id) is \(tally)")
             }
         }
+        // Ids and groups in the state and in the records are spelled exactly as the room made them
+        // (Swift's String == is canonical equivalence; storage and exports compare bytes).
+        for (id, participant) in room.participants {
+            if !same(id.rawValue, participant.id.rawValue) { report("participant \(participant.id) is filed under \(id)") }
+            if let group = participant.group, !groups.contains(where: { same($0, group) }) {
+                report("participant \(participant.id) has group \(Array(group.unicodeScalars)), not a configured spelling")
+            }
+        }
+        for record in records[checkedRecords...] {
+            switch record {
+            case let .participantMuted(id, _, _), let .voteCast(_, id, _, _):
+                if !exists(id) { report("record \(record) names a participant id no participant has") }
+            case let .participantJoined(_, _, group?, _, _):
+                if !groups.contains(where: { same($0, group) }) { report("record \(record) has an unconfigured group spelling") }
+            default: break
+            }
+        }
+        checkedRecords = records.count
         // Chat ids are 1...n with no gaps.
         for (index, message) in room.chat.enumerated() where message.id.rawValue != index + 1 {
             report("chat message \(index + 1) has id \(message.id)")

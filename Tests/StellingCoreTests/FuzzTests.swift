@@ -206,7 +206,7 @@ struct Script {
         case 0..<7:
             if random.chance(70) { json.field("role", "participant") }
             if random.chance(90) { json.field("name", random.pick(Script.names)) }
-            if random.chance(60) { json.field("group", random.pick(["Rijk", "Gemeente", "Provincie", "Nope", "rijk", ""])) }
+            if random.chance(60) { json.field("group", random.pick(["Rijk", "Gemeente", "Provincie", "Kennis", "\u{212A}ennis", "Café", "Cafe\u{301}", "Nope", "rijk", ""])) }
             if random.chance(20) {
                 json.field("resume", !driver.tokens.isEmpty && random.chance(70) ? random.pick(driver.tokens) : "bogus-token")
             }
@@ -261,7 +261,12 @@ struct Script {
             }
         case "mute":
             let ids = room.participants.keys.map(\.rawValue).sorted()
-            if random.chance(95) { json.field("participant", !ids.isEmpty && random.chance(85) ? random.pick(ids) : "p0000000") }
+            if random.chance(95) {
+                var id = !ids.isEmpty && random.chance(85) ? random.pick(ids) : "p0000000"
+                // The same id spelled with the Kelvin sign, canonically equivalent to "K".
+                if random.chance(30) { id = id.replacingOccurrences(of: "K", with: "\u{212A}") }
+                json.field("participant", id)
+            }
             if random.chance(80) { json.key("muted"); json.bool(random.chance(60)) }
         default:
             break
@@ -280,5 +285,36 @@ struct Script {
         case 18: json.key("ref"); json.integer(7)
         default: refs += 1; json.field("ref", "line\nbreak\u{2028}\(refs)")
         }
+    }
+}
+
+/// Inputs the fuzz tests found wrong answers for (docs/FUZZING.md, Findings).
+@Suite struct FuzzRegressionTests {
+    /// Swift's String == is canonical equivalence: "\u{212A}ennis" (Kelvin sign) equals "Kennis"
+    /// and "Cafe\u{301}" equals "Café". A join was accepted with such a group, and the room stored
+    /// the client's spelling, which no configured group has byte for byte (exports showed it).
+    @Test(arguments: ["\\u212Aennis", "Cafe\u{301}"])
+    func aGroupSpelledDifferentlyIsStoredAsConfigured(asked: String) throws {
+        var harness = Harness(Harness.configuration(groups: ["Kennis", "Café"]))
+        let connection = harness.connection()
+        let deliveries = harness.send("{\"type\":\"join\",\"name\":\"Anna\",\"group\":\"\(asked)\"}", from: connection)
+        guard case let .welcome(welcome, _)? = deliveries.first?.event else { Issue.record("no welcome: \(deliveries)"); return }
+        let group = try #require(welcome.you.group)
+        #expect(["Kennis", "Café"].contains { Array($0.unicodeScalars) == Array(group.unicodeScalars) })
+        guard case let .participantJoined(_, _, stored?, _, _)? = harness.records.last else { Issue.record("no join record"); return }
+        #expect(Array(stored.unicodeScalars) == Array(group.unicodeScalars))
+    }
+
+    /// A mute naming "p\u{212A}000000" matched the participant "pK000000" but the record kept the
+    /// request's spelling, an id no participant has byte for byte.
+    @Test func aMuteRecordNamesTheParticipantsOwnId() {
+        var harness = Harness()
+        harness.room.apply(.participantJoined(id: "pK000000", name: "Anna", group: nil, tokenHash: "x", at: harness.clock))
+        let moderator = harness.moderator()
+        let deliveries = harness.send("{\"type\":\"mute\",\"participant\":\"p\\u212A000000\",\"ref\":\"m\"}", from: moderator)
+        #expect(deliveries.to(moderator) == [.ack(ref: "m", id: nil)])
+        guard case let .participantMuted(id, true, _)? = harness.records.last else { Issue.record("no mute record"); return }
+        #expect(Array(id.rawValue.unicodeScalars) == Array("pK000000".unicodeScalars))
+        #expect(harness.room.participants["pK000000"]?.muted == true)
     }
 }
