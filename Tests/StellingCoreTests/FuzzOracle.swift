@@ -179,7 +179,7 @@ enum GeneratedJSON {
         case 2:
             return .integer(random.pick([0, 1, -1, Int64.max, Int64.min, Int64(truncatingIfNeeded: random.next()) >> random.below(64)]))
         case 3:
-            let number = random.pick([0.5, -0.0, 1e300, 5e-324, 1.7976931348623157e308, 0.1, -123.456e-7,
+            let number = random.pick([0.5, -0.0, 1e300, Double.leastNonzeroMagnitude, Double.greatestFiniteMagnitude, 0.1, -123.456e-7,
                                       Double(bitPattern: random.next() & 0x7FEF_FFFF_FFFF_FFFF)])
             return .number(number)
         case 4: return .string(string(random: &random))
