@@ -66,7 +66,7 @@ import Testing
                 Issue.record("input \(index) \(Self.show(input)): \(problem)")
             }
         }
-        #expect(slowest < .milliseconds(500), "one input took \(slowest)")
+        #expect(slowest < .seconds(2), "one input took \(slowest)")
         print("fuzz: parser and decoder: \(FuzzTests.jsonInputs) inputs (\(accepted) valid JSON, \(decoded) requests) in \(clock.now - started), slowest \(slowest)")
         #expect(accepted > FuzzTests.jsonInputs / 20, "the mutations should keep some inputs valid")
         #expect(decoded > FuzzTests.jsonInputs / 50)
