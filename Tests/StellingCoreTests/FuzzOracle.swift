@@ -341,7 +341,7 @@ enum DecodeOracle {
         var refReadable = false
         if case let .object(fields)? = parsed {
             switch fields["ref"] {
-            case nil: refReadable = true
+            case nil, .null?: refReadable = true
             case let .string(ref)? where ref.unicodeScalars.count <= Request.maximumRefLength: validRef = ref; refReadable = true
             default: break
             }
