@@ -7,7 +7,7 @@ CONFIG ?= config/seminar.yaml
 APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev
 BENCH_PACKAGES := jq curl util-linux
 
-.PHONY: run test build release deps bench-deps bench clean check-config browser-test
+.PHONY: run test build release deps bench-deps bench clean check-config browser-test fuzz
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -51,6 +51,20 @@ test: deps
 # Real-browser tests of the web pages (headless Chromium); screenshots in test-output/screenshots/.
 browser-test: deps
 	bash tests-browser/run.sh
+
+# libFuzzer on the core for FUZZ_SECONDS (not part of `make test`; docs/FUZZING.md). New inputs go to
+# .build-fuzz-libfuzzer/corpus, crashes to test-output/fuzz/; the seeds in fuzz/corpus stay untouched.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := .build-fuzz-libfuzzer
+fuzz:
+	mkdir -p $(FUZZ_BUILD)/corpus test-output/fuzz
+	@# The gold linker warns once per ASan helper symbol ("Cannot export local symbol"): harmless, filtered.
+	$(SWIFT) build --package-path fuzz --scratch-path $(FUZZ_BUILD) -c release \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >$(FUZZ_BUILD)/build.log 2>&1; \
+		status=$$?; grep -v 'Cannot export local symbol' $(FUZZ_BUILD)/build.log; exit $$status
+	$(FUZZ_BUILD)/release/stelling-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+		-dict=fuzz/stelling.dict -artifact_prefix=test-output/fuzz/ -print_final_stats=1 \
+		$(FUZZ_BUILD)/corpus fuzz/corpus
 
 clean:
 	rm -rf .build

@@ -30,6 +30,11 @@ public struct Configuration: Equatable, Sendable {
     public var webRoot: String
     /// Size, length and rate limits.
     public var limits: Limits
+    /// The TLS certificate (PEM) path; with `tlsPrivateKey`, the server speaks HTTPS and WSS.
+    /// Relative paths are taken from the configuration file's folder. The default is none.
+    public var tlsCertificate: String?
+    /// The TLS private key (PEM) path, relative like `tlsCertificate`. The default is none.
+    public var tlsPrivateKey: String?
 
     /// Makes a configuration with the protocol's defaults for everything but the title.
     public init(
@@ -46,7 +51,9 @@ public struct Configuration: Equatable, Sendable {
         allowedOrigins: [String] = [],
         language: String = "nl",
         webRoot: String = "web",
-        limits: Limits = Limits()
+        limits: Limits = Limits(),
+        tlsCertificate: String? = nil,
+        tlsPrivateKey: String? = nil
     ) {
         self.title = title
         self.programme = programme
@@ -62,6 +69,8 @@ public struct Configuration: Equatable, Sendable {
         self.language = language
         self.webRoot = webRoot
         self.limits = limits
+        self.tlsCertificate = tlsCertificate
+        self.tlsPrivateKey = tlsPrivateKey
     }
 }
 
@@ -111,6 +120,10 @@ public struct Limits: Equatable, Sendable {
     public var joinBurst: Int
     /// Joins a second per network address after the burst. The default is 20.
     public var joinsPerSecond: Double
+    /// The most TCP connections the server holds at once. The default is 20000.
+    public var maxConnections: Int
+    /// The most TCP connections from one address (a whole ministry behind NAT shares one). The default is 500.
+    public var maxConnectionsPerAddress: Int
 
     /// Makes limits with the protocol's defaults.
     public init(
@@ -121,7 +134,9 @@ public struct Limits: Equatable, Sendable {
         voteBurst: Int = 10,
         votesPerSecond: Double = 2,
         joinBurst: Int = 100,
-        joinsPerSecond: Double = 20
+        joinsPerSecond: Double = 20,
+        maxConnections: Int = 20000,
+        maxConnectionsPerAddress: Int = 500
     ) {
         self.messageBytes = messageBytes
         self.chatChars = chatChars
@@ -131,5 +146,7 @@ public struct Limits: Equatable, Sendable {
         self.votesPerSecond = votesPerSecond
         self.joinBurst = joinBurst
         self.joinsPerSecond = joinsPerSecond
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
     }
 }

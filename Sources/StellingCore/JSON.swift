@@ -267,6 +267,12 @@ public struct JSONWriter: Sendable {
     }
     /// Writes an integer value.
     public mutating func integer(_ value: Int) { separate(); bytes.append(contentsOf: String(value).utf8) }
+    /// Writes a number that is not a whole number (`JSONValue.number`) in the shortest form that
+    /// reads back as the same `Double`; JSON has no infinity or NaN, so those are written as `null`.
+    public mutating func number(_ value: Double) {
+        separate()
+        bytes.append(contentsOf: (value.isFinite ? value.description : "null").utf8)
+    }
     /// Writes a Boolean value.
     public mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: (value ? "true" : "false").utf8) }
     /// Writes `null`.

@@ -84,7 +84,7 @@ extension Request {
         var reader = FieldReader(fields: fields)
         let ref: String?
         switch fields["ref"] {
-        case nil: ref = nil
+        case nil, .null?: ref = nil
         case let .string(text)? where text.unicodeScalars.count <= maximumRefLength: ref = text
         case .string?: return .failure(DecodeFailure(ref: nil, message: "`ref` is longer than 64 characters."))
         default: return .failure(DecodeFailure(ref: nil, message: "`ref` must be a string."))

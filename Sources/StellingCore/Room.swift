@@ -204,8 +204,11 @@ public struct Room: Sendable {
             }
             var group: String?
             if !configuration.groups.isEmpty, let asked = join.group {
-                guard configuration.groups.contains(asked) else { return fail(connection, .invalidGroup, ref) }
-                group = asked
+                // Swift's == is canonical equivalence ("\u{212A}" == "K"): keep the configured spelling.
+                guard let configured = configuration.groups.first(where: { $0 == asked }) else {
+                    return fail(connection, .invalidGroup, ref)
+                }
+                group = configured
             }
             var id: ParticipantID
             repeat { id = ParticipantID("p" + Room.randomID(length: 7, using: &random)) } while participants[id] != nil
@@ -349,7 +352,7 @@ public struct Room: Sendable {
                 return fail(connection, .unknownParticipant, ref)
             }
             guard state.muted != muted else { return ack(connection, ref) }
-            let record = Record.participantMuted(ParticipantID(participant), muted: muted, at: now)
+            let record = Record.participantMuted(state.id, muted: muted, at: now)
             apply(record)
             return [.persist(record, then: ack(connection, ref))]
         case let .announce(text):

@@ -31,6 +31,8 @@ public final class ClientConnection: Sendable {
         var subprotocol: String?
         var origin: String?
         var sourceAddress: String?
+        /// TLS (`wss://`), accepting any certificate.
+        var secure = false
     }
 
     private struct State: Sendable {

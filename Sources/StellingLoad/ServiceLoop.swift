@@ -191,6 +191,8 @@ final class ServiceLoop: @unchecked Sendable {
         info.port = CONTEXT_PORT_NO_LISTEN
         info.protocols = UnsafePointer(protocols)
         info.user = Unmanaged.passUnretained(box).toOpaque()
+        // Initialises OpenSSL and the client TLS context, for wss:// connections.
+        info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
         guard let context = lws_create_context(&info) else {
             protocols.deinitialize(count: 2)
             protocols.deallocate()
@@ -268,7 +270,7 @@ final class ServiceLoop: @unchecked Sendable {
         let entry = Entry(connection: connection, limit: maxMessageBytes)
         entries[connection.id] = entry
 
-        let hostHeader = target.port == 80 ? target.host : "\(target.host):\(target.port)"
+        let hostHeader = target.port == (target.secure ? 443 : 80) ? target.host : "\(target.host):\(target.port)"
         // lws copies these strings into the new wsi during the call.
         let strings = CStrings([target.host, target.path, hostHeader, target.origin,
                                 target.subprotocol, target.sourceAddress, Self.localProtocolName])
@@ -285,7 +287,10 @@ final class ServiceLoop: @unchecked Sendable {
         info.local_protocol_name = strings[6]
         // The connection's id, not a pointer: callbacks look it up, so a late one finds nothing.
         info.userdata = UnsafeMutableRawPointer(bitPattern: UInt(connection.id))
-        info.ssl_connection = 0
+        // wss://: TLS that accepts self-signed certificates and any name (a test and load tool).
+        info.ssl_connection = target.secure
+            ? Int32(LCCSCF_USE_SSL.rawValue | LCCSCF_ALLOW_SELFSIGNED.rawValue | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK.rawValue)
+            : 0
 
         // Errors inside this call are not reported through CLIENT_CONNECTION_ERROR: NULL says it.
         if lws_client_connect_via_info(&info) == nil {

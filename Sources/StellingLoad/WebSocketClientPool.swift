@@ -27,7 +27,8 @@ public final class WebSocketClientPool: Sendable {
         shutdown()
     }
 
-    /// Opens a connection to `url` (`ws://host:port/path`) asynchronously; its first event tells how it went.
+    /// Opens a connection to `url` (`ws://host:port/path`, or `wss://` for TLS, which accepts
+    /// any certificate: this is a test and load tool) asynchronously; its first event tells how it went.
     ///
     /// - Parameters:
     ///   - subprotocol: offered in `Sec-WebSocket-Protocol`; nil offers none. The default is `stelling.v1`.
@@ -51,7 +52,7 @@ public final class WebSocketClientPool: Sendable {
         let target: Result<ClientConnection.Target, ConnectError> = if let endpoint = WebSocketURL(url) {
             .success(ClientConnection.Target(
                 host: endpoint.host, port: endpoint.port, path: endpoint.path,
-                subprotocol: subprotocol, origin: origin, sourceAddress: sourceAddress))
+                subprotocol: subprotocol, origin: origin, sourceAddress: sourceAddress, secure: endpoint.secure))
         } else {
             .failure(ConnectError(message: "unsupported URL: \(url)"))
         }
@@ -83,17 +84,21 @@ public struct ClientPoolError: Error, Sendable, Equatable {
     public var message: String
 }
 
-/// The parts of a `ws://` URL that libwebsockets' connect call wants.
+/// The parts of a `ws://` or `wss://` URL that libwebsockets' connect call wants.
 struct WebSocketURL: Equatable, Sendable {
     var host: String
     var port: Int32
     var path: String
+    /// `wss://`: TLS.
+    var secure = false
 
-    /// Parses `ws://host[:port][/path]`; nil for anything else (`wss` is not supported).
+    /// Parses `ws://host[:port][/path]` or `wss://…`; nil for anything else.
     init?(_ text: String) {
-        let prefix = "ws://"
-        guard text.lowercased().hasPrefix(prefix) else { return nil }
-        let rest = text.dropFirst(prefix.count)
+        let lower = text.lowercased()
+        guard lower.hasPrefix("ws://") || lower.hasPrefix("wss://") else { return nil }
+        secure = lower.hasPrefix("wss://")
+        let defaultPort: Int32 = secure ? 443 : 80
+        let rest = text.dropFirst(secure ? 6 : 5)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
         path = slash == rest.endIndex ? "/" : String(rest[slash...])
@@ -102,20 +107,20 @@ struct WebSocketURL: Equatable, Sendable {
             guard let close = authority.firstIndex(of: "]") else { return nil }
             host = String(authority[authority.index(after: authority.startIndex)..<close])
             let after = authority[authority.index(after: close)...]
-            guard let port = Self.port(after) else { return nil }
+            guard let port = Self.port(after, default: defaultPort) else { return nil }
             self.port = port
         } else {
             let colon = authority.firstIndex(of: ":") ?? authority.endIndex
             host = String(authority[..<colon])
-            guard let port = Self.port(authority[colon...]) else { return nil }
+            guard let port = Self.port(authority[colon...], default: defaultPort) else { return nil }
             self.port = port
         }
         guard !host.isEmpty else { return nil }
     }
 
-    /// `""` is port 80; `":N"` is N when it is a valid port.
-    private static func port(_ text: Substring) -> Int32? {
-        if text.isEmpty { return 80 }
+    /// `""` is the scheme's port; `":N"` is N when it is a valid port.
+    private static func port(_ text: Substring, default defaultPort: Int32) -> Int32? {
+        if text.isEmpty { return defaultPort }
         guard text.first == ":", let port = Int32(text.dropFirst()), (1...65535).contains(port) else { return nil }
         return port
     }

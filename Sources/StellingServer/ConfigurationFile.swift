@@ -21,10 +21,12 @@ public enum ConfigurationFile {
         let yaml = try read(path: path)
         var configuration = try parse(yaml: yaml, environment: environment, file: path)
         configuration.database = resolve(configuration.database, againstFolderOf: path)
+        configuration.tlsCertificate = configuration.tlsCertificate.map { resolve($0, againstFolderOf: path) }
+        configuration.tlsPrivateKey = configuration.tlsPrivateKey.map { resolve($0, againstFolderOf: path) }
         return configuration
     }
 
-    /// Checks YAML text; a relative `database` is left as written.
+    /// Checks YAML text; a relative `database` (or TLS file) is left as written.
     public static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> Configuration {
         try parse(yaml: yaml, environment: environment, file: nil)
     }
@@ -215,12 +217,14 @@ private extension Node {
 
 private let topLevelKeys = [
     "title", "moderator_key", "host", "port", "database", "groups", "programme", "statements",
-    "keepalive_seconds", "tally_interval_ms", "allowed_origins", "language", "web_root", "limits",
+    "keepalive_seconds", "tally_interval_ms", "allowed_origins", "language", "web_root", "limits", "tls",
 ]
 private let limitKeys = [
     "message_bytes", "chat_chars", "chat_burst", "chat_per_second", "vote_burst", "votes_per_second",
     "join_burst", "joins_per_second",
+    "max_connections", "max_connections_per_address",
 ]
+private let tlsKeys = ["certificate", "private_key"]
 private let statementHint = "each statement is a mapping like `- id: s1` with `text: ...` on the next line"
 private let programmeHint = "each programme line is a mapping like `- time: \"14:00\"` with `item: Welkom` on the next line"
 
@@ -254,7 +258,12 @@ private struct Checker {
             positiveRate(fields, "votes_per_second", into: &limits.votesPerSecond)
             positive(fields, "join_burst", into: &limits.joinBurst)
             positiveRate(fields, "joins_per_second", into: &limits.joinsPerSecond)
+            positive(fields, "max_connections", into: &limits.maxConnections)
+            positive(fields, "max_connections_per_address", into: &limits.maxConnectionsPerAddress)
             configuration.limits = limits
+        }
+        if let node = top["tls"], let fields = mapping(node, path: "tls", known: tlsKeys) {
+            tls(fields, into: &configuration)
         }
 
         if let node = top["title"] {
@@ -319,6 +328,23 @@ private struct Checker {
                    "the moderator key is shorter than \(minimum) characters", hint: hint)
         }
         return key
+    }
+
+    /// `tls.certificate` and `tls.private_key`: both or neither.
+    mutating func tls(_ fields: Fields, into configuration: inout Configuration) {
+        let certificate = fields["certificate"].flatMap { text($0, path: fields.path("certificate")) }
+        let key = fields["private_key"].flatMap { text($0, path: fields.path("private_key")) }
+        let hint = "give both, e.g. `certificate: tls/fullchain.pem` and `private_key: tls/privkey.pem`, or remove `tls:`"
+        if certificate != nil && key == nil && fields["private_key"] == nil && !fields.misspelled.contains("private_key") {
+            report(.missingKey, fields.path("private_key"), fields.line, "the TLS private key is missing", hint: hint)
+        }
+        if key != nil && certificate == nil && fields["certificate"] == nil && !fields.misspelled.contains("certificate") {
+            report(.missingKey, fields.path("certificate"), fields.line, "the TLS certificate is missing", hint: hint)
+        }
+        if let certificate, let key {
+            configuration.tlsCertificate = certificate
+            configuration.tlsPrivateKey = key
+        }
     }
 
     mutating func groups(_ node: Node) -> [String] {

@@ -23,31 +23,38 @@ struct MessageAssembler {
         case incomplete
         /// A complete text message.
         case message([UInt8])
+        /// A complete binary message (only when binary messages are accepted).
+        case binaryMessage([UInt8])
         /// Close the connection with this code and reason.
         case close(code: UInt16, reason: String)
     }
 
     /// The largest message accepted, in bytes.
     let limit: Int
+    /// Whether binary messages are delivered (the conformance echo) rather than closed with 1003.
+    let acceptsBinary: Bool
     private var buffer: [UInt8] = []
+    private var isBinary = false
 
-    init(limit: Int) {
+    init(limit: Int, acceptsBinary: Bool = false) {
         self.limit = limit
+        self.acceptsBinary = acceptsBinary
     }
 
     /// Takes the next piece. `first` marks the start of a message, `final` its end, `binary`
     /// a binary message (its first frame's opcode); UTF-8 is checked by libwebsockets.
     mutating func receive(_ bytes: UnsafeRawBufferPointer, first: Bool, final: Bool, binary: Bool) -> Outcome {
-        if binary {
+        if binary && !acceptsBinary {
             buffer = []
             return .close(code: CloseCodes.unsupportedData, reason: "binary messages are not accepted")
         }
         if first {
             buffer = []
+            isBinary = binary
             if final {
                 // The common case, a message in one piece: no intermediate buffer.
                 guard bytes.count <= limit else { return tooBig() }
-                return .message(Array(bytes))
+                return isBinary ? .binaryMessage(Array(bytes)) : .message(Array(bytes))
             }
         }
         guard buffer.count + bytes.count <= limit else { return tooBig() }
@@ -55,7 +62,7 @@ struct MessageAssembler {
         guard final else { return .incomplete }
         let message = buffer
         buffer = []  // give the memory back: idle connections should stay small
-        return .message(message)
+        return isBinary ? .binaryMessage(message) : .message(message)
     }
 
     private mutating func tooBig() -> Outcome {

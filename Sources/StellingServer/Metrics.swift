@@ -33,8 +33,11 @@ public final class Metrics: Sendable {
     let storeFailures: Counter
     private let joinedByRole: [Role: Gauge]
     private let errorsByCode: [ErrorCode: Counter]
-    private let transportTotals = TransportTotals()
-    private let storeTotals = StoreTotals()
+    /// Connections closed because they read too slowly.
+    let closedTooSlow: Counter
+    private let refusedByReason: [String: Counter]
+    /// Totals other parts keep (transport, store), as last brought in: only growth is added.
+    private let seen = SeenTotals()
 
     /// Makes every metric, errors for each code at zero.
     public init() {
@@ -54,6 +57,12 @@ public final class Metrics: Sendable {
         storeTransactions = registry.makeCounter(descriptor: Metrics.name("store_transactions", "total", "Transactions the store committed; each holds every record pending then."))
         storeRecords = registry.makeCounter(descriptor: Metrics.name("store_records", "total", "Records the store wrote."))
         storeFailures = registry.makeCounter(descriptor: Metrics.name("store_failed_writes", "total", "Store write attempts that failed and were retried."))
+        closedTooSlow = registry.makeCounter(descriptor: Metrics.name("closed_too_slow", "total", "Connections closed (1008) because their outbound queue passed the limit."))
+        var refused: [String: Counter] = [:]
+        for reason in ["total", "address", "origin", "accept"] {
+            refused[reason] = registry.makeCounter(descriptor: Metrics.name("refused_connections", "total", "Connections refused: over the total cap, over the per-address cap, a foreign origin, or dropped at accept."), labels: [("reason", reason)])
+        }
+        refusedByReason = refused
         var joined: [Role: Gauge] = [:]
         for role in Role.allCases {
             joined[role] = registry.makeGauge(descriptor: Metrics.name("joined", "", "Joined connections by role."), labels: [("role", role.rawValue)])
@@ -78,47 +87,37 @@ public final class Metrics: Sendable {
 
     /// Brings the transport's totals in (call on the service thread).
     func update(from counters: TransportCounters) {
-        let (messages, bytes) = transportTotals.advance(messages: counters.messagesOut, bytes: counters.bytesOut)
-        if messages > 0 { messagesOut.increment(by: Int64(messages)) }
-        if bytes > 0 { bytesOut.increment(by: Int64(bytes)) }
+        seen.add(counters.messagesOut, as: "messages", to: messagesOut)
+        seen.add(counters.bytesOut, as: "bytes", to: bytesOut)
+        seen.add(counters.closedTooSlow, as: "slow", to: closedTooSlow)
+        seen.add(counters.refusedOverTotal, as: "total", to: refusedByReason["total"]!)
+        seen.add(counters.refusedOverAddress, as: "address", to: refusedByReason["address"]!)
+        seen.add(counters.refusedOrigin, as: "origin", to: refusedByReason["origin"]!)
+        seen.add(counters.droppedAtAccept, as: "accept", to: refusedByReason["accept"]!)
     }
 
     /// Brings the store's totals in.
     func update(from statistics: EventStore.Statistics) {
-        let (transactions, records, failures) = storeTotals.advance(
-            transactions: statistics.transactions, records: statistics.records, failures: statistics.failedAttempts)
-        if transactions > 0 { storeTransactions.increment(by: Int64(transactions)) }
-        if records > 0 { storeRecords.increment(by: Int64(records)) }
-        if failures > 0 { storeFailures.increment(by: Int64(failures)) }
+        seen.add(statistics.transactions, as: "transactions", to: storeTransactions)
+        seen.add(statistics.records, as: "records", to: storeRecords)
+        seen.add(statistics.failedAttempts, as: "failures", to: storeFailures)
     }
 
     /// The metrics in the Prometheus text format.
     func render() -> [UInt8] { registry.emitToBuffer() }
 }
 
-/// The transport totals already counted, so that only the growth is added.
-private final class TransportTotals: @unchecked Sendable {
-    private var messages: UInt64 = 0
-    private var bytes: UInt64 = 0
+/// The last value of each total brought in, so that a counter grows by the difference.
+private final class SeenTotals: @unchecked Sendable {
+    private var values: [String: UInt64] = [:]
     private let lock = Lock()
 
-    func advance(messages newMessages: UInt64, bytes newBytes: UInt64) -> (UInt64, UInt64) {
-        lock.withLock {
-            defer { messages = newMessages; bytes = newBytes }
-            return (newMessages &- messages, newBytes &- bytes)
+    func add(_ total: some BinaryInteger, as name: String, to counter: Counter) {
+        let now = UInt64(total)
+        let growth: UInt64 = lock.withLock {
+            defer { values[name] = now }
+            return now &- (values[name] ?? 0)
         }
-    }
-}
-
-/// The store totals already counted, so that only the growth is added.
-private final class StoreTotals: @unchecked Sendable {
-    private var seen: (UInt64, UInt64, UInt64) = (0, 0, 0)
-    private let lock = Lock()
-
-    func advance(transactions: UInt64, records: UInt64, failures: UInt64) -> (UInt64, UInt64, UInt64) {
-        lock.withLock {
-            defer { seen = (transactions, records, failures) }
-            return (transactions &- seen.0, records &- seen.1, failures &- seen.2)
-        }
+        if growth > 0 { counter.increment(by: Int64(growth)) }
     }
 }

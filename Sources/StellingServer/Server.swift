@@ -99,9 +99,13 @@ private func installStopSignals(logger: Logger, stop: @escaping @Sendable () -> 
     signal(SIGPIPE, SIG_IGN)
     let once = Lock()
     nonisolated(unsafe) var stopping = false
+    // Dispatch registers a source asynchronously: wait for it, or a signal sent right after
+    // start would meet SIG_IGN and be lost.
+    let registered = DispatchSemaphore(value: 0)
     for number in [SIGINT, SIGTERM] {
         signal(number, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setRegistrationHandler { registered.signal() }
         source.setEventHandler {
             let first = once.withLock { () -> Bool in
                 defer { stopping = true }
@@ -114,4 +118,5 @@ private func installStopSignals(logger: Logger, stop: @escaping @Sendable () -> 
         source.resume()
         signalSources.append(source)
     }
+    for _ in 0..<2 { _ = registered.wait(timeout: .now() + .seconds(2)) }
 }

@@ -1,3 +1,5 @@
+import StellingCore
+
 /// How the WebSocket/HTTP transport listens and what it allows.
 public struct TransportOptions: Sendable, Equatable {
     /// The address to listen on. The default is "0.0.0.0" (every IPv4 address; "::" adds IPv6).
@@ -20,6 +22,25 @@ public struct TransportOptions: Sendable, Equatable {
     public var batchLimitBytes: Int
     /// How long `stop()` waits for WebSockets to close before the context is torn down. The default is 3000 ms.
     public var shutdownGraceMilliseconds: Int
+    /// Origins whose pages may open a WebSocket (`https://host[:port]`); empty means the
+    /// server's own host (the `Origin`'s host[:port] must equal the `Host` header). An upgrade
+    /// without an `Origin` header (not a browser) is always allowed. The default is empty.
+    public var allowedOrigins: [String]
+    /// Serve HTTPS and WSS with this certificate and key (PEM files); nil serves plain HTTP. The default is nil.
+    public var tls: TLSFiles?
+    /// The most TCP connections (HTTP and WebSocket) at once; more get 503. The default is 20000.
+    public var maxConnections: Int
+    /// The most TCP connections from one address (IPv4 address, IPv6 /64) at once; more get 429.
+    /// Offices behind one NAT address share it. The default is 500.
+    public var maxConnectionsPerAddress: Int
+    /// A client must send its whole HTTP request head within this time after connecting (or
+    /// after its previous response, for a pipelined one), else it is dropped. The default is 10 s.
+    public var requestHeadTimeoutSeconds: Int
+    /// An idle keep-alive HTTP connection is closed after this long. The default is 5 s.
+    public var httpIdleTimeoutSeconds: Int
+    /// Adds the Autobahn conformance echo endpoint `/echo` (docs/CONFORMANCE.md); only on a
+    /// loopback host. The default is false.
+    public var echoConformance: Bool
 
     /// Makes options; every value has the default its property documents.
     public init(
@@ -32,7 +53,14 @@ public struct TransportOptions: Sendable, Equatable {
         tickIntervalMilliseconds: Int = 50,
         outboundQueueLimitBytes: Int = 1 << 20,
         batchLimitBytes: Int = 64 << 10,
-        shutdownGraceMilliseconds: Int = 3000
+        shutdownGraceMilliseconds: Int = 3000,
+        allowedOrigins: [String] = [],
+        tls: TLSFiles? = nil,
+        maxConnections: Int = 20000,
+        maxConnectionsPerAddress: Int = 500,
+        requestHeadTimeoutSeconds: Int = 10,
+        httpIdleTimeoutSeconds: Int = 5,
+        echoConformance: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -44,5 +72,58 @@ public struct TransportOptions: Sendable, Equatable {
         self.outboundQueueLimitBytes = outboundQueueLimitBytes
         self.batchLimitBytes = batchLimitBytes
         self.shutdownGraceMilliseconds = shutdownGraceMilliseconds
+        self.allowedOrigins = allowedOrigins
+        self.tls = tls
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
+        self.requestHeadTimeoutSeconds = requestHeadTimeoutSeconds
+        self.httpIdleTimeoutSeconds = httpIdleTimeoutSeconds
+        self.echoConformance = echoConformance
     }
+}
+
+/// The certificate and private key for HTTPS and WSS, as PEM file paths.
+public struct TLSFiles: Sendable, Equatable {
+    /// The certificate chain (PEM), the server's certificate first.
+    public var certificatePath: String
+    /// The private key (PEM, unencrypted).
+    public var privateKeyPath: String
+
+    /// Makes the pair.
+    public init(certificatePath: String, privateKeyPath: String) {
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
+    }
+}
+
+extension TransportOptions {
+    /// The options a configuration file asks for: address, web root, limits, origins, TLS, caps.
+    public init(configuration: Configuration, echoConformance: Bool = false) {
+        let tls: TLSFiles? = if let certificate = configuration.tlsCertificate, let key = configuration.tlsPrivateKey {
+            TLSFiles(certificatePath: certificate, privateKeyPath: key)
+        } else {
+            nil
+        }
+        self.init(host: configuration.host, port: configuration.port, webRoot: configuration.webRoot,
+                  messageLimitBytes: configuration.limits.messageBytes, keepaliveSeconds: configuration.keepaliveSeconds,
+                  allowedOrigins: configuration.allowedOrigins, tls: tls,
+                  maxConnections: configuration.limits.maxConnections,
+                  maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress,
+                  echoConformance: echoConformance)
+    }
+
+    /// The WebSocket path of the conformance echo endpoint (`--echo-conformance`).
+    public static let echoPath = "/echo"
+    /// The subprotocol that also selects the echo (on `/ws` too) when `echoConformance` is on.
+    public static let echoSubprotocol = "echo"
+    /// The message limit on the echo endpoint: 1 MiB.
+    public static let echoMessageLimitBytes = 1 << 20
+}
+
+/// Whether `host` names the loopback interface only: 127.0.0.0/8, ::1 or localhost.
+public func isLoopbackHost(_ host: String) -> Bool {
+    let lower = host.lowercased()
+    if lower == "localhost" || lower == "::1" || lower == "[::1]" { return true }
+    let parts = lower.split(separator: ".", omittingEmptySubsequences: false)
+    return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
 }

@@ -20,6 +20,9 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Flag(name: .long, help: "Adds the WebSocket echo endpoint /echo for the Autobahn test suite (loopback hosts only; see docs/CONFORMANCE.md).")
+    var echoConformance = false
+
     func run() throws {
         var configuration = try loadConfiguration(config)
         if let port { configuration.port = port }
@@ -30,6 +33,9 @@ struct Serve: ParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if echoConformance && !isLoopbackHost(configuration.host) {
+            throw ValidationError("--echo-conformance needs a loopback host (127.0.0.1, ::1 or localhost), not \(configuration.host); add --host 127.0.0.1")
+        }
         let logger = makeLogger(level: level)
         var generatedKey = false
         if configuration.moderatorKey == nil {
@@ -37,9 +43,9 @@ struct Serve: ParsableCommand {
             configuration.moderatorKey = ConfigurationFile.generateModeratorKey(using: &random)
             generatedKey = true
         }
-        let running = try startServer(configuration: configuration, logger: logger)
+        let running = try startServer(configuration: configuration, logger: logger, echoConformance: echoConformance)
         let shownHost = ["0.0.0.0", "::", ""].contains(configuration.host) ? "localhost" : configuration.host
-        let base = "http://\(shownHost):\(running.port)"
+        let base = "\(configuration.tlsCertificate == nil ? "http" : "https")://\(shownHost):\(running.port)"
         var metadata: Logger.Metadata = [
             "address": "\(configuration.host):\(running.port)", "config": "\(config)",
             "database": "\(configuration.database)", "participants": "\(base)/", "screen": "\(base)/screen",

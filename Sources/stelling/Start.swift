@@ -11,7 +11,7 @@ struct StartError: Error, CustomStringConvertible {
 
 /// Opens the event's database, rebuilds the room from it, and starts the server; returns once
 /// it listens. SIGINT/SIGTERM stop it gracefully, flushing the store first.
-func startServer(configuration: Configuration, logger: Logger) throws -> Server {
+func startServer(configuration: Configuration, logger: Logger, echoConformance: Bool = false) throws -> Server {
     let store: EventStore
     let records: [Record]
     do {
@@ -47,9 +47,7 @@ func startServer(configuration: Configuration, logger: Logger) throws -> Server 
             }
         },
         store: store)
-    let options = TransportOptions(
-        host: configuration.host, port: configuration.port, webRoot: configuration.webRoot,
-        messageLimitBytes: configuration.limits.messageBytes, keepaliveSeconds: configuration.keepaliveSeconds)
+    let options = TransportOptions(configuration: configuration, echoConformance: echoConformance)
     let server = Server(
         room: room, options: options, sink: store, metrics: metrics, logger: logger,
         registerDurable: { report in

@@ -26,6 +26,7 @@ import Testing
         ("{\"type\":\"mute\",\"participant\":\"p1\"}", Request(.mute(participant: "p1", muted: true))),
         ("{\"type\":\"announce\",\"text\":\"\"}", Request(.announce(text: ""))),
         ("{\"ref\":\"" + String(repeating: "r", count: 64) + "\",\"type\":\"next\"}", Request(.next, ref: String(repeating: "r", count: 64))),
+        ("{\"type\":\"next\",\"ref\":null}", Request(.next)),
     ])
     func decodesEveryRequest(text: String, expected: Request) {
         #expect(decode(text) == .success(expected))

@@ -60,6 +60,29 @@ struct CommandLineTests {
         #expect(!run.output.contains("Stack"))
     }
 
+    @Test func serveRefusesTheConformanceEchoOffLoopback() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("event.yaml")
+        try "title: CLI test\nhost: 0.0.0.0\nport: 0\n".write(to: config, atomically: true, encoding: .utf8)
+        let run = try Self.run(["serve", "--config", config.path, "--echo-conformance"])
+        #expect(run.status != 0)
+        #expect(run.output.contains("--echo-conformance needs a loopback host"))
+    }
+
+    @Test func serveWithAMissingCertificateStopsWithAClearError() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("event.yaml")
+        try "title: CLI test\nhost: 127.0.0.1\nport: 0\ntls:\n  certificate: tls/cert.pem\n  private_key: tls/key.pem\n"
+            .write(to: config, atomically: true, encoding: .utf8)
+        let run = try Self.run(["serve", "--config", config.path])
+        #expect(run.status == 1)
+        let certificate = folder.appendingPathComponent("tls/cert.pem").path
+        #expect(run.output.contains("cannot read the TLS certificate \(certificate): No such file or directory"), "\(run.output)")
+        #expect(!run.output.contains("Fatal error"))
+    }
+
     @Test func serveMakesAKeyPrintsTheModeratorURLAndStopsGracefullyOnSIGTERM() throws {
         let folder = try Self.temporaryFolder()
         let config = folder.appendingPathComponent("event.yaml")

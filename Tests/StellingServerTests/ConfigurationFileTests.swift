@@ -180,6 +180,52 @@ struct ConfigurationFileTests {
         #expect(error.problems.first?.line == nil)
     }
 
+    @Test func theConnectionCapsAndTLSFilesAreRead() throws {
+        let yaml = """
+        title: T
+        limits:
+          max_connections: 5000
+          max_connections_per_address: 200
+        tls:
+          certificate: /etc/stelling/fullchain.pem
+          private_key: tls/privkey.pem
+        """
+        let configuration = try ConfigurationFile.parse(yaml: yaml, environment: [:])
+        #expect(configuration.limits.maxConnections == 5000)
+        #expect(configuration.limits.maxConnectionsPerAddress == 200)
+        #expect(configuration.tlsCertificate == "/etc/stelling/fullchain.pem")
+        #expect(configuration.tlsPrivateKey == "tls/privkey.pem")
+        let defaults = try ConfigurationFile.parse(yaml: "title: T\n", environment: [:])
+        #expect(defaults.limits.maxConnections == 20000 && defaults.limits.maxConnectionsPerAddress == 500)
+        #expect(defaults.tlsCertificate == nil && defaults.tlsPrivateKey == nil)
+    }
+
+    @Test func relativeTLSFilesAreTakenFromTheFilesFolder() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("event.yaml")
+        try "title: T\ntls:\n  certificate: tls/cert.pem\n  private_key: /srv/key.pem\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let configuration = try ConfigurationFile.load(path: file.path, environment: [:])
+        #expect(configuration.tlsCertificate == folder.appendingPathComponent("tls/cert.pem").path)
+        #expect(configuration.tlsPrivateKey == "/srv/key.pem")
+    }
+
+    @Test func theTransportOptionsFollowTheConfiguration() {
+        var configuration = Configuration(title: "T", host: "127.0.0.1", port: 9000, allowedOrigins: ["https://x.nl"],
+                                          tlsCertificate: "/c.pem", tlsPrivateKey: "/k.pem")
+        configuration.limits.maxConnections = 7
+        configuration.limits.maxConnectionsPerAddress = 3
+        configuration.limits.messageBytes = 100
+        let options = TransportOptions(configuration: configuration)
+        #expect(options.host == "127.0.0.1" && options.port == 9000)
+        #expect(options.allowedOrigins == ["https://x.nl"])
+        #expect(options.tls == TLSFiles(certificatePath: "/c.pem", privateKeyPath: "/k.pem"))
+        #expect(options.maxConnections == 7 && options.maxConnectionsPerAddress == 3)
+        #expect(options.messageLimitBytes == 100)
+        #expect(!options.echoConformance)
+    }
+
     @Test func aRelativeDatabaseIsTakenFromTheFilesFolder() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -407,6 +453,34 @@ struct ConfigurationErrorTests {
         ErrorCase(name: "an origin without a scheme",
                   yaml: "title: T\nallowed_origins: [stelling.example.nl]\n",
                   kind: .invalidValue, path: "allowed_origins[0]", line: 2, message: "expected an origin"),
+        ErrorCase(name: "a connection cap of zero",
+                  yaml: "title: T\nlimits:\n  max_connections: 0\n",
+                  kind: .invalidValue, path: "limits.max_connections", line: 3, message: "must be at least 1, got 0"),
+        ErrorCase(name: "a per-address cap that is not a number",
+                  yaml: "title: T\nlimits:\n  max_connections_per_address: many\n",
+                  kind: .wrongType, path: "limits.max_connections_per_address", line: 3,
+                  message: "expected a whole number, got 'many'"),
+        ErrorCase(name: "a connection cap at the top level",
+                  yaml: "title: T\nmax_connections: 100\n",
+                  kind: .unknownKey, path: "max_connections", line: 2,
+                  message: "unknown key 'max_connections'", hint: "belongs under `limits:`"),
+        ErrorCase(name: "a TLS certificate without its key",
+                  yaml: "title: T\ntls:\n  certificate: tls/cert.pem\n",
+                  kind: .missingKey, path: "tls.private_key", line: 3,
+                  message: "the TLS private key is missing", hint: "give both"),
+        ErrorCase(name: "a TLS key without its certificate",
+                  yaml: "title: T\ntls:\n  private_key: tls/key.pem\n",
+                  kind: .missingKey, path: "tls.certificate", line: 3, message: "the TLS certificate is missing"),
+        ErrorCase(name: "a misspelt TLS key",
+                  yaml: "title: T\ntls:\n  certificate: c.pem\n  privatekey: k.pem\n",
+                  kind: .unknownKey, path: "tls.privatekey", line: 4,
+                  message: "unknown key 'privatekey'", hint: "did you mean 'private_key'?"),
+        ErrorCase(name: "TLS as a single path",
+                  yaml: "title: T\ntls: cert.pem\n",
+                  kind: .wrongType, path: "tls", line: 2, message: "expected a mapping"),
+        ErrorCase(name: "an empty TLS certificate path",
+                  yaml: "title: T\ntls:\n  certificate: \"\"\n  private_key: k.pem\n",
+                  kind: .invalidValue, path: "tls.certificate", line: 3, message: "must not be empty"),
         ErrorCase(name: "an unquoted colon in a text",
                   yaml: "title: T\nstatements:\n  - id: s1\n    text: Stelling: leren loont\n",
                   kind: .syntax, path: "", line: 4, message: "not valid YAML", hint: "must be put in quotes"),

@@ -22,6 +22,7 @@ struct DurabilityTests {
           vote_burst: 100
           votes_per_second: 100
           join_burst: 5000
+          max_connections_per_address: 5000
         """
 
     /// A joined client of the child server.
@@ -79,7 +80,13 @@ struct DurabilityTests {
             rounds.finish()
         }
         sender.start()
-        usleep(400_000)
+        // Kill once acknowledgements flow (on a busy machine the first may take a while).
+        var early: [JSONObject] = []
+        while let event = participants[count - 1].client.next(timeout: 10) {
+            early.append(event)
+            if event.string("type") == "ack" { break }
+        }
+        usleep(100_000)
         #expect(server.stop(signal: SIGKILL) == SIGKILL)
         let lastRound = rounds.waitUntilFinished()
 
@@ -89,7 +96,7 @@ struct DurabilityTests {
         var ackedChats: [String] = []
         var acks = 0
         for (index, participant) in participants.enumerated() {
-            var events: [JSONObject] = []
+            var events: [JSONObject] = index == count - 1 ? early : []
             while let event = participant.client.next(timeout: 0.5) { events.append(event) }
             for event in events {
                 guard event.string("type") == "ack", let ref = event.string("ref") else { continue }

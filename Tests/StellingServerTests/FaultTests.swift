@@ -65,7 +65,9 @@ struct FaultTests {
             rounds.finish()
         }
         sender.start()
-        usleep(300_000)
+        // Stop once acknowledged messages flow: the listener sees their broadcasts.
+        while let event = idle.client.next(timeout: 10), event.string("type") != "chat" {}
+        usleep(100_000)
         #expect(server.stop(signal: SIGTERM) == 0)
         _ = rounds.waitUntilFinished()
 

@@ -73,14 +73,14 @@ struct WebSocketServerTests {
 
     @Test func upgradeWithTheSubprotocolReachesTheHandler() throws {
         try withServer { _, handler, port in
-            let (client, status) = try RawWebSocket.open(port: port, origin: "http://example.test")
+            let (client, status) = try RawWebSocket.open(port: port, origin: "http://127.0.0.1:\(port)")
             #expect(status == 101)
             #expect(client.handshakeHeaders["sec-websocket-protocol"] == "stelling.v1")
             try client.sendText("hello")
             #expect(try client.readText() == "echo:hello")
             #expect(handler.messages == ["hello"])
             #expect(handler.opened.count == 1)
-            #expect(handler.opened.first?.origin == "http://example.test")
+            #expect(handler.opened.first?.origin == "http://127.0.0.1:\(port)")
             #expect(handler.opened.first?.peer == "127.0.0.1")
         }
     }

@@ -7,8 +7,14 @@ import StellingCore
 final class Connection {
     let id: ConnectionID
     let wsi: OpaquePointer
+    /// A conformance echo connection (`--echo-conformance`): never reaches the handler.
+    let isEcho: Bool
     var assembler: MessageAssembler
     var outbound = OutboundQueue()
+    /// Echo connections only: the messages to send back, one WebSocket message each.
+    var echoes: [(binary: Bool, bytes: [UInt8])] = []
+    /// The bytes in `echoes`.
+    var echoBytes = 0
     /// Monotonic milliseconds when the last frame of any kind arrived.
     var lastReceived: Int64
     /// A keep-alive ping went out after the last frame arrived.
@@ -22,12 +28,16 @@ final class Connection {
     /// The keep-alive sweep gave up on the connection; lws is tearing it down.
     var dropped = false
 
-    init(id: ConnectionID, wsi: OpaquePointer, messageLimit: Int, now: Int64) {
+    init(id: ConnectionID, wsi: OpaquePointer, messageLimit: Int, now: Int64, isEcho: Bool = false) {
         self.id = id
         self.wsi = wsi
-        self.assembler = MessageAssembler(limit: messageLimit)
+        self.isEcho = isEcho
+        self.assembler = MessageAssembler(limit: messageLimit, acceptsBinary: isEcho)
         self.lastReceived = now
     }
+
+    /// Bytes waiting to be written, events or echoes.
+    var queuedBytes: Int { outbound.byteCount + echoBytes }
 
     /// Notes that a frame (of any kind, pongs included) arrived at `now`.
     func received(at now: Int64) {
@@ -51,6 +61,15 @@ struct DeferredHTTP {
     var number: UInt64
     var head: Bool
     var response: HTTPResponse?
+}
+
+/// One accepted TCP connection as the connection limiter counts it, from adoption until lws
+/// destroys the wsi (HTTP keep-alive and an upgrade to WebSocket keep the same wsi).
+struct SocketEntry {
+    /// The limiter's key: an IPv4 address, or an IPv6 /64.
+    var address: String
+    /// What the limiter said when it was accepted; not `.admitted` means "answer and close".
+    var admission: ConnectionLimiter.Admission
 }
 
 /// An HTTP response being written in chunks across HTTP_WRITEABLE callbacks.

@@ -1,6 +1,11 @@
 import CWebSockets
 import Logging
 import StellingCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The "http" protocol's callback (protocols[0]): every HTTP request, via the "/" mount.
 func stellingHTTPCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons,
@@ -41,7 +46,22 @@ extension WebSocketServer {
             return 0
 
         case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-            return shuttingDown ? 1 : 0
+            // `user` is the accepted socket's lws_filter_network_conn_args.
+            return filterNetworkConnection(user) ? 0 : 1
+
+        case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+            if !socketAdopted(wsi) { return -1 }
+            return lws_callback_http_dummy(wsi, reason, user, input, length)
+
+        case LWS_CALLBACK_WSI_DESTROY:
+            if let entry = sockets.removeValue(forKey: wsi) { limiter.closed(entry.address) }
+            return lws_callback_http_dummy(wsi, reason, user, input, length)
+
+        case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+            // `input` is the Upgrade header's value. 0 lets lws go on to the upgrade; our own
+            // answer is written here, and -1 then closes the connection.
+            let upgrade = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? ""
+            return confirmUpgrade(wsi, upgrade: upgrade)
 
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
             return acceptsUpgrade(wsi, webSocketProtocol: webSocketProtocol) ? 0 : 1
@@ -87,10 +107,100 @@ extension WebSocketServer {
 
     // MARK: WebSocket
 
-    /// Only `GET /ws` upgrades to our subprotocol, and none while shutting down.
+    /// Only `GET /ws` upgrades to our subprotocol (and `/echo` with `echoConformance`), and
+    /// none while shutting down. `confirmUpgrade` has answered the usual refusals already;
+    /// this is lws's last word after it chose the subprotocol.
     private func acceptsUpgrade(_ wsi: OpaquePointer, webSocketProtocol: Bool) -> Bool {
         guard webSocketProtocol, !shuttingDown else { return false }
-        return header(wsi, WSI_TOKEN_GET_URI) == "/ws"
+        return isWebSocketPath(header(wsi, WSI_TOKEN_GET_URI))
+    }
+
+    private func isWebSocketPath(_ path: String?) -> Bool {
+        path == "/ws" || (options.echoConformance && path == TransportOptions.echoPath)
+    }
+
+    // MARK: Admission
+
+    /// A TCP connection is being accepted: close it unanswered while shutting down or when it
+    /// is far past a cap (answering would itself cost too much).
+    private func filterNetworkConnection(_ user: UnsafeMutableRawPointer?) -> Bool {
+        if shuttingDown { return false }
+        guard let user else { return true }
+        let filter = user.assumingMemoryBound(to: lws_filter_network_conn_args.self)
+        let address = addressKey(filter.pointer(to: \.cli_addr)!)
+        if limiter.shouldDrop(address) {
+            statistics.droppedAtAccept += 1
+            logger.debug("connection dropped at accept", metadata: ["peer": "\(address)"])
+            return false
+        }
+        return true
+    }
+
+    /// lws adopted an accepted socket: count it. Its first request learns the outcome.
+    private func socketAdopted(_ wsi: OpaquePointer) -> Bool {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let fd = lws_get_socket_fd(wsi)
+        let address = withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        } == 0 ? addressKey(&storage) : "unknown"
+        let admission = limiter.opened(address)
+        if admission == .drop {
+            statistics.droppedAtAccept += 1
+            return false
+        }
+        sockets[wsi] = SocketEntry(address: address, admission: admission)
+        return true
+    }
+
+    /// The refusal for a connection over a cap, or nil when it is admitted.
+    private func capRefusal(_ wsi: OpaquePointer) -> HTTPResponse? {
+        switch sockets[wsi]?.admission {
+        case .overTotal?:
+            statistics.refusedOverTotal += 1
+            return HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8",
+                                headers: [HTTPHeader("Retry-After", "30")],
+                                body: Array("The server is full. Please try again in a minute.\n".utf8))
+        case .overAddress?:
+            statistics.refusedOverAddress += 1
+            return HTTPResponse(status: 429, contentType: "text/plain; charset=utf-8",
+                                headers: [HTTPHeader("Retry-After", "30")],
+                                body: Array("Too many connections from your address. Please try again in a minute.\n".utf8))
+        default:
+            return nil
+        }
+    }
+
+    /// Checks an upgrade before lws accepts it, answering a refusal with a real HTTP status:
+    /// caps (503/429), path (404), Origin (403), subprotocol (400).
+    private func confirmUpgrade(_ wsi: OpaquePointer, upgrade: String) -> Int32 {
+        func refuse(_ response: HTTPResponse) -> Int32 {
+            _ = respondAndClose(wsi, response)
+            return -1
+        }
+        guard upgrade.lowercased() == "websocket" else {
+            // Notably h2c: HTTP/2 would bypass these checks. lws itself refuses other names.
+            return refuse(.text("only WebSocket upgrades are served\n", status: 403))
+        }
+        if shuttingDown { return refuse(.text("shutting down\n", status: 503)) }
+        if let refusal = capRefusal(wsi) { return refuse(refusal) }
+        let path = header(wsi, WSI_TOKEN_GET_URI)
+        guard isWebSocketPath(path) else { return refuse(.text("not found\n", status: 404)) }
+        let origin = header(wsi, WSI_TOKEN_ORIGIN)
+        guard originPolicy.allows(origin: origin, host: header(wsi, WSI_TOKEN_HOST)) else {
+            statistics.refusedOrigin += 1
+            logger.info("upgrade refused for its origin", metadata: ["origin": "\(origin ?? "")"])
+            return refuse(.text("this origin may not connect\n", status: 403))
+        }
+        if let offered = header(wsi, WSI_TOKEN_PROTOCOL) {
+            var acceptable = [options.subprotocol]
+            if options.echoConformance { acceptable.append(TransportOptions.echoSubprotocol) }
+            let names = offered.split(separator: ",").map { String($0).trimmingBlanks() }
+            guard names.contains(where: acceptable.contains) else {
+                return refuse(.text("unsupported subprotocol; offer \(options.subprotocol)\n", status: 400))
+            }
+        }
+        return 0
     }
 
     private func connection(_ user: UnsafeMutableRawPointer?) -> Connection? {
@@ -100,8 +210,13 @@ extension WebSocketServer {
 
     private func established(_ wsi: OpaquePointer, _ user: UnsafeMutableRawPointer?) {
         guard let user else { return }
-        let connection = Connection(id: makeConnectionID(), wsi: wsi, messageLimit: options.messageLimitBytes,
-                                    now: monotonicMilliseconds())
+        // The conformance echo: the /echo path, or the "echo" subprotocol (only registered then).
+        let protocolName = lws_get_protocol(wsi)?.pointee.name.map { String(cString: $0) }
+        let isEcho = options.echoConformance
+            && (header(wsi, WSI_TOKEN_GET_URI) == TransportOptions.echoPath || protocolName == TransportOptions.echoSubprotocol)
+        let connection = Connection(id: makeConnectionID(), wsi: wsi,
+                                    messageLimit: isEcho ? TransportOptions.echoMessageLimitBytes : options.messageLimitBytes,
+                                    now: monotonicMilliseconds(), isEcho: isEcho)
         user.storeBytes(of: Unmanaged.passRetained(connection).toOpaque(), as: UnsafeMutableRawPointer?.self)
         connections[connection.id] = connection
         statistics.openConnections += 1
@@ -110,8 +225,10 @@ extension WebSocketServer {
             lws_get_peer_simple(wsi, buffer.baseAddress, buffer.count).map { String(cString: $0) } ?? ""
         }
         let origin = header(wsi, WSI_TOKEN_ORIGIN)
-        logger.debug("connection opened", metadata: ["connection.id": "\(connection.id)", "peer": "\(peer)"])
-        handler.connectionOpened(connection.id, peer: peer, origin: origin)
+        logger.debug("connection opened", metadata: [
+            "connection.id": "\(connection.id)", "peer": "\(peer)", "echo": "\(isEcho)",
+        ])
+        if !isEcho { handler.connectionOpened(connection.id, peer: peer, origin: origin) }
         if shuttingDown && connection.acceptsEvents {
             requestClose(connection, code: CloseCodes.goingAway, reason: "server shutting down", timeoutSeconds: nil)
         }
@@ -132,7 +249,15 @@ extension WebSocketServer {
             return 0
         case .message(let text):
             statistics.messagesIn += 1
-            handler.messageReceived(connection.id, text: text)
+            if connection.isEcho {
+                queueEcho(connection, binary: false, text)
+            } else {
+                handler.messageReceived(connection.id, text: text)
+            }
+            return 0
+        case .binaryMessage(let bytes):  // only echo connections accept binary
+            statistics.messagesIn += 1
+            queueEcho(connection, binary: true, bytes)
             return 0
         case .close(let code, let reason):
             logger.debug("closing connection on a bad message", metadata: [
@@ -145,8 +270,20 @@ extension WebSocketServer {
         }
     }
 
+    /// Queues a received message to go back unchanged (the conformance echo).
+    private func queueEcho(_ connection: Connection, binary: Bool, _ bytes: [UInt8]) {
+        connection.echoes.append((binary, bytes))
+        connection.echoBytes += bytes.count
+        if connection.echoBytes > max(options.outboundQueueLimitBytes, 4 * TransportOptions.echoMessageLimitBytes) {
+            dropTooSlow(connection)
+            return
+        }
+        connection.requestWritable()
+    }
+
     /// One WRITEABLE, one lws_write: a due ping first, else everything queued as one
-    /// message, else the requested close. Asks again while something is left.
+    /// message (an echo connection: the next echo), else the requested close. Asks again
+    /// while something is left.
     private func writeable(_ connection: Connection) -> Int32 {
         connection.writableRequested = false
         if connection.dropped { return 0 }  // lws is killing it already
@@ -158,7 +295,24 @@ extension WebSocketServer {
             let payload = scratch + pre
             payload.storeBytes(of: UInt64(truncatingIfNeeded: monotonicMilliseconds()).bigEndian, as: UInt64.self)
             if lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), 8, LWS_WRITE_PING) < 0 { return -1 }
-            if !connection.outbound.isEmpty || connection.closeRequest != nil { connection.requestWritable() }
+            if connection.queuedBytes > 0 || !connection.echoes.isEmpty || connection.closeRequest != nil {
+                connection.requestWritable()
+            }
+            return 0
+        }
+        if !connection.echoes.isEmpty {
+            let echo = connection.echoes.removeFirst()
+            connection.echoBytes -= echo.bytes.count
+            reserveScratch(echo.bytes.count)
+            let base = scratch + pre
+            echo.bytes.withUnsafeBytes { source in
+                if let address = source.baseAddress { base.copyMemory(from: address, byteCount: source.count) }
+            }
+            let payload = scratch.assumingMemoryBound(to: UInt8.self) + pre
+            if lws_write(wsi, payload, echo.bytes.count, echo.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < 0 { return -1 }
+            statistics.messagesOut += 1
+            statistics.bytesOut += UInt64(echo.bytes.count)
+            if !connection.echoes.isEmpty || connection.closeRequest != nil { connection.requestWritable() }
             return 0
         }
         if !connection.outbound.isEmpty {
@@ -206,7 +360,7 @@ extension WebSocketServer {
         connections[connection.id] = nil
         statistics.openConnections -= 1
         logger.debug("connection closed", metadata: ["connection.id": "\(connection.id)"])
-        handler.connectionClosed(connection.id)
+        if !connection.isEcho { handler.connectionClosed(connection.id) }
     }
 
     // MARK: HTTP
@@ -220,6 +374,9 @@ extension WebSocketServer {
         } ?? "/"
         let isGet = method == Int32(LWSHUMETH_GET)
         let isHead = method == Int32(LWSHUMETH_HEAD)
+        if let refusal = capRefusal(wsi) {
+            return respond(wsi, refusal, head: isHead, closeAfter: true)
+        }
         guard isGet || isHead else {
             // A body may follow: answer and close rather than parse it as the next request.
             let response = HTTPResponse(status: 405, contentType: "text/plain; charset=utf-8",
@@ -276,27 +433,82 @@ extension WebSocketServer {
         return HTTPResponse(status: 200, contentType: StaticFiles.contentType(for: relative), body: body)
     }
 
-    /// Writes the status and headers now and queues the body for HTTP_WRITEABLE.
-    private func respond(_ wsi: OpaquePointer, _ response: HTTPResponse, head: Bool, closeAfter: Bool) -> Int32 {
+    /// The headers a response carries beyond status, Content-Type and Content-Length, and
+    /// beyond those lws adds to every response (`fixedHeaders`): Cache-Control unless the
+    /// response has one, the default CSP unless it has its own, and "Connection: close".
+    private func extraHeaders(_ response: HTTPResponse, closeAfter: Bool) -> [HTTPHeader] {
         var extra = response.headers
         if !extra.contains(where: { $0.name.lowercased() == "cache-control" }) {
             extra.append(HTTPHeader("Cache-Control", "no-cache"))
         }
-        extra.append(HTTPHeader("X-Content-Type-Options", "nosniff"))
-        let headerBytes = extra.reduce(512 + response.contentType.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 8 }
-        reserveScratch(headerBytes)
-        let start = scratch.assumingMemoryBound(to: UInt8.self) + pre
-        let end = start + headerBytes
-        var cursor: UnsafeMutablePointer<UInt8>? = start
-        if lws_add_http_common_headers(wsi, UInt32(response.status), response.contentType,
-                                       lws_filepos_t(response.body.count), &cursor, end) != 0 {
-            return -1
+        if !extra.contains(where: { $0.name.lowercased() == "content-security-policy" }) {
+            extra.append(HTTPHeader("Content-Security-Policy", SecurityHeaders.contentSecurityPolicy))
+        }
+        if closeAfter { extra.append(HTTPHeader("Connection", "close")) }
+        return extra
+    }
+
+    /// Adds status, Content-Type, Content-Length (also telling lws the body's length when
+    /// `tracked`) and the extra headers at `cursor`; false when they do not fit.
+    private func addHeaders(_ wsi: OpaquePointer, _ response: HTTPResponse, _ extra: [HTTPHeader],
+                            tracked: Bool, _ cursor: inout UnsafeMutablePointer<UInt8>?,
+                            _ end: UnsafeMutablePointer<UInt8>) -> Bool {
+        if tracked {
+            if lws_add_http_common_headers(wsi, UInt32(response.status), response.contentType,
+                                           lws_filepos_t(response.body.count), &cursor, end) != 0 { return false }
+        } else {
+            if lws_add_http_header_status(wsi, UInt32(response.status), &cursor, end) != 0 { return false }
+            let type = Array(response.contentType.utf8)
+            if lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, type, Int32(type.count), &cursor, end) != 0 {
+                return false
+            }
+            let length = Array(String(response.body.count).utf8)
+            if lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, length, Int32(length.count), &cursor, end) != 0 {
+                return false
+            }
         }
         for field in extra {
             let name = Array((field.name.lowercased() + ":").utf8) + [0]
             let value = Array(field.value.utf8)
-            if lws_add_http_header_by_name(wsi, name, value, Int32(value.count), &cursor, end) != 0 { return -1 }
+            if lws_add_http_header_by_name(wsi, name, value, Int32(value.count), &cursor, end) != 0 { return false }
         }
+        return true
+    }
+
+    private func headerSpace(_ response: HTTPResponse, _ extra: [HTTPHeader]) -> Int {
+        let fixed = fixedHeaders.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 8 }
+        return extra.reduce(768 + fixed + response.contentType.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 8 }
+    }
+
+    /// Writes a short response, head and body in one lws_write, for answering in a state
+    /// where no HTTP_WRITEABLE will follow (an upgrade refused in HTTP_CONFIRM_UPGRADE, as
+    /// lws_return_http_status does). The caller closes the connection by returning -1.
+    private func respondAndClose(_ wsi: OpaquePointer, _ response: HTTPResponse) -> Bool {
+        let extra = extraHeaders(response, closeAfter: true)
+        let space = headerSpace(response, extra)
+        reserveScratch(space + response.body.count)
+        let start = scratch.assumingMemoryBound(to: UInt8.self) + pre
+        let end = start + space
+        var cursor: UnsafeMutablePointer<UInt8>? = start
+        guard addHeaders(wsi, response, extra, tracked: false, &cursor, end),
+              lws_finalize_http_header(wsi, &cursor, end) == 0, var cursor else { return false }
+        response.body.withUnsafeBytes { body in
+            if let address = body.baseAddress { UnsafeMutableRawPointer(cursor).copyMemory(from: address, byteCount: body.count) }
+        }
+        cursor += response.body.count
+        let length = cursor - start
+        return lws_write(wsi, start, length, LWS_WRITE_HTTP) == length
+    }
+
+    /// Writes the status and headers now and queues the body for HTTP_WRITEABLE.
+    private func respond(_ wsi: OpaquePointer, _ response: HTTPResponse, head: Bool, closeAfter: Bool) -> Int32 {
+        let extra = extraHeaders(response, closeAfter: closeAfter)
+        let headerBytes = headerSpace(response, extra)
+        reserveScratch(headerBytes)
+        let start = scratch.assumingMemoryBound(to: UInt8.self) + pre
+        let end = start + headerBytes
+        var cursor: UnsafeMutablePointer<UInt8>? = start
+        guard addHeaders(wsi, response, extra, tracked: true, &cursor, end) else { return -1 }
         if lws_finalize_write_http_header(wsi, start, &cursor, end) != 0 { return -1 }
         if head || response.body.isEmpty {
             if closeAfter { return -1 }
@@ -354,5 +566,43 @@ extension WebSocketServer {
             index += 1
         }
         return parts.joined(separator: "&")
+    }
+}
+
+/// The connection limiter's key for a peer: the IPv4 address ("192.0.2.7"; IPv4-mapped IPv6
+/// too), or an IPv6 address's /64 ("2001:db8:1:2::/64"), since one subscriber usually holds
+/// a whole /64.
+func addressKey(_ storage: UnsafePointer<sockaddr_storage>) -> String {
+    var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 8)
+    switch Int32(storage.pointee.ss_family) {
+    case AF_INET:
+        var address = storage.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+        guard inet_ntop(AF_INET, &address, &text, socklen_t(text.count)) != nil else { return "unknown" }
+        return String(cString: text)
+    case AF_INET6:
+        var address = storage.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
+        var bytes = withUnsafeBytes(of: &address) { Array($0) }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+            var v4 = in_addr()
+            withUnsafeMutableBytes(of: &v4) { $0.copyBytes(from: bytes[12..<16]) }
+            guard inet_ntop(AF_INET, &v4, &text, socklen_t(text.count)) != nil else { return "unknown" }
+            return String(cString: text)
+        }
+        for index in 8..<16 { bytes[index] = 0 }
+        withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: bytes) }
+        guard inet_ntop(AF_INET6, &address, &text, socklen_t(text.count)) != nil else { return "unknown" }
+        return String(cString: text) + "/64"
+    default:
+        return "unknown"
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces and tabs.
+    fileprivate func trimmingBlanks() -> String {
+        var scalars = Substring(self)
+        while scalars.first == " " || scalars.first == "\t" { scalars.removeFirst() }
+        while scalars.last == " " || scalars.last == "\t" { scalars.removeLast() }
+        return String(scalars)
     }
 }

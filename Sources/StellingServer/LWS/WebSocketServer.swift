@@ -22,6 +22,20 @@ public struct TransportCounters: Sendable, Equatable {
     public var eventsOut: UInt64 = 0
     /// WebSocket payload bytes written.
     public var bytesOut: UInt64 = 0
+    /// TCP connections open now (HTTP and WebSocket), as the connection caps count them.
+    public var openSockets = 0
+    /// Outbound bytes queued now over all WebSocket connections (computed when read).
+    public var queuedBytes = 0
+    /// WebSocket connections closed with 1008 "too slow" (their queue passed its limit).
+    public var closedTooSlow: UInt64 = 0
+    /// Requests and upgrades refused with 503 because the total cap was reached.
+    public var refusedOverTotal: UInt64 = 0
+    /// Requests and upgrades refused with 429 because their address's cap was reached.
+    public var refusedOverAddress: UInt64 = 0
+    /// TCP connections closed unanswered at accept, far past a cap.
+    public var droppedAtAccept: UInt64 = 0
+    /// WebSocket upgrades refused with 403 for their Origin.
+    public var refusedOrigin: UInt64 = 0
 }
 
 /// The HTTP and WebSocket server on libwebsockets.
@@ -44,6 +58,9 @@ public final class WebSocketServer: @unchecked Sendable {
     let handler: any TransportHandler
     let logger: Logger
     let keepalive: Keepalive
+    let originPolicy: OriginPolicy
+    /// The CSP-less security headers; lws adds them to every response (LWSConfiguration).
+    let fixedHeaders: [HTTPHeader]
 
     // Written on the service thread before `start()` returns (ordered by `started`).
     private var listenPort = 0
@@ -60,6 +77,8 @@ public final class WebSocketServer: @unchecked Sendable {
     var transfers: [OpaquePointer: HTTPTransfer] = [:]
     var deferred: [OpaquePointer: DeferredHTTP] = [:]
     var nextDeferredNumber: UInt64 = 0
+    var sockets: [OpaquePointer: SocketEntry] = [:]
+    var limiter: ConnectionLimiter
     var statistics = TransportCounters()
     var shuttingDown = false
     private var nextConnectionNumber: UInt64 = 0
@@ -79,6 +98,10 @@ public final class WebSocketServer: @unchecked Sendable {
         self.handler = handler
         self.logger = logger
         self.keepalive = Keepalive(keepaliveSeconds: options.keepaliveSeconds)
+        self.originPolicy = OriginPolicy(allowedOrigins: options.allowedOrigins)
+        self.fixedHeaders = SecurityHeaders.fixed(tls: options.tls != nil)
+        self.limiter = ConnectionLimiter(maxConnections: options.maxConnections,
+                                         maxConnectionsPerAddress: options.maxConnectionsPerAddress)
         scratchCapacity = 64 << 10
         scratch = .allocate(byteCount: scratchCapacity, alignment: 16)
         tickTimer = .allocate(capacity: 1)
@@ -144,9 +167,13 @@ public final class WebSocketServer: @unchecked Sendable {
     public func installSignalHandlers() {
         signal(SIGPIPE, SIG_IGN)
         var sources: [DispatchSourceSignal] = []
+        // `resume()` registers the source asynchronously; a signal that arrives before that,
+        // with SIG_IGN already set, is lost. Return only once both are registered.
+        let registered = DispatchSemaphore(value: 0)
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setRegistrationHandler { registered.signal() }
             source.setEventHandler { [self] in
                 if loop.requestStop() {
                     logger.notice("stopping on signal", metadata: ["signal": "\(signalNumber)"])
@@ -157,13 +184,17 @@ public final class WebSocketServer: @unchecked Sendable {
             source.resume()
             sources.append(source)
         }
+        for _ in sources { _ = registered.wait(timeout: .now() + .seconds(2)) }
         startLock.withLock { signalSources.append(contentsOf: sources) }
     }
 
     /// The counters; read them on the service thread.
     public var counters: TransportCounters {
         loop.assertOnLoopThread()
-        return statistics
+        var counters = statistics
+        counters.openSockets = limiter.openConnections
+        counters.queuedBytes = connections.values.reduce(0) { $0 + $1.queuedBytes }
+        return counters
     }
 
     // MARK: Outbound (service thread)
@@ -200,11 +231,19 @@ public final class WebSocketServer: @unchecked Sendable {
                 "connection.id": "\(connection.id)",
                 "queued.bytes": "\(connection.outbound.byteCount)",
             ])
-            connection.outbound.removeAll()
-            requestClose(connection, code: CloseCodes.policyViolation, reason: "too slow", timeoutSeconds: 5)
+            dropTooSlow(connection)
             return
         }
         connection.requestWritable()
+    }
+
+    /// Drops a connection's queue and closes it with 1008 "too slow".
+    func dropTooSlow(_ connection: Connection) {
+        statistics.closedTooSlow += 1
+        connection.outbound.removeAll()
+        connection.echoes = []
+        connection.echoBytes = 0
+        requestClose(connection, code: CloseCodes.policyViolation, reason: "too slow", timeoutSeconds: 5)
     }
 
     /// Marks the connection for closing after its queue is flushed. With `timeoutSeconds`,
@@ -223,10 +262,18 @@ public final class WebSocketServer: @unchecked Sendable {
         loop.bindCurrentThread()
         raiseFileLimit()
         LWSLog.install(logger)
+        if let problem = startProblem() {
+            startLock.withLock { startError = problem }
+            started.signal()
+            return
+        }
         guard let context = createContext() else {
-            startLock.withLock {
-                startError = TransportError(description: "cannot listen on \(options.host):\(options.port)")
+            var description = "cannot listen on \(options.host):\(options.port)"
+            if let tls = options.tls {
+                description += " with TLS (certificate \(tls.certificatePath), key \(tls.privateKeyPath)): "
+                    + "is the port free, and are they a PEM certificate and its unencrypted private key?"
             }
+            startLock.withLock { startError = TransportError(description: description) }
             started.signal()
             return
         }
@@ -238,7 +285,9 @@ public final class WebSocketServer: @unchecked Sendable {
         lastSweep = monotonicMilliseconds()
         tickTimer.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
         scheduleTick()
-        logger.info("transport listening", metadata: ["host": "\(options.host)", "port": "\(port)"])
+        logger.info("transport listening", metadata: [
+            "host": "\(options.host)", "port": "\(port)", "tls": "\(options.tls != nil)",
+        ])
         started.signal()
 
         serve(context)
@@ -274,8 +323,25 @@ public final class WebSocketServer: @unchecked Sendable {
         }
     }
 
+    /// What makes starting pointless, found before lws is asked (whose own errors are vague).
+    private func startProblem() -> TransportError? {
+        if options.echoConformance && !isLoopbackHost(options.host) {
+            return TransportError(description: "the conformance echo is refused on \(options.host): "
+                + "listen on a loopback address (127.0.0.1, ::1 or localhost)")
+        }
+        guard let tls = options.tls else { return nil }
+        for (what, path) in [("certificate", tls.certificatePath), ("private key", tls.privateKeyPath)] {
+            if let problem = unreadableFileProblem(path) {
+                return TransportError(description: "cannot read the TLS \(what) \(path): \(problem)")
+            }
+        }
+        return nil
+    }
+
     private func createContext() -> OpaquePointer? {
-        let configuration = LWSConfiguration(subprotocol: options.subprotocol, host: options.host)
+        let configuration = LWSConfiguration(subprotocol: options.subprotocol, host: options.host,
+                                             echo: options.echoConformance, responseHeaders: fixedHeaders,
+                                             tls: options.tls)
         self.configuration = configuration
         var info = lws_context_creation_info()
         info.port = Int32(options.port)
@@ -285,11 +351,25 @@ public final class WebSocketServer: @unchecked Sendable {
         info.mounts = UnsafePointer(configuration.mount)
         info.retry_and_idle_policy = UnsafePointer(configuration.retryPolicy)
         info.server_string = UnsafePointer(configuration.serverName)
+        info.headers = UnsafePointer(configuration.responseHeaders)
+        // The whole request head must arrive this long after the connection (lws holds a
+        // header table for it meanwhile); idle keep-alive HTTP connections are closed after
+        // the second; TLS handshakes and other lws round trips get the third.
+        info.timeout_secs_ah_idle = UInt32(max(1, options.requestHeadTimeoutSeconds))
+        info.keepalive_timeout = Int32(max(1, options.httpIdleTimeoutSeconds))
+        info.timeout_secs = UInt32(max(1, options.requestHeadTimeoutSeconds))
         info.user = Unmanaged.passUnretained(self).toOpaque()
         // No extensions: permessage-deflate stays off (LIBWEBSOCKETS.md, PROTOCOL.md).
         info.extensions = nil
         var flags = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         if isIPv4Literal(options.host) { flags |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
+        if options.tls != nil {
+            flags |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
+            info.ssl_cert_filepath = UnsafePointer(configuration.certificatePath)
+            info.ssl_private_key_filepath = UnsafePointer(configuration.privateKeyPath)
+            // HTTP/1.1 only: the upgrade, origin and cap checks live on the HTTP/1 path.
+            info.alpn = UnsafePointer(configuration.alpn)
+        }
         info.options = flags
         return lws_create_context(&info)
     }
@@ -384,6 +464,16 @@ func wallClockMilliseconds() -> Int64 {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
     return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
+
+/// Why the regular file at `path` cannot be read, or nil when it can.
+private func unreadableFileProblem(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 { return String(cString: strerror(errno)) }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return "not a regular file" }
+    return nil
 }
 
 private func isIPv4Literal(_ host: String) -> Bool {

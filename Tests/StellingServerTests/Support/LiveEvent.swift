@@ -15,7 +15,8 @@ final class LiveEvent: @unchecked Sendable {
     let folder: URL
     let pool: WebSocketClientPool
     let port: Int
-    var url: String { "ws://127.0.0.1:\(port)/ws" }
+    let secure: Bool
+    var url: String { "\(secure ? "wss" : "ws")://127.0.0.1:\(port)/ws" }
 
     static func configuration(groups: [String] = ["Rijk", "Provincie", "Gemeente"]) -> Configuration {
         var configuration = Configuration(
@@ -29,7 +30,7 @@ final class LiveEvent: @unchecked Sendable {
         return configuration
     }
 
-    init(configuration: Configuration = LiveEvent.configuration(), keepaliveSeconds: Int? = nil) throws {
+    init(configuration: Configuration = LiveEvent.configuration(), keepaliveSeconds: Int? = nil, tls: TLSFiles? = nil) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("stelling-live-\(UUID().uuidString)")
         let store = try EventStore(path: folder.appendingPathComponent("event.sqlite").path, configuration: configuration)
         self.store = store
@@ -38,10 +39,13 @@ final class LiveEvent: @unchecked Sendable {
         let options = TransportOptions(
             host: "127.0.0.1", port: 0, webRoot: FileManager.default.temporaryDirectory.path,
             messageLimitBytes: configuration.limits.messageBytes,
-            keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds)
+            keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds,
+            tls: tls,
+            maxConnectionsPerAddress: 100_000)  // every test client comes from 127.0.0.1
         server = Server(room: Room(configuration: configuration), options: options, sink: store, logger: logger,
                         registerDurable: { store.onDurable = $0 }, hooks: ServiceHooks(store: store))
         try server.start()
+        secure = tls != nil
         port = server.port
         pool = try WebSocketClientPool()
     }

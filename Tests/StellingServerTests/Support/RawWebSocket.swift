@@ -41,7 +41,16 @@ final class RawWebSocket {
         var status: Int
         var headers: [String: String]  // names in lower case
         var body: [UInt8]
+        /// Every header line as received, in order (names in lower case), duplicates kept.
+        var fields: [(name: String, value: String)] = []
+
+        /// How many times the header `name` (lower case) appears.
+        func count(_ name: String) -> Int { fields.count { $0.name == name } }
+        var text: String { String(decoding: body, as: UTF8.self) }
     }
+
+    /// The header lines of the last response head read.
+    private(set) var lastFields: [(name: String, value: String)] = []
 
     private let fd: Int32
     private var buffer: [UInt8] = []
@@ -56,10 +65,26 @@ final class RawWebSocket {
         Glibc.close(fd)
     }
 
-    /// Opens a TCP connection to 127.0.0.1:`port`.
-    static func connect(port: Int) throws -> RawWebSocket {
+    /// Opens a TCP connection to 127.0.0.1:`port`, from `source` (another loopback address,
+    /// such as 127.0.0.2) when given; with `receiveBuffer`, a small SO_RCVBUF first.
+    static func connect(port: Int, source: String? = nil, receiveBuffer: Int32? = nil) throws -> RawWebSocket {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                Glibc.close(fd)
+                throw Failure(description: "bind \(source): errno \(errno)")
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -81,8 +106,8 @@ final class RawWebSocket {
 
     /// One HTTP/1.1 GET (or HEAD) on a fresh connection; reads the body by its Content-Length.
     static func http(port: Int, method: String = "GET", path: String, headers: [String: String] = [:],
-                     timeout: Double = 5) throws -> HTTPResult {
-        let client = try connect(port: port)
+                     source: String? = nil, timeout: Double = 5) throws -> HTTPResult {
+        let client = try connect(port: port, source: source)
         var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         try client.write(Array((request + "\r\n").utf8))
@@ -93,21 +118,51 @@ final class RawWebSocket {
         while client.buffer.count < bodyLength {
             guard try client.fill(deadline: deadline) else { throw Failure(description: "EOF in body") }
         }
-        return HTTPResult(status: status, headers: responseHeaders, body: Array(client.buffer.prefix(bodyLength)))
+        return HTTPResult(status: status, headers: responseHeaders, body: Array(client.buffer.prefix(bodyLength)),
+                          fields: client.lastFields)
+    }
+
+    /// One keep-alive GET on this connection; reads the body by its Content-Length.
+    func get(_ path: String, port: Int, timeout: Double = 5) throws -> HTTPResult {
+        try write(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))
+        let deadline = RawWebSocket.now() + timeout
+        let (status, headers) = try readHead(deadline: deadline)
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        while buffer.count < length {
+            guard try fill(deadline: deadline) else { throw Failure(description: "EOF in body") }
+        }
+        let body = Array(buffer.prefix(length))
+        buffer.removeFirst(length)
+        return HTTPResult(status: status, headers: headers, body: body, fields: lastFields)
     }
 
     /// Connects and upgrades `path`; returns the client and the response status (101 on success).
     static func open(port: Int, path: String = "/ws", subprotocols: [String]? = ["stelling.v1"],
-                     origin: String? = nil, timeout: Double = 5) throws -> (RawWebSocket, Int) {
-        let client = try connect(port: port)
-        var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
+                     origin: String? = nil, host: String? = nil, source: String? = nil,
+                     receiveBuffer: Int32? = nil, timeout: Double = 5) throws -> (RawWebSocket, Int) {
+        let client = try connect(port: port, source: source, receiveBuffer: receiveBuffer)
+        var request = "GET \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\nUpgrade: websocket\r\n"
         request += "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
         if let subprotocols { request += "Sec-WebSocket-Protocol: \(subprotocols.joined(separator: ", "))\r\n" }
         if let origin { request += "Origin: \(origin)\r\n" }
         try client.write(Array((request + "\r\n").utf8))
         let (status, headers) = try client.readHead(deadline: now() + timeout)
         client.handshakeHeaders = headers
+        client.handshakeStatus = status
         return (client, status)
+    }
+
+    /// The status of the upgrade's answer.
+    private(set) var handshakeStatus = 0
+
+    /// The body of a refused upgrade, read by its Content-Length.
+    func refusalBody(timeout: Double = 5) throws -> String {
+        let length = Int(handshakeHeaders["content-length"] ?? "0") ?? 0
+        let deadline = RawWebSocket.now() + timeout
+        while buffer.count < length {
+            guard try fill(deadline: deadline) else { throw Failure(description: "EOF in body") }
+        }
+        return String(decoding: buffer.prefix(length), as: UTF8.self)
     }
 
     /// Sends one masked frame.
@@ -256,10 +311,13 @@ final class RawWebSocket {
                     throw Failure(description: "bad status line")
                 }
                 var headers: [String: String] = [:]
+                lastFields = []
                 for line in lines {
                     guard let colon = line.firstIndex(of: ":") else { continue }
                     let name = line[..<colon].lowercased()
-                    headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: " \t")
+                    let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t")
+                    headers[name] = value
+                    lastFields.append((name, value))
                 }
                 return (status, headers)
             }

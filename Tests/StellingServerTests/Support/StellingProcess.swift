@@ -5,7 +5,13 @@ import StellingLoad
 final class StellingProcess: @unchecked Sendable {
     static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let binary = root.appendingPathComponent(".build/debug/stelling").path
+    /// The `stelling` built beside this test binary (any --scratch-path), else .build/debug's.
+    static let binary: String = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("stelling").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return root.appendingPathComponent(".build/debug/stelling").path
+    }()
 
     let folder: URL
     let config: URL

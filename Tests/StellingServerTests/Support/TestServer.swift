@@ -90,6 +90,15 @@ final class EchoHandler: TransportHandler, @unchecked Sendable {
             send("entered")
         } else if message == "whoami" {
             send("\(id)")
+        } else if message.hasPrefix("broadcast:") {
+            // broadcast:COUNT:SIZE sends COUNT events of SIZE bytes to every open connection.
+            let numbers = message.dropFirst(10).split(separator: ":").compactMap { Int($0) }
+            let targets = lock.withLock { Set(_opened.map(\.id)).subtracting(_closed) }
+            for index in 0..<numbers[0] {
+                let label = "\(index):"
+                let event = Array((label + String(repeating: "x", count: max(0, numbers[1] - label.utf8.count))).utf8)
+                for target in targets { server.send(target, event) }
+            }
         } else {
             send("echo:" + message)
         }
@@ -108,6 +117,10 @@ final class EchoHandler: TransportHandler, @unchecked Sendable {
                                     body: Array("unauthorized\n".utf8))
             }
             return .text("export \(path.dropFirst(8)) query=\(request.query)\n", contentType: "text/csv")
+        case "/report":
+            return HTTPResponse(status: 200, contentType: "text/html; charset=utf-8",
+                                headers: [HTTPHeader("Content-Security-Policy", "default-src 'none'; style-src 'sha256-abc'")],
+                                body: Array("<style>p{}</style><p>report</p>".utf8))
         case "/big":
             return HTTPResponse(status: 200, contentType: "application/octet-stream",
                                 body: (0..<100_000).map { UInt8($0 % 251) })
@@ -120,12 +133,12 @@ final class EchoHandler: TransportHandler, @unchecked Sendable {
 /// A running server on 127.0.0.1 with a temporary web root; stopped at the end of `body`.
 func withServer<T>(
     messageLimitBytes: Int = 1024, keepaliveSeconds: Int = 60, outboundQueueLimitBytes: Int = 1 << 20,
-    batchLimitBytes: Int = 64 << 10,
+    batchLimitBytes: Int = 64 << 10, configure: (inout TransportOptions) -> Void = { _ in },
     _ body: (WebSocketServer, EchoHandler, Int) throws -> T
 ) throws -> T {
     let (server, handler, root) = try startServer(messageLimitBytes: messageLimitBytes, keepaliveSeconds: keepaliveSeconds,
                                                   outboundQueueLimitBytes: outboundQueueLimitBytes,
-                                                  batchLimitBytes: batchLimitBytes)
+                                                  batchLimitBytes: batchLimitBytes, configure: configure)
     defer {
         server.stop()
         server.waitUntilStopped(timeoutMilliseconds: 10_000)
@@ -137,7 +150,8 @@ func withServer<T>(
 /// Starts a server on 127.0.0.1, port 0, with a scripted handler and a temporary web root
 /// (returned, for the caller to remove).
 func startServer(messageLimitBytes: Int = 1024, keepaliveSeconds: Int = 60,
-                 outboundQueueLimitBytes: Int = 1 << 20, batchLimitBytes: Int = 64 << 10) throws
+                 outboundQueueLimitBytes: Int = 1 << 20, batchLimitBytes: Int = 64 << 10,
+                 configure: (inout TransportOptions) -> Void = { _ in }) throws
     -> (WebSocketServer, EchoHandler, String) {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("stelling-web-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -158,13 +172,19 @@ func startServer(messageLimitBytes: Int = 1024, keepaliveSeconds: Int = 60,
     let handler = EchoHandler()
     var logger = Logger(label: "stelling.test")
     logger.logLevel = .warning
-    let options = TransportOptions(host: "127.0.0.1", port: 0, webRoot: root.path,
+    var options = TransportOptions(host: "127.0.0.1", port: 0, webRoot: root.path,
                                    messageLimitBytes: messageLimitBytes, keepaliveSeconds: keepaliveSeconds,
                                    outboundQueueLimitBytes: outboundQueueLimitBytes, batchLimitBytes: batchLimitBytes,
                                    shutdownGraceMilliseconds: 2000)
+    configure(&options)
     let server = WebSocketServer(options: options, handler: handler, logger: logger)
     handler.server = server
-    try server.start()
+    do {
+        try server.start()
+    } catch {
+        try? FileManager.default.removeItem(at: root)
+        throw error
+    }
     return (server, handler, root.path)
 }
 

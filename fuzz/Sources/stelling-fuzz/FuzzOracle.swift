@@ -1,0 +1,1 @@
+../../../Tests/StellingCoreTests/FuzzOracle.swift
