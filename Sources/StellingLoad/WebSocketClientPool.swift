@@ -65,9 +65,10 @@ public final class WebSocketClientPool: Sendable {
         return connection
     }
 
-    /// Limits libwebsockets' own log (process-wide) to errors and warnings; the load tool calls it first.
+    /// Limits libwebsockets' own log (process-wide) to errors; the load tool calls it first, as
+    /// its warnings repeat per connection (a refused handshake is reported in the summary).
     public static func quietLibraryLog() {
-        lws_set_log_level(Int32(LLL_ERR | LLL_WARN), nil)
+        lws_set_log_level(Int32(LLL_ERR), nil)
     }
 
     /// Closes every connection without a closing handshake and stops the service thread.
