@@ -7,7 +7,7 @@ CONFIG ?= config/seminar.yaml
 APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev
 BENCH_PACKAGES := jq curl util-linux
 
-.PHONY: run test build release deps bench-deps bench clean check-config browser-test fuzz
+.PHONY: run test build release deps bench-deps bench soak clean check-config browser-test fuzz
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -30,6 +30,10 @@ bench-deps:
 # Release build; server on core 0, load tool on core 1; prints one table (takes a few minutes).
 bench: deps bench-deps release
 	bench/run.sh
+
+# A long soak (SOAK_MINUTES, default 30) of mixed load with clients coming and going; figures in docs/BENCHMARKS.md.
+soak: deps bench-deps release
+	bench/soak.sh
 
 build: deps
 	$(SWIFT) build

@@ -113,6 +113,8 @@ row chat-overload "5,000 @ 100/s" "deliveries a second" deliveries_per_s "-" "-"
 row chat-overload "5,000 @ 100/s" "delivery p99 (ms)" latency_p99_ms "-" "-"
 row votes-5000 5,000 "next to last durable ack (s)" next_to_last_ack_s "<=" 0.4
 row votes-5000 5,000 "vote to ack p99 (ms)" ack_p99_ms "-" "-"
+row votes-5000 5,000 "store transactions for the burst" store_transactions "-" "-"
+row votes-5000 5,000 "store records for the burst" store_records "-" "-"
 row votes-10000 10,000 "next to last durable ack (s)" next_to_last_ack_s "<=" 1
 row votes-10000 10,000 "vote to ack p99 (ms)" ack_p99_ms "-" "-"
 row event-2000 "2,000, 30 s" "delivery p99 (ms)" latency_p99_ms "-" "-"

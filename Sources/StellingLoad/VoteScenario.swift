@@ -52,6 +52,7 @@ struct VoteScenario {
         }
 
         let statement = try moderator.upcoming(1, load: load)[0]
+        let storeBefore = ServerMetrics.read(load.options.url)
         let ballot = Ballot(number: 0, statement: statement, clients: swarm.withLock { swarm.clients.count })
         load.startMeasuring()
         swarm.withLock {
@@ -66,6 +67,8 @@ struct VoteScenario {
             ballot.sent == count && ballot.allAnswered
         }
         load.stopMeasuring()
+        // Every acknowledged vote is committed: the store's counters now hold the whole burst.
+        let storeAfter = ServerMetrics.read(load.options.url)
         let close = try moderator.run([("type", "close")], load: load)
         guard case .ack = close.answer else { throw LoadError("the server refused close: \(close.answer)") }
         swarm.withLock { ballot.closeCommand = close.number }
@@ -83,6 +86,13 @@ struct VoteScenario {
             report.add("ack_since_next_p99_ms", "next to ack p99", Double(ballot.sinceShown.percentile(0.99)) / 1000, "ms")
             report.add("ack_p50_ms", "vote to ack p50", Double(ballot.sinceVote.percentile(0.5)) / 1000, "ms")
             report.add("ack_p99_ms", "vote to ack p99", Double(ballot.sinceVote.percentile(0.99)) / 1000, "ms")
+            if let before = storeBefore, let after = storeAfter,
+               let transactions = after["stelling_store_transactions_total"].map({ $0 - (before["stelling_store_transactions_total"] ?? 0) }),
+               let records = after["stelling_store_records_total"].map({ $0 - (before["stelling_store_records_total"] ?? 0) }) {
+                // From `next` to the last ack: the `next` record and every vote.
+                report.add("store_transactions", "store transactions for the burst", transactions)
+                report.add("store_records", "store records for the burst", records)
+            }
             report.check("every vote acknowledged", ballot.acked == count,
                          "\(ballot.acked) of \(count)" + ballot.refused.map { ", \($0.value)× \($0.key)" }.joined())
             let tally = ballot.tallyCheck(moderator)

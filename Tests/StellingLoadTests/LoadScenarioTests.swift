@@ -45,6 +45,9 @@ struct LoadScenarioTests {
         #expect(report.checks.first { $0.name == "tally equals the acks" }?.detail
                 == "s1: agree 66, disagree 67, pass 67, voters 200")
         #expect(report.figure("next_to_last_ack_s")! > 0)
+        // Group commit: the burst's 200 votes and the `next` in far fewer transactions.
+        #expect(report.figure("store_records") == 201)
+        #expect(report.figure("store_transactions").map { $0 >= 1 && $0 < 201 } == true)
     }
 
     @Test func votesRunTwiceAddAStatementWhenTheListRunsOut() throws {
