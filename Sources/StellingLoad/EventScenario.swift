@@ -213,7 +213,7 @@ struct EventScenario {
             report.add("next_to_last_ack_s", "next to the last ack (slowest statement)", slowest, "s")
             report.add("hidden_seen", "hide events received", Double(routing.hidden))
             report.check("every participant welcomed", counters.welcomed == count + 2 && counters.joinFailures == 0,
-                         counters.joinFailures == 0 ? "\(counters.welcomed - 2) of \(count)" : swarm.failureSummary())
+                         counters.joinFailures == 0 ? "\(counters.welcomed - 2) of \(count)" : swarm.failureSummaryHoldingLock())
             report.check("every vote acknowledged", acked == sent && sent > 0, "\(acked) of \(sent)")
             let tallies = routing.ballots.map { $0.tallyCheck(moderator) }
             report.check("every tally equals its acks", tallies.count == Self.rounds && tallies.allSatisfy(\.passed),
@@ -223,7 +223,7 @@ struct EventScenario {
             report.check("everyone present saw the hide", traffic.firstMessageID == nil || routing.hidden >= stable.count,
                          "\(routing.hidden) hide events, \(stable.count) present throughout")
             report.check("nobody dropped", counters.dropped == 0,
-                         counters.dropped == 0 ? "0 dropped" : "\(counters.dropped) dropped: " + swarm.failureSummary())
+                         counters.dropped == 0 ? "0 dropped" : "\(counters.dropped) dropped: " + swarm.failureSummaryHoldingLock())
         }
         return report
     }

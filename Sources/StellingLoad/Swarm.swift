@@ -187,8 +187,12 @@ final class Swarm: @unchecked Sendable {
 
     /// The most common failure reasons, for checks.
     func failureSummary() -> String {
-        let reasons = withLock { counters.failureReasons }
-        return reasons.sorted { $0.value > $1.value }.prefix(3).map { "\($0.value)× \($0.key)" }.joined(separator: "; ")
+        withLock { failureSummaryHoldingLock() }
+    }
+
+    /// The same, for a caller that holds the lock already (it is not recursive).
+    func failureSummaryHoldingLock() -> String {
+        counters.failureReasons.sorted { $0.value > $1.value }.prefix(3).map { "\($0.value)× \($0.key)" }.joined(separator: "; ")
     }
 
     // MARK: Service thread side

@@ -224,6 +224,20 @@ struct ProtocolTests {
         #expect(try moderator.expectError() == ("rate_limited", "m"))
     }
 
+    @Test func quietClientsThatAnswerPingsStayConnected() throws {
+        // Browsers and the libwebsockets client answer pings with the same payload; with UTF-8
+        // validation on, lws checks that payload too, so it must be UTF-8 (it once was raw bytes
+        // of a timestamp, and quiet participants were dropped with 1007 "bad utf8").
+        let event = try LiveEvent(keepaliveSeconds: 2)
+        var clients: [TestClient] = []
+        for index in 0..<20 { clients.append(try event.participant("Quiet \(index)").0) }
+        Thread.sleep(forTimeInterval: 6) // several ping rounds (a ping after 1 s of silence)
+        for (index, client) in clients.enumerated() {
+            client.send("{\"type\":\"chat\",\"text\":\"still here \(index)\",\"ref\":\"r\(index)\"}")
+            #expect(try client.expect("ack", skipping: ["presence", "tally", "chat"]).string("ref") == "r\(index)")
+        }
+    }
+
     @Test func aMalformedMessageKeepsTheConnectionOpen() throws {
         let event = try LiveEvent()
         let client = try event.client()

@@ -291,10 +291,16 @@ extension WebSocketServer {
         if connection.pingDue {
             connection.pingDue = false
             // The ping carries a payload: lws 4.1.6 drops an empty pong before
-            // LWS_CALLBACK_RECEIVE_PONG, so an empty ping's answer would go unseen.
-            let payload = scratch + pre
-            payload.storeBytes(of: UInt64(truncatingIfNeeded: monotonicMilliseconds()).bigEndian, as: UInt64.self)
-            if lws_write(wsi, payload.assumingMemoryBound(to: UInt8.self), 8, LWS_WRITE_PING) < 0 { return -1 }
+            // LWS_CALLBACK_RECEIVE_PONG, so an empty ping's answer would go unseen. The payload
+            // is ASCII digits: with UTF-8 validation on, lws 4.1.6 also validates the pong's
+            // payload and closes with 1007 "bad utf8" when the echoed bytes are not UTF-8.
+            let payload = (scratch + pre).assumingMemoryBound(to: UInt8.self)
+            var stamp = UInt64(truncatingIfNeeded: monotonicMilliseconds())
+            for index in (0..<8).reversed() {
+                payload[index] = UInt8(ascii: "0") + UInt8(stamp % 10)
+                stamp /= 10
+            }
+            if lws_write(wsi, payload, 8, LWS_WRITE_PING) < 0 { return -1 }
             if connection.queuedBytes > 0 || !connection.echoes.isEmpty || connection.closeRequest != nil {
                 connection.requestWritable()
             }
