@@ -120,6 +120,8 @@ public struct Limits: Equatable, Sendable {
     public var joinBurst: Int
     /// Joins a second per network address after the burst. The default is 20.
     public var joinsPerSecond: Double
+    /// Bytes queued for one connection before it is closed as too slow (1008). The default is 1 MiB.
+    public var outboundQueueBytes: Int
     /// The most TCP connections the server holds at once. The default is 20000.
     public var maxConnections: Int
     /// The most TCP connections from one address (a whole ministry behind NAT shares one). The default is 500.
@@ -135,6 +137,7 @@ public struct Limits: Equatable, Sendable {
         votesPerSecond: Double = 2,
         joinBurst: Int = 100,
         joinsPerSecond: Double = 20,
+        outboundQueueBytes: Int = 1 << 20,
         maxConnections: Int = 20000,
         maxConnectionsPerAddress: Int = 500
     ) {
@@ -146,6 +149,7 @@ public struct Limits: Equatable, Sendable {
         self.votesPerSecond = votesPerSecond
         self.joinBurst = joinBurst
         self.joinsPerSecond = joinsPerSecond
+        self.outboundQueueBytes = outboundQueueBytes
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
     }

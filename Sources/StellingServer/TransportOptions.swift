@@ -106,6 +106,7 @@ extension TransportOptions {
         }
         self.init(host: configuration.host, port: configuration.port, webRoot: configuration.webRoot,
                   messageLimitBytes: configuration.limits.messageBytes, keepaliveSeconds: configuration.keepaliveSeconds,
+                  outboundQueueLimitBytes: configuration.limits.outboundQueueBytes,
                   allowedOrigins: configuration.allowedOrigins, tls: tls,
                   maxConnections: configuration.limits.maxConnections,
                   maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress,

@@ -129,6 +129,7 @@ struct ConfigurationFileTests {
           votes_per_second: 1.5
           join_burst: 300
           joins_per_second: 50
+          outbound_queue_bytes: 65536
         """
         let configuration = try ConfigurationFile.parse(yaml: yaml, environment: [:])
         #expect(configuration == Configuration(
@@ -149,7 +150,8 @@ struct ConfigurationFileTests {
             language: "en",
             webRoot: "/srv/stelling/web",
             limits: Limits(messageBytes: 4096, chatChars: 280, chatBurst: 3, chatPerSecond: 0.5,
-                           voteBurst: 4, votesPerSecond: 1.5, joinBurst: 300, joinsPerSecond: 50)
+                           voteBurst: 4, votesPerSecond: 1.5, joinBurst: 300, joinsPerSecond: 50,
+                           outboundQueueBytes: 65536)
         ))
     }
 
@@ -217,7 +219,9 @@ struct ConfigurationFileTests {
         configuration.limits.maxConnections = 7
         configuration.limits.maxConnectionsPerAddress = 3
         configuration.limits.messageBytes = 100
+        configuration.limits.outboundQueueBytes = 4096
         let options = TransportOptions(configuration: configuration)
+        #expect(options.outboundQueueLimitBytes == 4096)
         #expect(options.host == "127.0.0.1" && options.port == 9000)
         #expect(options.allowedOrigins == ["https://x.nl"])
         #expect(options.tls == TLSFiles(certificatePath: "/c.pem", privateKeyPath: "/k.pem"))
