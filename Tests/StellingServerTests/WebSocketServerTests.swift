@@ -85,6 +85,17 @@ struct WebSocketServerTests {
         }
     }
 
+    @Test func permessageDeflateIsNotNegotiated() throws {
+        // PROTOCOL.md: it costs memory per connection and defeats encode-once fan-out.
+        try withServer { _, _, port in
+            let (client, status) = try RawWebSocket.open(port: port, extensions: "permessage-deflate; client_max_window_bits")
+            #expect(status == 101)
+            #expect(client.handshakeHeaders["sec-websocket-extensions"] == nil)
+            try client.sendText("plain")
+            #expect(try client.readText() == "echo:plain")
+        }
+    }
+
     @Test func upgradeWithoutASubprotocolBindsToStellingToo() throws {
         try withServer { _, handler, port in
             let (client, status) = try RawWebSocket.open(port: port, subprotocols: nil)
