@@ -103,13 +103,8 @@ public enum Event: Equatable, Sendable {
             json.key("session")
             json.beginObject()
             json.field("title", welcome.title)
-            json.key("programme")
-            json.beginArray()
-            for item in welcome.programme {
-                json.beginObject(); json.field("time", item.time); json.field("item", item.item); json.endObject()
-            }
-            json.endArray()
-            json.key("groups"); json.beginArray(); for group in welcome.groups { json.string(group) }; json.endArray()
+            json.key("programme"); json.write(welcome.programme)
+            json.key("groups"); json.write(strings: welcome.groups)
             json.key("statements"); json.write(welcome.statements)
             json.key("current"); json.write(welcome.current)
             json.field("present", welcome.present)
@@ -161,7 +156,7 @@ public enum Event: Equatable, Sendable {
 }
 
 /// The per-connection slots whose pending event a newer one replaces.
-public enum LatestValueSlot: Sendable, Hashable {
+public enum LatestValueSlot: Sendable, Hashable, CaseIterable {
     case tally
     case presence
 }
@@ -186,8 +181,24 @@ extension JSONWriter {
         endArray()
     }
 
+    /// Writes a programme: `[{"time":…,"item":…}]`.
+    public mutating func write(_ programme: [ProgrammeItem]) {
+        beginArray()
+        for item in programme {
+            beginObject(); field("time", item.time); field("item", item.item); endObject()
+        }
+        endArray()
+    }
+
+    /// Writes an array of strings.
+    public mutating func write(strings: [String]) {
+        beginArray()
+        for string in strings { self.string(string) }
+        endArray()
+    }
+
     /// Writes a `current` object or `null`.
-    mutating func write(_ current: CurrentState?) {
+    public mutating func write(_ current: CurrentState?) {
         guard let current else { null(); return }
         beginObject()
         field("statement", current.statement.rawValue)

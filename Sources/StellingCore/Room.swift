@@ -109,7 +109,15 @@ public struct Room: Sendable {
         _ message: some Collection<UInt8>, from connection: ConnectionID, now: Instant,
         random: inout some RandomNumberGenerator
     ) -> [Effect] {
-        switch Request.decode(message) {
+        handle(Request.decode(message), from: connection, now: now, random: &random)
+    }
+
+    /// Handles a decoded client message (for a shell that looks at the request first).
+    public mutating func handle(
+        _ decoded: Result<Request, DecodeFailure>, from connection: ConnectionID, now: Instant,
+        random: inout some RandomNumberGenerator
+    ) -> [Effect] {
+        switch decoded {
         case let .success(request):
             return handle(request, from: connection, now: now, random: &random)
         case let .failure(failure):

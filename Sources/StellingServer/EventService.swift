@@ -3,32 +3,6 @@ import Logging
 import StellingCore
 import StellingStore
 
-/// Where the service stores records. `append` must not block on I/O: it returns the record's
-/// sequence number, and the store later reports "durable up to N" through `EventService.durable(upTo:)`.
-public protocol RecordSink: AnyObject, Sendable {
-    /// Queues a record for writing and returns its sequence number (1, 2, 3, ...).
-    func append(_ record: Record) -> UInt64
-}
-
-/// The SQLite store takes the service's records (group commit on its own thread).
-extension EventStore: RecordSink {}
-
-/// What the service asks of the world outside the room: the exports and the store's health.
-public struct ServiceHooks: Sendable {
-    /// The export files served under `/export/`.
-    public static let exportNames: Set<String> = ["results.csv", "votes.csv", "chat.csv", "session.json", "report.html"]
-    /// Makes one export file (called off the service thread); nil when it cannot be made.
-    public var export: (@Sendable (String) -> HTTPResponse?)?
-    /// The store, for `/healthz` (is it failing?) and `/metrics` (transactions, records).
-    public var store: EventStore?
-
-    /// Makes hooks; none by default.
-    public init(export: (@Sendable (String) -> HTTPResponse?)? = nil, store: EventStore? = nil) {
-        self.export = export
-        self.store = store
-    }
-}
-
 /// The imperative shell around the `Room` (DESIGN.md): it receives what the transport
 /// delivers, asks the room, and carries out the effects in order. Its executor is the
 /// libwebsockets service loop, so every member runs on the service thread; transport
@@ -44,12 +18,12 @@ public actor EventService: TransportHandler {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
 
     private var room: Room
-    private let sink: any RecordSink
+    /// Takes every record (group commit on its own thread); also asked for health and totals.
+    private nonisolated let store: EventStore
     private let metrics: Metrics
     private let logger: Logger
     private var random = SystemRandomNumberGenerator()
     private nonisolated(unsafe) weak var transport: WebSocketServer?
-    private nonisolated let hooks: ServiceHooks
     private nonisolated let moderatorKey: String?
 
     private struct Step {
@@ -65,13 +39,12 @@ public actor EventService: TransportHandler {
     private var joinBuckets: [String: (bucket: TokenBucket, used: Instant)] = [:]
     private var lastPrune = Instant(milliseconds: 0)
 
-    /// Makes the service for a room rebuilt from its records (or a new one).
-    public init(room: Room, loop: ServiceLoop, sink: any RecordSink, metrics: Metrics, logger: Logger, hooks: ServiceHooks = ServiceHooks()) {
+    /// Makes the service for a room rebuilt from the store's records (or a new one).
+    public init(room: Room, loop: ServiceLoop, store: EventStore, metrics: Metrics, logger: Logger) {
         self.room = room
-        self.hooks = hooks
+        self.store = store
         self.moderatorKey = room.configuration.moderatorKey
         self.loop = loop
-        self.sink = sink
         self.metrics = metrics
         self.logger = logger
     }
@@ -120,9 +93,11 @@ public actor EventService: TransportHandler {
 
     /// Exports are made off the service thread: reading a large event takes a second.
     public nonisolated func httpRequestLater(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Bool {
-        guard let name = EventService.exportName(request.path), let export = hooks.export else { return false }
+        guard let name = EventService.exportName(request.path) else { return false }
+        let path = store.path
+        let logger = self.logger
         DispatchQueue.global(qos: .utility).async {
-            reply(export(name) ?? .text("The export could not be made; see the server log.\n", status: 500))
+            reply(EventService.export(name, databasePath: path, logger: logger))
         }
         return true
     }
@@ -131,7 +106,26 @@ public actor EventService: TransportHandler {
     static func exportName(_ path: String) -> String? {
         guard path.hasPrefix("/export/") else { return nil }
         let name = String(path.dropFirst("/export/".count))
-        return ServiceHooks.exportNames.contains(name) ? name : nil
+        return Exporter.fileNames.contains(name) ? name : nil
+    }
+
+    /// One export file as a download, read from the database (a consistent snapshot; WAL lets
+    /// it read while the store writes).
+    static func export(_ name: String, databasePath: String, logger: Logger) -> HTTPResponse {
+        do {
+            let exporter = try Exporter(databasePath: databasePath)
+            guard let body = exporter.file(named: name) else { return .text("No such export.\n", status: 404) }
+            var response = HTTPResponse(status: 200, contentType: Exporter.contentType(of: name), body: body)
+            response.headers.append(HTTPHeader("Content-Disposition", "attachment; filename=\"\(name)\""))
+            response.headers.append(HTTPHeader("Cache-Control", "no-store"))
+            if name == "report.html" {
+                response.headers.append(HTTPHeader("Content-Security-Policy", Exporter.reportContentSecurityPolicy))
+            }
+            return response
+        } catch {
+            logger.error("export failed", metadata: ["export": "\(name)", "error": "\(error)"])
+            return .text("The export could not be made; see the server log.\n", status: 500)
+        }
     }
 
     // MARK: Requests and effects
@@ -139,16 +133,13 @@ public actor EventService: TransportHandler {
     private func receive(_ id: ConnectionID, _ text: [UInt8]) {
         metrics.messagesIn.increment()
         let now = Instant(milliseconds: wallClockMilliseconds())
-        switch Request.decode(text) {
-        case let .success(request):
-            if case .join = request.body, room.role(of: id) == nil, !joinAllowed(from: id, at: now) {
-                carryOut([.send(id, .error(.rateLimited, message: "Too many joins from your network; trying again shortly.", ref: request.ref))])
-                return
-            }
-            carryOut(room.handle(request, from: id, now: now, random: &random))
-        case let .failure(failure):
-            carryOut([.send(id, .error(.badRequest, message: failure.message, ref: failure.ref))])
+        let decoded = Request.decode(text)
+        if case let .success(request) = decoded, case .join = request.body, room.role(of: id) == nil,
+           !joinAllowed(from: id, at: now) {
+            carryOut([.send(id, .error(.rateLimited, message: "Too many joins from your network; trying again shortly.", ref: request.ref))])
+            return
         }
+        carryOut(room.handle(decoded, from: id, now: now, random: &random))
     }
 
     /// Joins are limited per network address before the room does any work (a join makes a
@@ -176,7 +167,7 @@ public actor EventService: TransportHandler {
         for effect in effects {
             if case let .persist(record, then) = effect {
                 count(record)
-                let sequence = sink.append(record)
+                let sequence = store.append(record)
                 steps.append(Step(waitFor: sequence, effects: then, admittedUpTo: admitted))
             } else if head == steps.count {
                 perform(effect, admittedUpTo: admitted)
@@ -213,12 +204,15 @@ public actor EventService: TransportHandler {
         switch effect {
         case let .send(id, event):
             observe(event, to: id)
-            deliver(event, bytes: event.encoded(), to: id, on: transport)
+            deliver(event.encoded(), slot: event.latestValueSlot, to: id, on: transport)
+            metrics.eventsOut.increment()
         case let .broadcast(event, audience):
+            // Encoded once; the same buffer is queued on every recipient (DESIGN.md, Fan-out).
             let bytes = event.encoded()
-            for id in room.recipients(of: audience, admittedUpTo: admittedUpTo) {
-                deliver(event, bytes: bytes, to: id, on: transport)
-            }
+            let slot = event.latestValueSlot
+            let recipients = room.recipients(of: audience, admittedUpTo: admittedUpTo)
+            for id in recipients { deliver(bytes, slot: slot, to: id, on: transport) }
+            metrics.eventsOut.increment(by: Int64(recipients.count))
         case let .close(id, code):
             transport.close(id, code: code.rawValue, reason: code == .policyViolation ? "unauthorized" : "")
         case .persist:
@@ -226,13 +220,8 @@ public actor EventService: TransportHandler {
         }
     }
 
-    private func deliver(_ event: Event, bytes: [UInt8], to id: ConnectionID, on transport: WebSocketServer) {
-        metrics.eventsOut.increment()
-        switch event.latestValueSlot {
-        case .tally?: transport.sendLatest(id, slot: .tally, bytes)
-        case .presence?: transport.sendLatest(id, slot: .presence, bytes)
-        case nil: transport.send(id, bytes)
-        }
+    private func deliver(_ bytes: [UInt8], slot: LatestValueSlot?, to id: ConnectionID, on transport: WebSocketServer) {
+        if let slot { transport.sendLatest(id, slot: slot, bytes) } else { transport.send(id, bytes) }
     }
 
     private func observe(_ event: Event, to id: ConnectionID) {
@@ -267,7 +256,7 @@ public actor EventService: TransportHandler {
         switch request.path {
         case "/healthz":
             if !accepting { return .json("{\"status\":\"stopping\"}", status: 503) }
-            if let failure = hooks.store?.currentFailure {
+            if let failure = store.currentFailure {
                 var json = JSONWriter()
                 json.beginObject(); json.field("status", "store failing"); json.field("reason", failure); json.endObject()
                 return .json(String(decoding: json.bytes, as: UTF8.self), status: 503)
@@ -275,7 +264,7 @@ public actor EventService: TransportHandler {
             return .json("{\"status\":\"ok\"}")
         case "/metrics":
             if let transport { metrics.update(from: transport.counters) }
-            if let store = hooks.store { metrics.update(from: store.statistics) }
+            metrics.update(from: store.statistics)
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render())
         case "/event.json":
             return .json(String(decoding: eventInfo(), as: UTF8.self))
@@ -288,7 +277,6 @@ public actor EventService: TransportHandler {
                 return response
             }
             guard EventService.exportName(request.path) != nil else { return .text("No such export.\n", status: 404) }
-            guard hooks.export != nil else { return .text("This server keeps no database to export.\n", status: 503) }
             return nil // made off the service thread by httpRequestLater
         }
     }
@@ -300,13 +288,8 @@ public actor EventService: TransportHandler {
         json.beginObject()
         json.field("title", configuration.title)
         json.field("language", configuration.language)
-        json.key("groups"); json.beginArray(); for group in configuration.groups { json.string(group) }; json.endArray()
-        json.key("programme")
-        json.beginArray()
-        for item in configuration.programme {
-            json.beginObject(); json.field("time", item.time); json.field("item", item.item); json.endObject()
-        }
-        json.endArray()
+        json.key("groups"); json.write(strings: configuration.groups)
+        json.key("programme"); json.write(configuration.programme)
         json.key("limits")
         json.beginObject()
         json.field("chat_chars", configuration.limits.chatChars)

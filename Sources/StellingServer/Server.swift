@@ -2,34 +2,9 @@ import Dispatch
 import Foundation
 import Logging
 import StellingCore
+import StellingStore
 
-/// Keeps records in memory and reports them durable on the next loop turn. For tests of the
-/// shell without a database; `stelling serve` uses the SQLite store.
-public final class MemorySink: RecordSink, @unchecked Sendable {
-    private let lock = Lock()
-    private var records: [Record] = []
-    private var report: (@Sendable (UInt64) -> Void)?
-
-    /// Makes an empty sink.
-    public init() {}
-
-    /// Sets where "durable up to N" goes.
-    public func onDurable(_ report: @escaping @Sendable (UInt64) -> Void) { lock.withLock { self.report = report } }
-
-    public func append(_ record: Record) -> UInt64 {
-        let (sequence, report) = lock.withLock {
-            records.append(record)
-            return (UInt64(records.count), self.report)
-        }
-        report?(sequence)
-        return sequence
-    }
-
-    /// Every record appended so far.
-    public var appended: [Record] { lock.withLock { records } }
-}
-
-/// One running Stelling server: the transport, the event service on its loop, and the sink.
+/// One running Stelling server: the transport, the event service on its loop, and the store.
 public final class Server: Sendable {
     /// The transport (HTTP and WebSocket).
     public let transport: WebSocketServer
@@ -39,21 +14,18 @@ public final class Server: Sendable {
     public let metrics: Metrics
     private let logger: Logger
 
-    /// Assembles a server for a room. `durable` is how the sink's reports reach the service:
-    /// pass the sink's registration function, e.g. `{ sink.onDurable($0) }`.
-    public init(
-        room: Room, options: TransportOptions, sink: any RecordSink, metrics: Metrics = Metrics(), logger: Logger,
-        registerDurable: (@escaping @Sendable (UInt64) -> Void) -> Void,
-        hooks: ServiceHooks = ServiceHooks()
-    ) {
+    /// Assembles a server for a room rebuilt from `store`: the store's "durable up to N"
+    /// reports reach the service on its loop, and its commit times go into the metrics.
+    public init(room: Room, options: TransportOptions, store: EventStore, metrics: Metrics = Metrics(), logger: Logger) {
         let loop = ServiceLoop()
-        let service = EventService(room: room, loop: loop, sink: sink, metrics: metrics, logger: logger, hooks: hooks)
+        let service = EventService(room: room, loop: loop, store: store, metrics: metrics, logger: logger)
         self.service = service
         self.metrics = metrics
         self.logger = logger
         self.transport = WebSocketServer(options: options, handler: service, loop: loop, logger: logger)
         service.attach(transport)
-        registerDurable { sequence in
+        store.onDurable = { sequence in
+            metrics.storeWrite.record(Duration.nanoseconds(Int64(store.statistics.lastCommitSeconds * 1e9)))
             loop.execute { service.assumeIsolated { $0.durable(upTo: sequence) } }
         }
     }

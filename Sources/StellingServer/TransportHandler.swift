@@ -26,13 +26,9 @@ extension TransportHandler {
     public func httpRequestLater(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Bool { false }
 }
 
-/// A latest-value event kind: a connection holds at most one pending value per slot.
-public enum LatestSlot: Sendable, Hashable, CaseIterable {
-    /// The current statement's vote counts.
-    case tally
-    /// The number of participants present.
-    case presence
-}
+/// A latest-value event kind: a connection holds at most one pending value per slot
+/// (StellingCore's `tally` and `presence`).
+public typealias LatestSlot = LatestValueSlot
 
 /// An HTTP request as the handler sees it.
 public struct HTTPRequest: Sendable, Equatable {

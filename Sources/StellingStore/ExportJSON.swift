@@ -8,26 +8,9 @@ extension ExportSnapshot {
         json.field("title", configuration.title)
         json.field("language", configuration.language)
         json.field("exported_at", exportedAt.rfc3339)
-        json.key("groups")
-        json.beginArray()
-        for group in configuration.groups { json.string(group) }
-        json.endArray()
-        json.key("programme")
-        json.beginArray()
-        for item in configuration.programme {
-            json.beginObject(); json.field("time", item.time); json.field("item", item.item); json.endObject()
-        }
-        json.endArray()
-        json.key("current")
-        if let current = room.currentState {
-            json.beginObject()
-            json.field("statement", current.statement.rawValue)
-            json.field("voting", current.voting.rawValue)
-            json.field("results", current.results.rawValue)
-            json.endObject()
-        } else {
-            json.null()
-        }
+        json.key("groups"); json.write(strings: configuration.groups)
+        json.key("programme"); json.write(configuration.programme)
+        json.key("current"); json.write(room.currentState)
         json.field("announcement", room.announcement)
 
         json.key("statements")

@@ -27,36 +27,8 @@ func startServer(configuration: Configuration, logger: Logger, echoConformance: 
             "statement": "\(room.currentStatement?.rawValue ?? "none")",
         ])
     }
-    let metrics = Metrics()
-    let databasePath = configuration.database
-    let hooks = ServiceHooks(
-        export: { name in
-            do {
-                let exporter = try Exporter(databasePath: databasePath)
-                guard let body = exporter.file(named: name) else { return nil }
-                var response = HTTPResponse(status: 200, contentType: Exporter.contentType(of: name), body: body)
-                response.headers.append(HTTPHeader("Content-Disposition", "attachment; filename=\"\(name)\""))
-                response.headers.append(HTTPHeader("Cache-Control", "no-store"))
-                if name == "report.html" {
-                    response.headers.append(HTTPHeader("Content-Security-Policy", Exporter.reportContentSecurityPolicy))
-                }
-                return response
-            } catch {
-                logger.error("export failed", metadata: ["export": "\(name)", "error": "\(error)"])
-                return nil
-            }
-        },
-        store: store)
     let options = TransportOptions(configuration: configuration, echoConformance: echoConformance)
-    let server = Server(
-        room: room, options: options, sink: store, metrics: metrics, logger: logger,
-        registerDurable: { report in
-            store.onDurable = { sequence in
-                metrics.storeWrite.record(Duration.nanoseconds(Int64(store.statistics.lastCommitSeconds * 1e9)))
-                report(sequence)
-            }
-        },
-        hooks: hooks)
+    let server = Server(room: room, options: options, store: store, logger: logger)
     store.onFailure = { reason in logger.error("store write failed", metadata: ["reason": "\(reason)"]) }
     server.installSignalHandlers(drain: {
         if !store.close(timeout: 10) {

@@ -26,8 +26,7 @@ final class StellingTestServer: @unchecked Sendable {
         logger.logLevel = .error
         let options = TransportOptions(host: "127.0.0.1", port: 0, webRoot: FileManager.default.temporaryDirectory.path,
                                        keepaliveSeconds: configuration.keepaliveSeconds)
-        server = Server(room: Room(configuration: configuration), options: options, sink: store, logger: logger,
-                        registerDurable: { store.onDurable = $0 }, hooks: ServiceHooks(store: store))
+        server = Server(room: Room(configuration: configuration), options: options, store: store, logger: logger)
         try server.start()
     }
 

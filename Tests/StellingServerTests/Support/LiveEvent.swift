@@ -42,8 +42,7 @@ final class LiveEvent: @unchecked Sendable {
             keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds,
             tls: tls,
             maxConnectionsPerAddress: 100_000)  // every test client comes from 127.0.0.1
-        server = Server(room: Room(configuration: configuration), options: options, sink: store, logger: logger,
-                        registerDurable: { store.onDurable = $0 }, hooks: ServiceHooks(store: store))
+        server = Server(room: Room(configuration: configuration), options: options, store: store, logger: logger)
         try server.start()
         secure = tls != nil
         port = server.port
