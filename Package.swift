@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Stelling",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // Synchronization.Mutex
     products: [
         .executable(name: "stelling", targets: ["stelling"]),
     ],
@@ -28,12 +28,22 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // The one libwebsockets layer: the only target that depends on CWebSockets, so every
+        // `lws_` call lives here. The service loop, the HTTP/WebSocket server and the client pool.
+        .target(
+            name: "StellingLWS",
+            dependencies: [
+                "CWebSockets",
+                "StellingCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "StellingServer",
             dependencies: [
                 "StellingCore",
                 "StellingStore",
-                "CWebSockets",
+                "StellingLWS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -46,18 +56,23 @@ let package = Package(
                 "StellingServer",
                 "StellingStore",
                 "StellingLoad",
+                "StellingLWS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "StellingLoad", dependencies: ["CWebSockets", "StellingCore"]),
+        .target(name: "StellingLoad", dependencies: ["StellingLWS", "StellingCore"]),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
-        .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore", "StellingStore", "StellingLoad"]),
+        .testTarget(name: "StellingLWSTests", dependencies: ["StellingLWS", "StellingCore"]),
+        .testTarget(
+            name: "StellingServerTests",
+            dependencies: ["StellingServer", "StellingLWS", "StellingCore", "StellingStore", "StellingLoad"]
+        ),
         .testTarget(name: "StellingStoreTests", dependencies: ["StellingStore", "StellingCore"]),
         .testTarget(
             name: "StellingLoadTests",
             dependencies: [
-                "StellingLoad", "CWebSockets", "StellingServer", "StellingStore", "StellingCore",
+                "StellingLoad", "StellingLWS", "StellingServer", "StellingStore", "StellingCore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -56,14 +56,36 @@ public enum ErrorCode: String, Sendable, CaseIterable, Error {
     }
 }
 
-/// WebSocket close codes the room asks for (RFC 6455 7.4.1).
-public enum CloseCode: UInt16, Sendable {
-    case normal = 1000
-    case goingAway = 1001
-    case unsupportedData = 1003
-    case invalidPayload = 1007
-    case policyViolation = 1008
-    case messageTooBig = 1009
+/// A WebSocket close code (RFC 6455 7.4): the one type the room, the transport and the
+/// client use. The named ones are those Stelling sends; any other (such as 4001 from a test
+/// peer) is made with `init(rawValue:)`.
+public struct CloseCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible, ExpressibleByIntegerLiteral {
+    /// The code as sent on the wire.
+    public let rawValue: UInt16
+
+    /// Makes a close code from its number.
+    public init(rawValue: UInt16) {
+        self.rawValue = rawValue
+    }
+
+    /// Makes a close code from a number literal: `4001`.
+    public init(integerLiteral value: UInt16) {
+        self.rawValue = value
+    }
+
+    /// 1000: a normal closure.
+    public static let normal = CloseCode(rawValue: 1000)
+    /// 1001: the server is going away (shutdown).
+    public static let goingAway = CloseCode(rawValue: 1001)
+    /// 1003: a data type the endpoint does not accept (a binary message).
+    public static let unsupportedData = CloseCode(rawValue: 1003)
+    /// 1008: a policy violation: unauthorized, or a client too slow to read its events.
+    public static let policyViolation = CloseCode(rawValue: 1008)
+    /// 1009: a message larger than the limit.
+    public static let messageTooBig = CloseCode(rawValue: 1009)
+
+    /// The number.
+    public var description: String { String(rawValue) }
 }
 
 /// Who sent a chat message, as shown with it.

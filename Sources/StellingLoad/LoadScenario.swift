@@ -1,4 +1,5 @@
 import Foundation
+import StellingLWS
 
 /// The load scenarios of `stelling load`.
 public enum LoadScenario: String, CaseIterable, Sendable {

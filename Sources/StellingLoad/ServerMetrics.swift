@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import StellingLWS
 
 /// Reads the server's `/metrics` (Prometheus text) with one plain HTTP GET, for figures the
 /// server alone knows, such as how many store transactions a vote burst took.

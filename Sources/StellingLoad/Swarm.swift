@@ -1,5 +1,6 @@
 import Foundation
 import StellingCore
+import StellingLWS
 
 /// What a scenario does with the events of its clients. Every method runs on the pool's
 /// service thread with the swarm's lock held: read and change scenario state freely, but
@@ -150,7 +151,7 @@ final class Swarm: @unchecked Sendable {
             clients[index].phase = .leaving
             return clients[index].connection
         }
-        connection?.close(code: 1000)
+        connection?.close(code: .normal)
     }
 
     /// Waits until `done` holds (checked under the lock every 5 ms) or `deadline` passes; prints

@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import StellingCore
 import StellingStore
+import StellingLWS
 
 /// The imperative shell around the `Room` (DESIGN.md): it receives what the transport
 /// delivers, asks the room, and carries out the effects in order. Its executor is the
@@ -214,7 +215,7 @@ public actor EventService: TransportHandler {
             for id in recipients { deliver(bytes, slot: slot, to: id, on: transport) }
             metrics.eventsOut.increment(by: Int64(recipients.count))
         case let .close(id, code):
-            transport.close(id, code: code.rawValue, reason: code == .policyViolation ? "unauthorized" : "")
+            transport.close(id, code: code, reason: code == .policyViolation ? "unauthorized" : "")
         case .persist:
             assertionFailure("a persist effect inside `then` is not supported")
         }

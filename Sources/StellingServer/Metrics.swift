@@ -1,6 +1,8 @@
 import Prometheus
 import StellingCore
 import StellingStore
+import StellingLWS
+import Synchronization
 
 /// The server's Prometheus metrics (`GET /metrics`): connections, joined clients by role,
 /// participants present, messages in, events and messages out, votes, chat, errors by code,
@@ -108,13 +110,12 @@ public final class Metrics: Sendable {
 }
 
 /// The last value of each total brought in, so that a counter grows by the difference.
-private final class SeenTotals: @unchecked Sendable {
-    private var values: [String: UInt64] = [:]
-    private let lock = Lock()
+private final class SeenTotals: Sendable {
+    private let values = Mutex<[String: UInt64]>([:])
 
     func add(_ total: some BinaryInteger, as name: String, to counter: Counter) {
         let now = UInt64(total)
-        let growth: UInt64 = lock.withLock {
+        let growth: UInt64 = values.withLock { values in
             defer { values[name] = now }
             return now &- (values[name] ?? 0)
         }

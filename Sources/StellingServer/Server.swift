@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import StellingCore
 import StellingStore
+import Synchronization
+import StellingLWS
 
 /// One running Stelling server: the transport, the event service on its loop, and the store.
 public final class Server: Sendable {
@@ -69,8 +71,7 @@ nonisolated(unsafe) private var signalSources: [DispatchSourceSignal] = []
 /// and trap when a signal runs them (LIBWEBSOCKETS.md).
 private func installStopSignals(logger: Logger, stop: @escaping @Sendable () -> Void) {
     signal(SIGPIPE, SIG_IGN)
-    let once = Lock()
-    nonisolated(unsafe) var stopping = false
+    let stopping = StopFlag()
     // Dispatch registers a source asynchronously: wait for it, or a signal sent right after
     // start would meet SIG_IGN and be lost.
     let registered = DispatchSemaphore(value: 0)
@@ -79,10 +80,7 @@ private func installStopSignals(logger: Logger, stop: @escaping @Sendable () -> 
         let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
         source.setRegistrationHandler { registered.signal() }
         source.setEventHandler {
-            let first = once.withLock { () -> Bool in
-                defer { stopping = true }
-                return !stopping
-            }
+            let first = stopping.raise()
             guard first else { _exit(128 + number) }
             logger.notice("stopping", metadata: ["signal": "\(number)"])
             stop()
@@ -91,4 +89,17 @@ private func installStopSignals(logger: Logger, stop: @escaping @Sendable () -> 
         signalSources.append(source)
     }
     for _ in 0..<2 { _ = registered.wait(timeout: .now() + .seconds(2)) }
+}
+
+/// Set once by the first stop signal.
+private final class StopFlag: Sendable {
+    private let raised = Mutex(false)
+
+    /// Sets the flag; true when this call was the first.
+    func raise() -> Bool {
+        raised.withLock { raised in
+            defer { raised = true }
+            return !raised
+        }
+    }
 }

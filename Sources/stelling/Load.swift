@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StellingLoad
+import StellingLWS
 
 /// `stelling load`: drives a running server with thousands of WebSocket clients and reports figures.
 struct Load: ParsableCommand {

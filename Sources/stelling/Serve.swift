@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import StellingCore
 import StellingServer
+import StellingLWS
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(

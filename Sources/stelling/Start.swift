@@ -3,6 +3,7 @@ import Logging
 import StellingCore
 import StellingServer
 import StellingStore
+import StellingLWS
 
 /// Why the server could not start, for people.
 struct StartError: Error, CustomStringConvertible {

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import StellingLoad
+import StellingCore
+@testable import StellingLWS
 
-/// The client against a real libwebsockets echo server on 127.0.0.1.
+/// The client against the real server with an echo handler on 127.0.0.1.
 @Suite(.timeLimit(.minutes(1)))
 final class WebSocketClientPoolTests {
     let server: EchoServer
@@ -56,8 +57,9 @@ final class WebSocketClientPoolTests {
         connection.send("first")
         connection.send("second")
         #expect(connection.next(timeout: 5) == .open(subprotocol: "stelling.v1"))
-        #expect(connection.next(timeout: 5) == .text("first"))
-        #expect(connection.next(timeout: 5) == .text("second"))
+        // The server may join the two echoes into one message.
+        #expect(connection.nextEvent(timeout: 5) == "first")
+        #expect(connection.nextEvent(timeout: 5) == "second")
     }
 
     @Test func aBatchedServerMessageIsReadAsSeparateEvents() throws {
@@ -73,23 +75,24 @@ final class WebSocketClientPoolTests {
         // "é" is split between two frames: only the whole message must be valid UTF-8.
         connection.sendFragmented([Array("{\"text\":\"caf".utf8), [0xC3], [0xA9, UInt8(ascii: "\""), UInt8(ascii: "}")]])
         #expect(connection.next(timeout: 5) == .text("{\"text\":\"café\"}"))
-        #expect(server.messages.last == EchoServer.Received(text: "{\"text\":\"café\"}", frames: 3))
+        #expect(server.messages.last == "{\"text\":\"café\"}")
     }
 
-    @Test func aFragmentedServerMessageIsReassembled() throws {
+    @Test func aServerMessageThatArrivesInManyPiecesIsReassembled() throws {
+        // 300 KB arrive in many reads, so lws hands them over in many pieces.
         let connection = try openConnection()
-        connection.send("fragments")
-        #expect(connection.next(timeout: 5) == .text("{\"part\":1}"))
+        connection.send("big:300000")
+        #expect(connection.next(timeout: 10) == .text(String(repeating: "x", count: 300_000)))
     }
 
     @Test func aBinaryServerMessageIsReportedAsBinary() throws {
-        let connection = try openConnection()
-        connection.send("binary")
+        let connection = try openConnection("/echo")
+        connection.send(bytes: [1, 2, 3], binary: true)
         #expect(connection.next(timeout: 5) == .binary([1, 2, 3]))
     }
 
-    @Test(arguments: [UInt16(1000), 1008, 4001])
-    func theCloseCodeTheServerSentIsReported(code: UInt16) throws {
+    @Test(arguments: [CloseCode.normal, 1008, 4001])
+    func theCloseCodeTheServerSentIsReported(code: CloseCode) throws {
         let connection = try openConnection()
         connection.send("close:\(code)")
         #expect(connection.next(timeout: 5) == .closed(code: code, reason: "bye"))
@@ -106,7 +109,7 @@ final class WebSocketClientPoolTests {
             Issue.record("expected .closed")
             return
         }
-        #expect(server.messages.map(\.text) == ["last words"])
+        #expect(server.messages == ["last words"])
         #expect(server.receivedCloseCodes == [4100])
     }
 
@@ -145,7 +148,7 @@ final class WebSocketClientPoolTests {
     }
 
     @Test func aRefusedUpgradeReportsTheHTTPStatus() {
-        let connection = pool.connect(url: server.url("/forbidden"))
+        let connection = pool.connect(url: server.url(), origin: "https://elsewhere.example")
         let event = connection.next(timeout: 5)
         guard case .failed(let message) = event else {
             Issue.record("expected .failed, got \(String(describing: event))")

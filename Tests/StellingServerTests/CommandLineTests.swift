@@ -2,6 +2,7 @@ import Foundation
 import StellingCore
 import StellingLoad
 import Testing
+import StellingLWS
 
 /// The `stelling` binary itself, as `make run` uses it: check-config, serve, signals.
 @Suite(.timeLimit(.minutes(2)), .serialized)
@@ -120,7 +121,7 @@ struct CommandLineTests {
         #expect(moderator.nextEvent(timeout: 5)?.contains("\"welcome\"") == true)
 
         kill(process.processIdentifier, SIGTERM)
-        var closeCode: UInt16?
+        var closeCode: CloseCode?
         let closing = Date().addingTimeInterval(10)
         while closing.timeIntervalSinceNow > 0 {
             if case let .closed(code, _)? = moderator.next(timeout: 1) { closeCode = code; break }

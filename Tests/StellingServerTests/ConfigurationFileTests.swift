@@ -2,6 +2,7 @@ import Foundation
 import StellingCore
 @testable import StellingServer
 import Testing
+@testable import StellingLWS
 
 /// The repository's root, found from this file's path.
 private let repositoryRoot = URL(fileURLWithPath: #filePath)

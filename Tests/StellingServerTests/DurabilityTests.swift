@@ -3,6 +3,7 @@ import StellingCore
 import StellingLoad
 import StellingStore
 import Testing
+import StellingLWS
 
 /// PROTOCOL.md: "an acknowledged vote or message is never lost, not even by kill -9", and
 /// "after a restart the event continues exactly where it stood".

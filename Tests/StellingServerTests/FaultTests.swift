@@ -3,6 +3,7 @@ import StellingCore
 import StellingLoad
 import StellingStore
 import Testing
+import StellingLWS
 
 /// Faults: a store that cannot write, SIGTERM in the middle of a burst, and a restart with
 /// every client reconnecting at once.
@@ -72,9 +73,9 @@ struct FaultTests {
         _ = rounds.waitUntilFinished()
 
         var acked: [String] = []
-        var closeCodes: [UInt16?] = []
+        var closeCodes: [CloseCode?] = []
         for (index, participant) in participants.enumerated() {
-            var closed: UInt16?? = nil
+            var closed: CloseCode?? = nil
             let deadline = Date().addingTimeInterval(5)
             while closed == nil, deadline.timeIntervalSinceNow > 0 {
                 switch participant.client.connection.next(timeout: 1) {
@@ -96,7 +97,7 @@ struct FaultTests {
         // may see a TCP reset instead: lws closes the socket right after its close frame, and
         // unread input makes the kernel reset (docs/DECISIONS.md, Known limits).
         #expect(closeCodes.allSatisfy { $0 == 1001 || $0 == nil })
-        var idleClose: UInt16?
+        var idleClose: CloseCode?
         let idleDeadline = Date().addingTimeInterval(5)
         while idleDeadline.timeIntervalSinceNow > 0 {
             if case let .closed(code, _)? = idle.client.connection.next(timeout: 1) { idleClose = code; break }

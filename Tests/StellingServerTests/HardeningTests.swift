@@ -2,6 +2,7 @@ import Foundation
 import StellingCore
 import Testing
 @testable import StellingServer
+@testable import StellingLWS
 
 /// The transport's defences on a real server on 127.0.0.1: origins, security headers,
 /// connection caps, timeouts for silent and slow clients. Serialized, each wait bounded.

@@ -249,8 +249,8 @@ struct ProtocolTests {
         #expect(try client.expect("welcome").object("you")?.string("name") == "Still here")
     }
 
-    @Test(arguments: [("binary", UInt16(1003)), ("utf8", 1007), ("big", 1009)])
-    func transportViolationsCloseWithTheirCodes(kind: String, code: UInt16) throws {
+    @Test(arguments: [("binary", CloseCode.unsupportedData), ("utf8", 1007), ("big", .messageTooBig)])
+    func transportViolationsCloseWithTheirCodes(kind: String, code: CloseCode) throws {
         var configuration = LiveEvent.configuration()
         configuration.limits.messageBytes = 1024
         let event = try LiveEvent(configuration: configuration)

@@ -2,6 +2,7 @@ import Foundation
 import StellingCore
 import Testing
 @testable import StellingServer
+@testable import StellingLWS
 
 /// The real transport on 127.0.0.1, port 0, driven by a raw socket client. Serialized: each
 /// test blocks on sockets, and the machine has two cores.
@@ -388,18 +389,6 @@ struct WebSocketServerTests {
             return handler
         }
         #expect(handler.closed.count == 1)
-    }
-
-    @Test func sigtermStopsTheServerGracefully() throws {
-        try withServer { server, _, port in
-            server.installSignalHandlers()
-            let (client, _) = try RawWebSocket.open(port: port)
-            try client.sendText("hi")
-            _ = try client.readText()
-            kill(getpid(), SIGTERM)  // the first signal only asks for a stop
-            #expect(try client.readClose().code == 1001)
-            #expect(server.waitUntilStopped(timeoutMilliseconds: 5000))
-        }
     }
 }
 

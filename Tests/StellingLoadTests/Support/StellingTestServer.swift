@@ -4,6 +4,7 @@ import StellingCore
 import StellingLoad
 import StellingServer
 import StellingStore
+import StellingLWS
 
 /// A real Stelling server in this process on a free loopback port, on the SQLite store in a fresh folder.
 final class StellingTestServer: @unchecked Sendable {

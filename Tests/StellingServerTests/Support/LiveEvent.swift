@@ -4,6 +4,7 @@ import StellingCore
 import StellingLoad
 @testable import StellingServer
 import StellingStore
+@testable import StellingLWS
 
 /// A real Stelling server on a free loopback port, with the room, the event service and the
 /// SQLite store in a temporary folder, plus a pool of libwebsockets clients to drive it.
@@ -160,7 +161,7 @@ final class TestClient: @unchecked Sendable {
     }
 
     /// The close code once the server closes, or nil if it does not within `timeout`.
-    func closeCode(timeout: Double = 5) -> UInt16?? {
+    func closeCode(timeout: Double = 5) -> CloseCode?? {
         let deadline = Date().addingTimeInterval(timeout)
         while deadline.timeIntervalSinceNow > 0 {
             switch connection.next(timeout: deadline.timeIntervalSinceNow) {

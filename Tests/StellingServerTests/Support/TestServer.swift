@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StellingCore
 @testable import StellingServer
+@testable import StellingLWS
 
 /// An actor that runs on the server's service loop, as the room's actor will.
 actor LoopBound {
@@ -73,7 +74,7 @@ final class EchoHandler: TransportHandler, @unchecked Sendable {
             server.sendLatest(id, slot: .presence, Array("presence2".utf8))
         } else if message.hasPrefix("close:") {
             send("bye")
-            server.close(id, code: UInt16(message.dropFirst(6)) ?? 1000, reason: "done")
+            server.close(id, code: UInt16(message.dropFirst(6)).map(CloseCode.init(rawValue:)) ?? .normal, reason: "done")
             send("after close")  // dropped: nothing may follow a requested close
         } else if message == "flood" {
             let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 64 << 10)

@@ -1,15 +1,17 @@
+import StellingCore
+
 /// One connection's pending outbound events, in order, with at most one pending value per
-/// `LatestSlot`. Events are shared byte arrays: queuing one never copies its bytes.
+/// `LatestValueSlot`. Events are shared byte arrays: queuing one never copies its bytes.
 struct OutboundQueue {
     private enum Item {
         case event([UInt8])
-        case latest(LatestSlot, [UInt8])
+        case latest(LatestValueSlot, [UInt8])
         case replaced
     }
 
     private var items: [Item] = []
     private var head = 0
-    private var latestPosition: [LatestSlot: Int] = [:]
+    private var latestPosition: [LatestValueSlot: Int] = [:]
     /// The bytes of all pending events (separators not counted).
     private(set) var byteCount = 0
     /// The number of pending events.
@@ -28,7 +30,7 @@ struct OutboundQueue {
     /// Queues a latest value for `slot`. A pending older value of that slot is dropped and the
     /// new one goes at the end, where any event queued now goes: it is never sent before
     /// events that were queued earlier than it, and never twice.
-    mutating func setLatest(_ slot: LatestSlot, _ bytes: [UInt8]) {
+    mutating func setLatest(_ slot: LatestValueSlot, _ bytes: [UInt8]) {
         if let position = latestPosition[slot], case .latest(_, let old) = items[position] {
             items[position] = .replaced
             byteCount -= old.count
@@ -46,7 +48,7 @@ struct OutboundQueue {
         var taken = 0
         while head < items.count {
             let bytes: [UInt8]
-            var slot: LatestSlot?
+            var slot: LatestValueSlot?
             switch items[head] {
             case .replaced:
                 head += 1

@@ -1,5 +1,3 @@
-import StellingCore
-
 /// How the WebSocket/HTTP transport listens and what it allows.
 public struct TransportOptions: Sendable, Equatable {
     /// The address to listen on. The default is "0.0.0.0" (every IPv4 address; "::" adds IPv6).
@@ -97,22 +95,6 @@ public struct TLSFiles: Sendable, Equatable {
 }
 
 extension TransportOptions {
-    /// The options a configuration file asks for: address, web root, limits, origins, TLS, caps.
-    public init(configuration: Configuration, echoConformance: Bool = false) {
-        let tls: TLSFiles? = if let certificate = configuration.tlsCertificate, let key = configuration.tlsPrivateKey {
-            TLSFiles(certificatePath: certificate, privateKeyPath: key)
-        } else {
-            nil
-        }
-        self.init(host: configuration.host, port: configuration.port, webRoot: configuration.webRoot,
-                  messageLimitBytes: configuration.limits.messageBytes, keepaliveSeconds: configuration.keepaliveSeconds,
-                  outboundQueueLimitBytes: configuration.limits.outboundQueueBytes,
-                  allowedOrigins: configuration.allowedOrigins, tls: tls,
-                  maxConnections: configuration.limits.maxConnections,
-                  maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress,
-                  echoConformance: echoConformance)
-    }
-
     /// The WebSocket path of the conformance echo endpoint (`--echo-conformance`).
     public static let echoPath = "/echo"
     /// The subprotocol that also selects the echo (on `/ws` too) when `echoConformance` is on.

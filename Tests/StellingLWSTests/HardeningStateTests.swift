@@ -1,5 +1,5 @@
 import Testing
-@testable import StellingServer
+@testable import StellingLWS
 
 /// The origin rule against Cross-Site WebSocket Hijacking, as a value.
 @Suite struct OriginPolicyTests {

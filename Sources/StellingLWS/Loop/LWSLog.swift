@@ -3,7 +3,7 @@ import Logging
 
 /// Routes libwebsockets' own log lines into the server's `Logger`. lws has one process-wide
 /// log hook, so the last server started owns it.
-enum LWSLog {
+public enum LWSLog {
     private final class Sink: @unchecked Sendable {
         let lock = Lock()
         var logger: Logger?
@@ -17,6 +17,12 @@ enum LWSLog {
         var levels = LLL_ERR | LLL_WARN
         if logger.logLevel <= .debug { levels |= LLL_NOTICE }
         lws_set_log_level(levels, emitLWSLogLine)
+    }
+
+    /// Limits libwebsockets' own log (process-wide) to errors, written to stderr as lws does.
+    public static func quiet() {
+        sink.lock.withLock { sink.logger = nil }
+        lws_set_log_level(Int32(LLL_ERR), nil)
     }
 
     fileprivate static func emit(level: Int32, line: String) {

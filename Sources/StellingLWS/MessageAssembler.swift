@@ -1,37 +1,23 @@
-/// WebSocket close codes the transport sends (RFC 6455 section 7.4.1).
-public enum CloseCodes {
-    /// 1000: normal closure.
-    public static let normal: UInt16 = 1000
-    /// 1001: the server is going away (shutdown).
-    public static let goingAway: UInt16 = 1001
-    /// 1003: a data type the endpoint cannot accept (a binary message).
-    public static let unsupportedData: UInt16 = 1003
-    /// 1007: a text message that is not valid UTF-8 (sent by libwebsockets itself).
-    public static let invalidPayload: UInt16 = 1007
-    /// 1008: a policy violation, such as a client too slow to read its events.
-    public static let policyViolation: UInt16 = 1008
-    /// 1009: a message larger than the configured limit.
-    public static let messageTooBig: UInt16 = 1009
-}
+import StellingCore
 
 /// Reassembles one connection's fragmented WebSocket messages and enforces the size limit
 /// while they arrive: libwebsockets delivers pieces of frames with no cap (LIBWEBSOCKETS.md).
-struct MessageAssembler {
+/// The server and the client pool both use it; a plain value, tested without sockets.
+struct MessageAssembler: Sendable {
     /// What to do after a piece arrived.
-    enum Outcome: Equatable {
+    enum Outcome: Equatable, Sendable {
         /// The message is not complete yet.
         case incomplete
-        /// A complete text message.
-        case message([UInt8])
-        /// A complete binary message (only when binary messages are accepted).
-        case binaryMessage([UInt8])
+        /// A complete message; `binary` tells its opcode (the first frame's).
+        case message([UInt8], binary: Bool)
         /// Close the connection with this code and reason.
-        case close(code: UInt16, reason: String)
+        case close(CloseCode, reason: String)
     }
 
     /// The largest message accepted, in bytes.
     let limit: Int
-    /// Whether binary messages are delivered (the conformance echo) rather than closed with 1003.
+    /// Whether binary messages are delivered (the client, the conformance echo) rather than
+    /// closed with 1003.
     let acceptsBinary: Bool
     private var buffer: [UInt8] = []
     private var isBinary = false
@@ -46,7 +32,7 @@ struct MessageAssembler {
     mutating func receive(_ bytes: UnsafeRawBufferPointer, first: Bool, final: Bool, binary: Bool) -> Outcome {
         if binary && !acceptsBinary {
             buffer = []
-            return .close(code: CloseCodes.unsupportedData, reason: "binary messages are not accepted")
+            return .close(.unsupportedData, reason: "binary messages are not accepted")
         }
         if first {
             buffer = []
@@ -54,7 +40,7 @@ struct MessageAssembler {
             if final {
                 // The common case, a message in one piece: no intermediate buffer.
                 guard bytes.count <= limit else { return tooBig() }
-                return isBinary ? .binaryMessage(Array(bytes)) : .message(Array(bytes))
+                return .message(Array(bytes), binary: isBinary)
             }
         }
         guard buffer.count + bytes.count <= limit else { return tooBig() }
@@ -62,11 +48,11 @@ struct MessageAssembler {
         guard final else { return .incomplete }
         let message = buffer
         buffer = []  // give the memory back: idle connections should stay small
-        return isBinary ? .binaryMessage(message) : .message(message)
+        return .message(message, binary: isBinary)
     }
 
     private mutating func tooBig() -> Outcome {
         buffer = []
-        return .close(code: CloseCodes.messageTooBig, reason: "message too big")
+        return .close(.messageTooBig, reason: "message too big")
     }
 }

@@ -10,6 +10,8 @@ public protocol TransportHandler: AnyObject {
     func connectionOpened(_ id: ConnectionID, peer: String, origin: String?)
     /// One complete text message arrived: reassembled, valid UTF-8, within the size limit.
     func messageReceived(_ id: ConnectionID, text: [UInt8])
+    /// The peer sent a close frame with `code`; `connectionClosed` follows. The default does nothing.
+    func peerClosed(_ id: ConnectionID, code: CloseCode)
     /// A connection that was opened is gone; nothing more can be sent to it.
     func connectionClosed(_ id: ConnectionID)
     /// Called every tick interval with the wall-clock time in milliseconds since 1970.
@@ -22,13 +24,12 @@ public protocol TransportHandler: AnyObject {
 }
 
 extension TransportHandler {
+    /// Ignores the peer's close code.
+    public func peerClosed(_ id: ConnectionID, code: CloseCode) {}
+
     /// Takes no request: every answer is made at once by `httpRequest`.
     public func httpRequestLater(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Bool { false }
 }
-
-/// A latest-value event kind: a connection holds at most one pending value per slot
-/// (StellingCore's `tally` and `presence`).
-public typealias LatestSlot = LatestValueSlot
 
 /// An HTTP request as the handler sees it.
 public struct HTTPRequest: Sendable, Equatable {

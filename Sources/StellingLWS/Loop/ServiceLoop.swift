@@ -9,10 +9,13 @@ import Darwin
 /// run on the service thread between `lws_service` calls; `enqueue` wakes the loop with
 /// `lws_cancel_service()`, the one thread-safe libwebsockets call.
 ///
+/// The server and the client pool both run on one: other threads reach the loop only through
+/// `enqueue` and `execute`.
+///
 /// Give an actor this executor to make the compiler enforce the one-thread rule:
 /// `nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }`.
 /// C callbacks, already on the service thread, enter such an actor with `assumeIsolated`.
-/// Jobs enqueued after the server has stopped are never run.
+/// Work queued after the loop was closed is not run (`execute` says so).
 public final class ServiceLoop: SerialExecutor, @unchecked Sendable {
     private enum Work {
         case job(UnownedJob)
@@ -25,8 +28,9 @@ public final class ServiceLoop: SerialExecutor, @unchecked Sendable {
     private var context: OpaquePointer?
     private var thread: pthread_t?
     private var stopRequested = false
+    private var closed = false
 
-    /// Makes a loop; it runs once a `WebSocketServer` starts its service thread.
+    /// Makes a loop; it runs once a `WebSocketServer` or a client pool starts its service thread.
     public init() {}
 
     /// Queues a job to run on the service thread.
@@ -34,8 +38,10 @@ public final class ServiceLoop: SerialExecutor, @unchecked Sendable {
         add(.job(UnownedJob(job)))
     }
 
-    /// Runs `body` on the service thread, after the work queued before it.
-    public func execute(_ body: @escaping @Sendable () -> Void) {
+    /// Runs `body` on the service thread, after the work queued before it; false (and `body`
+    /// never runs) when the loop has been closed.
+    @discardableResult
+    public func execute(_ body: @escaping @Sendable () -> Void) -> Bool {
         add(.closure(body))
     }
 
@@ -55,17 +61,21 @@ public final class ServiceLoop: SerialExecutor, @unchecked Sendable {
         precondition(isOnLoopThread, "not on the libwebsockets service thread")
     }
 
-    private func add(_ work: Work) {
+    @discardableResult
+    private func add(_ work: Work) -> Bool {
         lock.withLock {
+            guard !closed else { return false }
             pending.append(work)
             // Only the first job after a drain has to wake the loop; the others find it awake.
+            // Under the lock, so `detach` cannot let the context be destroyed meanwhile.
             if pending.count == 1, let context {
                 lws_cancel_service(context)
             }
+            return true
         }
     }
 
-    // MARK: Used by WebSocketServer on the service thread
+    // MARK: Used by the server and the client pool on the service thread
 
     /// Marks the calling thread as the service thread.
     func bindCurrentThread() {
@@ -116,4 +126,11 @@ public final class ServiceLoop: SerialExecutor, @unchecked Sendable {
 
     /// Whether `requestStop()` was called.
     var isStopRequested: Bool { lock.withLock { stopRequested } }
+
+    /// Refuses work from now on and runs what was queued before (the client pool's last turn,
+    /// after its context is gone: the work finds the pool shut down and says so).
+    func closeRunningLeftovers() {
+        lock.withLock { closed = true }
+        runPending()
+    }
 }

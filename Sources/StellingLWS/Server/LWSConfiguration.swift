@@ -1,9 +1,4 @@
 import CWebSockets
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The C structures libwebsockets keeps pointers to for the whole life of the context:
 /// protocols, per-vhost options, the mount, the retry policy, the headers added to every
@@ -26,15 +21,11 @@ final class LWSConfiguration {
     let privateKeyPath: UnsafeMutablePointer<CChar>?
     /// ALPN offered over TLS: HTTP/1.1 only (see docs/transport.md).
     let alpn: UnsafeMutablePointer<CChar>
-    private var strings: [UnsafeMutablePointer<CChar>] = []
+    private let strings = CStrings()
 
     init(subprotocol: String, host: String, echo: Bool, responseHeaders headers: [HTTPHeader], tls: TLSFiles?) {
-        var strings: [UnsafeMutablePointer<CChar>] = []
-        func keep(_ string: String) -> UnsafeMutablePointer<CChar> {
-            let copy = strdup(string)!
-            strings.append(copy)
-            return copy
-        }
+        let strings = self.strings
+        func keep(_ string: String) -> UnsafeMutablePointer<CChar> { strings.keep(string) }
         let httpName = keep("http")
         let subprotocolName = keep(subprotocol)
         let echoName = keep(TransportOptions.echoSubprotocol)
@@ -107,7 +98,6 @@ final class LWSConfiguration {
             }
             responseHeaders = list
         }
-        self.strings = strings
     }
 
     deinit {
@@ -121,6 +111,5 @@ final class LWSConfiguration {
             responseHeaders.deinitialize(count: responseHeaderCount)
             responseHeaders.deallocate()
         }
-        for string in strings { free(string) }
     }
 }

@@ -1,3 +1,5 @@
+import StellingCore
+
 /// What happened on a client connection, in the order it happened.
 public enum ClientEvent: Sendable, Equatable {
     /// The WebSocket handshake completed; the subprotocol the server chose, if any.
@@ -7,7 +9,7 @@ public enum ClientEvent: Sendable, Equatable {
     /// One whole binary message (Stelling servers never send one).
     case binary([UInt8])
     /// The connection ended; the code and reason from the server's close frame, if it sent one.
-    case closed(code: UInt16?, reason: String)
+    case closed(code: CloseCode?, reason: String)
     /// The connection was never opened: a connect error or a refused upgrade.
     case failed(String)
 

@@ -7,7 +7,7 @@ import Foundation
 /// thread. Every method may be called from any thread; the connections'
 /// callbacks run on the service thread.
 public final class WebSocketClientPool: Sendable {
-    private let mailbox: Mailbox
+    private let client: ClientLoop
     private let nextID = Guarded<UInt64>(0)
 
     /// Starts the service thread; `maxMessageBytes` caps one incoming message (the default is 1 MiB).
@@ -20,7 +20,7 @@ public final class WebSocketClientPool: Sendable {
     /// added latency, and a busy pass (longer than that) never sleeps.
     public init(maxMessageBytes: Int = 1 << 20, napMicroseconds: UInt32 = 0) throws(ClientPoolError) {
         raiseOpenFileLimit()
-        mailbox = try ServiceLoop.start(maxMessageBytes: maxMessageBytes, napMicroseconds: napMicroseconds)
+        client = try ClientLoop.start(maxMessageBytes: maxMessageBytes, napMicroseconds: napMicroseconds)
     }
 
     deinit {
@@ -56,10 +56,10 @@ public final class WebSocketClientPool: Sendable {
         } else {
             .failure(ConnectError(message: "unsupported URL: \(url)"))
         }
-        let connection = ClientConnection(id: id, target: target, onText: onText, callbacks: callbacks, mailbox: mailbox)
+        let connection = ClientConnection(id: id, target: target, onText: onText, callbacks: callbacks, client: client)
         if case .failure(let error) = target {
             connection.deliver(.failed(error.message))
-        } else if !mailbox.post(.connect(connection)) {
+        } else if !client.connect(connection) {
             connection.deliver(.failed("the pool is shut down"))
         }
         return connection
@@ -68,14 +68,14 @@ public final class WebSocketClientPool: Sendable {
     /// Limits libwebsockets' own log (process-wide) to errors; the load tool calls it first, as
     /// its warnings repeat per connection (a refused handshake is reported in the summary).
     public static func quietLibraryLog() {
-        lws_set_log_level(Int32(LLL_ERR), nil)
+        LWSLog.quiet()
     }
 
     /// Closes every connection without a closing handshake and stops the service thread.
     ///
     /// Waits at most `timeout` seconds for the thread; later calls return at once.
     public func shutdown(timeout: Double = 10) {
-        mailbox.stop(timeout: timeout)
+        client.stop(timeout: timeout)
     }
 }
 
@@ -86,15 +86,18 @@ public struct ClientPoolError: Error, Sendable, Equatable {
 }
 
 /// The parts of a `ws://` or `wss://` URL that libwebsockets' connect call wants.
-struct WebSocketURL: Equatable, Sendable {
-    var host: String
-    var port: Int32
-    var path: String
+public struct WebSocketURL: Equatable, Sendable {
+    /// The host name or address (an IPv6 literal without its brackets).
+    public var host: String
+    /// The port; the scheme's default when the URL names none.
+    public var port: Int32
+    /// The path and query; "/" when the URL has none.
+    public var path: String
     /// `wss://`: TLS.
-    var secure = false
+    public var secure = false
 
     /// Parses `ws://host[:port][/path]` or `wss://…`; nil for anything else.
-    init?(_ text: String) {
+    public init?(_ text: String) {
         let lower = text.lowercased()
         guard lower.hasPrefix("ws://") || lower.hasPrefix("wss://") else { return nil }
         secure = lower.hasPrefix("wss://")
@@ -125,12 +128,4 @@ struct WebSocketURL: Equatable, Sendable {
         guard text.first == ":", let port = Int32(text.dropFirst()), (1...65535).contains(port) else { return nil }
         return port
     }
-}
-
-/// Raises the soft RLIMIT_NOFILE to the hard limit; lws sizes its fd table from it at context creation.
-private func raiseOpenFileLimit() {
-    var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-    limit.rlim_cur = limit.rlim_max
-    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }

@@ -69,7 +69,6 @@ public final class WebSocketServer: @unchecked Sendable {
     private let finished = DispatchGroup()
     private let startLock = Lock()
     private var hasStarted = false
-    private var signalSources: [DispatchSourceSignal] = []
 
     // Service-thread state.
     var context: OpaquePointer?
@@ -86,9 +85,8 @@ public final class WebSocketServer: @unchecked Sendable {
     private var lastSweep: Int64 = 0
     private var configuration: LWSConfiguration?
     private let tickTimer: UnsafeMutablePointer<stelling_timer>
-    private(set) var scratch: UnsafeMutableRawPointer
-    private var scratchCapacity: Int
-    let pre = stelling_lws_pre()
+    /// The one buffer every write of the service thread goes through.
+    let writeBuffer = WriteBuffer()
 
     /// Makes a server; nothing listens until `start()` or `run()`. Pass `loop` when the
     /// handler is an actor that needs the loop as its executor before the server exists.
@@ -102,14 +100,11 @@ public final class WebSocketServer: @unchecked Sendable {
         self.fixedHeaders = SecurityHeaders.fixed(tls: options.tls != nil)
         self.limiter = ConnectionLimiter(maxConnections: options.maxConnections,
                                          maxConnectionsPerAddress: options.maxConnectionsPerAddress)
-        scratchCapacity = 64 << 10
-        scratch = .allocate(byteCount: scratchCapacity, alignment: 16)
         tickTimer = .allocate(capacity: 1)
         tickTimer.initialize(to: stelling_timer())
     }
 
     deinit {
-        scratch.deallocate()
         tickTimer.deallocate()
     }
 
@@ -159,35 +154,6 @@ public final class WebSocketServer: @unchecked Sendable {
         loop.requestStop()
     }
 
-    /// Handles SIGINT and SIGTERM (the first asks for a graceful stop, the second exits at
-    /// once) and ignores SIGPIPE. Call it once, before `run()`.
-    ///
-    /// The handlers are Dispatch signal sources made here, in a nonisolated method: a closure
-    /// written in top-level main.swift code would be MainActor-isolated and trap when run.
-    public func installSignalHandlers() {
-        signal(SIGPIPE, SIG_IGN)
-        var sources: [DispatchSourceSignal] = []
-        // `resume()` registers the source asynchronously; a signal that arrives before that,
-        // with SIG_IGN already set, is lost. Return only once both are registered.
-        let registered = DispatchSemaphore(value: 0)
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setRegistrationHandler { registered.signal() }
-            source.setEventHandler { [self] in
-                if loop.requestStop() {
-                    logger.notice("stopping on signal", metadata: ["signal": "\(signalNumber)"])
-                } else {
-                    _exit(128 + signalNumber)
-                }
-            }
-            source.resume()
-            sources.append(source)
-        }
-        for _ in sources { _ = registered.wait(timeout: .now() + .seconds(2)) }
-        startLock.withLock { signalSources.append(contentsOf: sources) }
-    }
-
     /// The counters; read them on the service thread.
     public var counters: TransportCounters {
         loop.assertOnLoopThread()
@@ -210,7 +176,7 @@ public final class WebSocketServer: @unchecked Sendable {
 
     /// Queues a latest-value event: a pending older value in the same slot is dropped and this
     /// one goes where an event queued now would go.
-    public func sendLatest(_ id: ConnectionID, slot: LatestSlot, _ bytes: [UInt8]) {
+    public func sendLatest(_ id: ConnectionID, slot: LatestValueSlot, _ bytes: [UInt8]) {
         loop.assertOnLoopThread()
         guard let connection = connections[id], connection.acceptsEvents else { return }
         connection.outbound.setLatest(slot, bytes)
@@ -219,7 +185,7 @@ public final class WebSocketServer: @unchecked Sendable {
 
     /// Flushes what is queued for the connection, then closes it with `code` and `reason`.
     /// Later sends to it are dropped. A peer that does not read gets `keepaliveSeconds`.
-    public func close(_ id: ConnectionID, code: UInt16, reason: String) {
+    public func close(_ id: ConnectionID, code: CloseCode, reason: String) {
         loop.assertOnLoopThread()
         guard let connection = connections[id], connection.acceptsEvents else { return }
         requestClose(connection, code: code, reason: reason, timeoutSeconds: Int32(max(1, options.keepaliveSeconds)))
@@ -243,12 +209,12 @@ public final class WebSocketServer: @unchecked Sendable {
         connection.outbound.removeAll()
         connection.echoes = []
         connection.echoBytes = 0
-        requestClose(connection, code: CloseCodes.policyViolation, reason: "too slow", timeoutSeconds: 5)
+        requestClose(connection, code: .policyViolation, reason: "too slow", timeoutSeconds: 5)
     }
 
     /// Marks the connection for closing after its queue is flushed. With `timeoutSeconds`,
     /// lws drops it if that has not happened in time (one lws timer, so not used at shutdown).
-    func requestClose(_ connection: Connection, code: UInt16, reason: String, timeoutSeconds: Int32?) {
+    func requestClose(_ connection: Connection, code: CloseCode, reason: String, timeoutSeconds: Int32?) {
         connection.closeRequest = (code, reason)
         if let timeoutSeconds {
             lws_set_timeout(connection.wsi, PENDING_TIMEOUT_LAGGING, timeoutSeconds)
@@ -260,7 +226,9 @@ public final class WebSocketServer: @unchecked Sendable {
 
     private func serviceThreadMain() {
         loop.bindCurrentThread()
-        raiseFileLimit()
+        if let previous = raiseOpenFileLimit() {
+            logger.warning("cannot raise the open file limit", metadata: ["limit": "\(previous)"])
+        }
         LWSLog.install(logger)
         if let problem = startProblem() {
             startLock.withLock { startError = problem }
@@ -319,7 +287,7 @@ public final class WebSocketServer: @unchecked Sendable {
         shutdownDeadline = monotonicMilliseconds() + Int64(options.shutdownGraceMilliseconds)
         logger.info("transport stopping", metadata: ["connections": "\(connections.count)"])
         for connection in connections.values where connection.acceptsEvents {
-            requestClose(connection, code: CloseCodes.goingAway, reason: "server shutting down", timeoutSeconds: nil)
+            requestClose(connection, code: .goingAway, reason: "server shutting down", timeoutSeconds: nil)
         }
     }
 
@@ -415,55 +383,12 @@ public final class WebSocketServer: @unchecked Sendable {
         nextConnectionNumber += 1
         return ConnectionID(nextConnectionNumber)
     }
-
-    /// Ensures the scratch buffer holds `LWS_PRE + bytes`, keeping what it holds already
-    /// (a batch may grow it halfway through).
-    func reserveScratch(_ bytes: Int) {
-        let needed = pre + bytes
-        guard needed > scratchCapacity else { return }
-        var capacity = scratchCapacity
-        while capacity < needed { capacity *= 2 }
-        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        grown.copyMemory(from: scratch, byteCount: scratchCapacity)
-        scratch.deallocate()
-        scratch = grown
-        scratchCapacity = capacity
-    }
-
-    private func raiseFileLimit() {
-        var limit = rlimit()
-        guard getrlimit(rlimitNoFile, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        let previous = limit.rlim_cur
-        // lws sizes its fd table from the soft limit; cap an unlimited hard limit.
-        limit.rlim_cur = limit.rlim_max == rlim_t.max ? max(previous, 1 << 20) : limit.rlim_max
-        if setrlimit(rlimitNoFile, &limit) != 0 {
-            logger.warning("cannot raise the open file limit", metadata: ["limit": "\(previous)"])
-        }
-    }
 }
-
-#if canImport(Glibc)
-private let rlimitNoFile = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
-#else
-private let rlimitNoFile = RLIMIT_NOFILE
-#endif
 
 /// The lws timer callback: recovers the server from the timer's owner pointer.
 private func stellingTickFired(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
     guard let sul, let owner = stelling_timer_owner(sul) else { return }
     Unmanaged<WebSocketServer>.fromOpaque(owner).takeUnretainedValue().tickFired()
-}
-
-func monotonicMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-}
-
-func wallClockMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
 }
 
 /// Why the regular file at `path` cannot be read, or nil when it can.

@@ -78,6 +78,14 @@ extension WebSocketServer {
             connection(user)?.received(at: monotonicMilliseconds())
             return 0
 
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE where webSocketProtocol:
+            // lws answers the close frame itself; the handler only learns the code.
+            if let connection = connection(user), !connection.isEcho,
+               let close = Headers.closePayload(input, length) {
+                handler.peerClosed(connection.id, code: close.code)
+            }
+            return 0
+
         case LWS_CALLBACK_SERVER_WRITEABLE where webSocketProtocol:
             guard let connection = connection(user) else { return 0 }
             return writeable(connection)
@@ -112,7 +120,7 @@ extension WebSocketServer {
     /// this is lws's last word after it chose the subprotocol.
     private func acceptsUpgrade(_ wsi: OpaquePointer, webSocketProtocol: Bool) -> Bool {
         guard webSocketProtocol, !shuttingDown else { return false }
-        return isWebSocketPath(header(wsi, WSI_TOKEN_GET_URI))
+        return isWebSocketPath(Headers.value(wsi, WSI_TOKEN_GET_URI))
     }
 
     private func isWebSocketPath(_ path: String?) -> Bool {
@@ -184,15 +192,15 @@ extension WebSocketServer {
         }
         if shuttingDown { return refuse(.text("shutting down\n", status: 503)) }
         if let refusal = capRefusal(wsi) { return refuse(refusal) }
-        let path = header(wsi, WSI_TOKEN_GET_URI)
+        let path = Headers.value(wsi, WSI_TOKEN_GET_URI)
         guard isWebSocketPath(path) else { return refuse(.text("not found\n", status: 404)) }
-        let origin = header(wsi, WSI_TOKEN_ORIGIN)
-        guard originPolicy.allows(origin: origin, host: header(wsi, WSI_TOKEN_HOST)) else {
+        let origin = Headers.value(wsi, WSI_TOKEN_ORIGIN)
+        guard originPolicy.allows(origin: origin, host: Headers.value(wsi, WSI_TOKEN_HOST)) else {
             statistics.refusedOrigin += 1
             logger.info("upgrade refused for its origin", metadata: ["origin": "\(origin ?? "")"])
             return refuse(.text("this origin may not connect\n", status: 403))
         }
-        if let offered = header(wsi, WSI_TOKEN_PROTOCOL) {
+        if let offered = Headers.value(wsi, WSI_TOKEN_PROTOCOL) {
             var acceptable = [options.subprotocol]
             if options.echoConformance { acceptable.append(TransportOptions.echoSubprotocol) }
             let names = offered.split(separator: ",").map { String($0).trimmingBlanks() }
@@ -213,24 +221,21 @@ extension WebSocketServer {
         // The conformance echo: the /echo path, or the "echo" subprotocol (only registered then).
         let protocolName = lws_get_protocol(wsi)?.pointee.name.map { String(cString: $0) }
         let isEcho = options.echoConformance
-            && (header(wsi, WSI_TOKEN_GET_URI) == TransportOptions.echoPath || protocolName == TransportOptions.echoSubprotocol)
+            && (Headers.value(wsi, WSI_TOKEN_GET_URI) == TransportOptions.echoPath || protocolName == TransportOptions.echoSubprotocol)
         let connection = Connection(id: makeConnectionID(), wsi: wsi,
                                     messageLimit: isEcho ? TransportOptions.echoMessageLimitBytes : options.messageLimitBytes,
                                     now: monotonicMilliseconds(), isEcho: isEcho)
         user.storeBytes(of: Unmanaged.passRetained(connection).toOpaque(), as: UnsafeMutableRawPointer?.self)
         connections[connection.id] = connection
         statistics.openConnections += 1
-        var peerBuffer = [CChar](repeating: 0, count: 64)
-        let peer = peerBuffer.withUnsafeMutableBufferPointer { buffer in
-            lws_get_peer_simple(wsi, buffer.baseAddress, buffer.count).map { String(cString: $0) } ?? ""
-        }
-        let origin = header(wsi, WSI_TOKEN_ORIGIN)
+        let peer = Headers.peer(wsi)
+        let origin = Headers.value(wsi, WSI_TOKEN_ORIGIN)
         logger.debug("connection opened", metadata: [
             "connection.id": "\(connection.id)", "peer": "\(peer)", "echo": "\(isEcho)",
         ])
         if !isEcho { handler.connectionOpened(connection.id, peer: peer, origin: origin) }
         if shuttingDown && connection.acceptsEvents {
-            requestClose(connection, code: CloseCodes.goingAway, reason: "server shutting down", timeoutSeconds: nil)
+            requestClose(connection, code: .goingAway, reason: "server shutting down", timeoutSeconds: nil)
         }
     }
 
@@ -247,25 +252,21 @@ extension WebSocketServer {
         switch outcome {
         case .incomplete:
             return 0
-        case .message(let text):
+        case .message(let bytes, let binary):
             statistics.messagesIn += 1
             if connection.isEcho {
-                queueEcho(connection, binary: false, text)
+                queueEcho(connection, binary: binary, bytes)
             } else {
-                handler.messageReceived(connection.id, text: text)
+                handler.messageReceived(connection.id, text: bytes)
             }
-            return 0
-        case .binaryMessage(let bytes):  // only echo connections accept binary
-            statistics.messagesIn += 1
-            queueEcho(connection, binary: true, bytes)
             return 0
         case .close(let code, let reason):
             logger.debug("closing connection on a bad message", metadata: [
-                "connection.id": "\(connection.id)", "close.code": "\(code)",
+                "connection.id": "\(connection.id)", "close.code": "\(code.rawValue)",
             ])
             connection.outbound.removeAll()
             connection.closeRequest = (code, reason)
-            setCloseReason(wsi, code: code, reason: reason)
+            Headers.setCloseReason(wsi, code: code, reason: reason)
             return -1
         }
     }
@@ -294,13 +295,13 @@ extension WebSocketServer {
             // LWS_CALLBACK_RECEIVE_PONG, so an empty ping's answer would go unseen. The payload
             // is ASCII digits: with UTF-8 validation on, lws 4.1.6 also validates the pong's
             // payload and closes with 1007 "bad utf8" when the echoed bytes are not UTF-8.
-            let payload = (scratch + pre).assumingMemoryBound(to: UInt8.self)
+            let payload = writeBuffer.payload
             var stamp = UInt64(truncatingIfNeeded: monotonicMilliseconds())
             for index in (0..<8).reversed() {
                 payload[index] = UInt8(ascii: "0") + UInt8(stamp % 10)
                 stamp /= 10
             }
-            if lws_write(wsi, payload, 8, LWS_WRITE_PING) < 0 { return -1 }
+            if !writeBuffer.write(wsi, length: 8, LWS_WRITE_PING) { return -1 }
             if connection.queuedBytes > 0 || !connection.echoes.isEmpty || connection.closeRequest != nil {
                 connection.requestWritable()
             }
@@ -309,13 +310,8 @@ extension WebSocketServer {
         if !connection.echoes.isEmpty {
             let echo = connection.echoes.removeFirst()
             connection.echoBytes -= echo.bytes.count
-            reserveScratch(echo.bytes.count)
-            let base = scratch + pre
-            echo.bytes.withUnsafeBytes { source in
-                if let address = source.baseAddress { base.copyMemory(from: address, byteCount: source.count) }
-            }
-            let payload = scratch.assumingMemoryBound(to: UInt8.self) + pre
-            if lws_write(wsi, payload, echo.bytes.count, echo.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < 0 { return -1 }
+            writeBuffer.copy(echo.bytes, at: 0)
+            if !writeBuffer.write(wsi, length: echo.bytes.count, echo.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) { return -1 }
             statistics.messagesOut += 1
             statistics.bytesOut += UInt64(echo.bytes.count)
             if !connection.echoes.isEmpty || connection.closeRequest != nil { connection.requestWritable() }
@@ -326,20 +322,16 @@ extension WebSocketServer {
             var events: UInt64 = 0
             connection.outbound.takeBatch(maxBytes: options.batchLimitBytes) { bytes in
                 let separator = length == 0 && events == 0 ? 0 : 1
-                reserveScratch(length + separator + bytes.count)
-                let base = scratch + pre
+                writeBuffer.reserve(length + separator + bytes.count)
                 if separator == 1 {
-                    base.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: length, as: UInt8.self)
+                    writeBuffer.payload[length] = UInt8(ascii: "\n")
                     length += 1
                 }
-                bytes.withUnsafeBytes { source in
-                    if let address = source.baseAddress { (base + length).copyMemory(from: address, byteCount: source.count) }
-                }
+                writeBuffer.copy(bytes, at: length)
                 length += bytes.count
                 events += 1
             }
-            let payload = scratch.assumingMemoryBound(to: UInt8.self) + pre
-            if lws_write(wsi, payload, length, LWS_WRITE_TEXT) < 0 { return -1 }
+            if !writeBuffer.write(wsi, length: length, LWS_WRITE_TEXT) { return -1 }
             statistics.messagesOut += 1
             statistics.eventsOut += events
             statistics.bytesOut += UInt64(length)
@@ -347,16 +339,10 @@ extension WebSocketServer {
             return 0
         }
         if let close = connection.closeRequest {
-            setCloseReason(wsi, code: close.code, reason: close.reason)
+            Headers.setCloseReason(wsi, code: close.code, reason: close.reason)
             return -1
         }
         return 0
-    }
-
-    private func setCloseReason(_ wsi: OpaquePointer, code: UInt16, reason: String) {
-        // A close frame's payload is at most 125 bytes: 2 for the code, the rest the reason.
-        var bytes = Array(reason.utf8.prefix(123))
-        lws_close_reason(wsi, lws_close_status(rawValue: UInt32(code)), &bytes, bytes.count)
     }
 
     private func closed(_ user: UnsafeMutableRawPointer?) {
@@ -393,8 +379,8 @@ extension WebSocketServer {
         if shuttingDown {
             return respond(wsi, .text("shutting down\n", status: 503), head: isHead, closeAfter: true)
         }
-        let request = HTTPRequest(method: isGet ? "GET" : "HEAD", path: path, query: query(wsi),
-                                  authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION))
+        let request = HTTPRequest(method: isGet ? "GET" : "HEAD", path: path, query: Headers.queryFields(wsi).joined(separator: "&"),
+                                  authorization: Headers.value(wsi, WSI_TOKEN_HTTP_AUTHORIZATION))
         if let response = handler.httpRequest(request) {
             return respond(wsi, response, head: isHead, closeAfter: false)
         }
@@ -492,8 +478,8 @@ extension WebSocketServer {
     private func respondAndClose(_ wsi: OpaquePointer, _ response: HTTPResponse) -> Bool {
         let extra = extraHeaders(response, closeAfter: true)
         let space = headerSpace(response, extra)
-        reserveScratch(space + response.body.count)
-        let start = scratch.assumingMemoryBound(to: UInt8.self) + pre
+        writeBuffer.reserve(space + response.body.count)
+        let start = writeBuffer.payload
         let end = start + space
         var cursor: UnsafeMutablePointer<UInt8>? = start
         guard addHeaders(wsi, response, extra, tracked: false, &cursor, end),
@@ -510,8 +496,8 @@ extension WebSocketServer {
     private func respond(_ wsi: OpaquePointer, _ response: HTTPResponse, head: Bool, closeAfter: Bool) -> Int32 {
         let extra = extraHeaders(response, closeAfter: closeAfter)
         let headerBytes = headerSpace(response, extra)
-        reserveScratch(headerBytes)
-        let start = scratch.assumingMemoryBound(to: UInt8.self) + pre
+        writeBuffer.reserve(headerBytes)
+        let start = writeBuffer.payload
         let end = start + headerBytes
         var cursor: UnsafeMutablePointer<UInt8>? = start
         guard addHeaders(wsi, response, extra, tracked: true, &cursor, end) else { return -1 }
@@ -530,12 +516,8 @@ extension WebSocketServer {
         guard var transfer = transfers[wsi] else { return 0 }
         let chunk = min(16 << 10, transfer.body.count - transfer.offset)
         let final = transfer.offset + chunk == transfer.body.count
-        reserveScratch(chunk)
-        let payload = scratch.assumingMemoryBound(to: UInt8.self) + pre
-        transfer.body.withUnsafeBytes { source in
-            UnsafeMutableRawPointer(payload).copyMemory(from: source.baseAddress! + transfer.offset, byteCount: chunk)
-        }
-        if lws_write(wsi, payload, chunk, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0 {
+        writeBuffer.copy(transfer.body[transfer.offset..<(transfer.offset + chunk)], at: 0)
+        if !writeBuffer.write(wsi, length: chunk, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) {
             transfers[wsi] = nil
             return -1
         }
@@ -548,30 +530,6 @@ extension WebSocketServer {
         transfers[wsi] = transfer
         lws_callback_on_writable(wsi)
         return 0
-    }
-
-    /// A request header's value (fragments joined by ","), or nil when absent.
-    func header(_ wsi: OpaquePointer, _ token: lws_token_indexes) -> String? {
-        let length = Int(lws_hdr_total_length(wsi, token))
-        guard length > 0 else { return nil }
-        var buffer = [CChar](repeating: 0, count: length * 2 + 2)
-        guard lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token) >= 0 else { return nil }
-        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-    }
-
-    /// The query's decoded name=value pairs joined by "&" (lws keeps each as a fragment).
-    private func query(_ wsi: OpaquePointer) -> String {
-        var parts: [String] = []
-        var index: Int32 = 0
-        while true {
-            let length = Int(lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, index))
-            guard length > 0 else { break }
-            var buffer = [CChar](repeating: 0, count: length + 1)
-            guard lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index) >= 0 else { break }
-            parts.append(buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
-            index += 1
-        }
-        return parts.joined(separator: "&")
     }
 }
 

@@ -24,7 +24,7 @@ final class Connection {
     /// `lws_callback_on_writable` was asked and WRITEABLE has not come yet.
     var writableRequested = false
     /// Close with this code and reason once the queue is flushed.
-    var closeRequest: (code: UInt16, reason: String)?
+    var closeRequest: (code: CloseCode, reason: String)?
     /// The keep-alive sweep gave up on the connection; lws is tearing it down.
     var dropped = false
 

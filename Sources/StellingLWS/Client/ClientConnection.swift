@@ -1,4 +1,5 @@
 import Foundation
+import StellingCore
 
 /// One WebSocket client connection of a ``WebSocketClientPool``; every method may be called from any thread.
 ///
@@ -37,7 +38,7 @@ public final class ClientConnection: Sendable {
 
     private struct State: Sendable {
         var outbox: [OutgoingFrame] = []
-        var closeCode: UInt16?
+        var closeCode: CloseCode?
         var servicePosted = false
         var inbox: [ClientEvent] = []
         var pending: [String] = []
@@ -53,16 +54,16 @@ public final class ClientConnection: Sendable {
     let onText: (@Sendable (String) -> Void)?
     /// Every event goes here on the service thread, and none to the inbox, when set.
     let callbacks: ClientCallbacks?
-    private let mailbox: Mailbox
+    private let client: ClientLoop
     private let state = Guarded(State())
 
     init(id: UInt64, target: Result<Target, ConnectError>, onText: (@Sendable (String) -> Void)?,
-         callbacks: ClientCallbacks? = nil, mailbox: Mailbox) {
+         callbacks: ClientCallbacks? = nil, client: ClientLoop) {
         self.id = id
         self.target = target
         self.onText = onText
         self.callbacks = callbacks
-        self.mailbox = mailbox
+        self.client = client
     }
 
     // MARK: Sending (any thread)
@@ -94,13 +95,13 @@ public final class ClientConnection: Sendable {
     }
 
     /// Starts the closing handshake with `code` once the queued messages are written.
-    public func close(code: UInt16 = 1000) {
+    public func close(code: CloseCode = .normal) {
         let post = state.withLock { state -> Bool in
             guard !state.finished, state.closeCode == nil else { return false }
             state.closeCode = code
             return Self.claimService(&state)
         }
-        if post { mailbox.post(.service(self)) }
+        if post { client.requestService(self) }
     }
 
     private func enqueue(_ frames: [OutgoingFrame]) -> Bool {
@@ -109,11 +110,11 @@ public final class ClientConnection: Sendable {
             state.outbox.append(contentsOf: frames)
             return (true, Self.claimService(&state))
         }
-        if post { mailbox.post(.service(self)) }
+        if post { client.requestService(self) }
         return accepted
     }
 
-    /// One `.service` command at a time per connection: the loop writes everything queued when it runs.
+    /// One service request at a time per connection: the loop writes everything queued when it runs.
     private static func claimService(_ state: inout State) -> Bool {
         guard !state.servicePosted else { return false }
         state.servicePosted = true
@@ -210,13 +211,13 @@ public final class ClientConnection: Sendable {
         state.withLock { !$0.outbox.isEmpty || $0.closeCode != nil }
     }
 
-    /// Marks the pending `.service` command as taken, so the next send posts a new one.
+    /// Marks the pending service request as taken, so the next send posts a new one.
     func serviceTaken() {
         state.withLock { $0.servicePosted = false }
     }
 
     /// What the service thread writes next: one frame, or the close once the outbox is empty.
-    func takeNextWrite() -> (frame: OutgoingFrame?, close: UInt16?, more: Bool) {
+    func takeNextWrite() -> (frame: OutgoingFrame?, close: CloseCode?, more: Bool) {
         state.withLock { state in
             if !state.outbox.isEmpty {
                 let frame = state.outbox.removeFirst()
@@ -248,4 +249,15 @@ public struct ClientCallbacks: Sendable {
 struct ConnectError: Error, Sendable, Equatable {
     /// For people.
     var message: String
+}
+
+extension ClientConnection {
+    /// Splits one server message into its events: PROTOCOL.md lets a message carry several, one a line.
+    public static func splitEvents(_ message: String) -> [String] {
+        // Split the UTF-8 bytes, not the Characters: "\r\n" is one Character in Swift.
+        message.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).compactMap { line in
+            let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line
+            return trimmed.isEmpty ? nil : String(decoding: trimmed, as: UTF8.self)
+        }
+    }
 }

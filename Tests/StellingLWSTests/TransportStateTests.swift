@@ -1,5 +1,6 @@
 import Testing
-@testable import StellingServer
+@testable import StellingLWS
+import StellingCore
 
 /// The transport's socket-free parts: reassembly, outbound queue, keep-alive rule, routing.
 @Suite struct MessageAssemblerTests {
@@ -10,24 +11,24 @@ import Testing
 
     @Test func aSinglePieceIsAMessage() {
         var assembler = MessageAssembler(limit: 10)
-        #expect(feed(&assembler, "hello", first: true, final: true) == .message(Array("hello".utf8)))
+        #expect(feed(&assembler, "hello", first: true, final: true) == .message(Array("hello".utf8), binary: false))
     }
 
     @Test func piecesAreJoinedUntilTheFinalOne() {
         var assembler = MessageAssembler(limit: 10)
         #expect(feed(&assembler, "ab", first: true, final: false) == .incomplete)
         #expect(feed(&assembler, "cd", first: false, final: false) == .incomplete)
-        #expect(feed(&assembler, "e", first: false, final: true) == .message(Array("abcde".utf8)))
-        #expect(feed(&assembler, "next", first: true, final: true) == .message(Array("next".utf8)))
+        #expect(feed(&assembler, "e", first: false, final: true) == .message(Array("abcde".utf8), binary: false))
+        #expect(feed(&assembler, "next", first: true, final: true) == .message(Array("next".utf8), binary: false))
     }
 
     @Test func theLimitIsEnforcedWhileReceiving() {
         var assembler = MessageAssembler(limit: 5)
         #expect(feed(&assembler, "abc", first: true, final: false) == .incomplete)
-        #expect(feed(&assembler, "def", first: false, final: false) == .close(code: 1009, reason: "message too big"))
+        #expect(feed(&assembler, "def", first: false, final: false) == .close(.messageTooBig, reason: "message too big"))
         var exact = MessageAssembler(limit: 5)
-        #expect(feed(&exact, "abcde", first: true, final: true) == .message(Array("abcde".utf8)))
-        #expect(feed(&exact, "abcdef", first: true, final: true) == .close(code: 1009, reason: "message too big"))
+        #expect(feed(&exact, "abcde", first: true, final: true) == .message(Array("abcde".utf8), binary: false))
+        #expect(feed(&exact, "abcdef", first: true, final: true) == .close(.messageTooBig, reason: "message too big"))
     }
 
     @Test func binaryIsRefusedWith1003() {
@@ -36,7 +37,13 @@ import Testing
             Issue.record("binary was accepted")
             return
         }
-        #expect(code == 1003)
+        #expect(code == .unsupportedData)
+    }
+
+    @Test func binaryIsDeliveredWhereItIsAccepted() {
+        var assembler = MessageAssembler(limit: 5, acceptsBinary: true)
+        #expect(feed(&assembler, "ab", first: true, final: false, binary: true) == .incomplete)
+        #expect(feed(&assembler, "c", first: false, final: true) == .message(Array("abc".utf8), binary: true))
     }
 }
 

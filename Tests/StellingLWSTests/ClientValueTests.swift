@@ -1,28 +1,9 @@
 import Testing
-@testable import StellingLoad
+@testable import StellingLWS
 
 /// The pure parts of the client, without sockets.
 @Suite(.timeLimit(.minutes(1)))
-struct MessageAssemblerTests {
-    private func receive(_ assembler: inout MessageAssembler, _ text: String,
-                         first: Bool, final: Bool) -> MessageAssembler.Outcome {
-        Array(text.utf8).withUnsafeBytes { assembler.receive($0, first: first, final: final, binary: false) }
-    }
-
-    @Test func fragmentsAreJoinedIntoOneMessage() {
-        var assembler = MessageAssembler(limit: 100)
-        #expect(receive(&assembler, "{\"a\":", first: true, final: false) == .partial)
-        #expect(receive(&assembler, "1", first: false, final: false) == .partial)
-        #expect(receive(&assembler, "}", first: false, final: true) == .message(Array("{\"a\":1}".utf8), binary: false))
-        #expect(receive(&assembler, "next", first: true, final: true) == .message(Array("next".utf8), binary: false))
-    }
-
-    @Test func aMessageOverTheLimitIsRefusedWhileArriving() {
-        var assembler = MessageAssembler(limit: 8)
-        #expect(receive(&assembler, "12345", first: true, final: false) == .partial)
-        #expect(receive(&assembler, "6789", first: false, final: false) == .tooBig)
-    }
-
+struct ClientValueTests {
     @Test(arguments: [
         ("{\"a\":1}", ["{\"a\":1}"]),
         ("{\"a\":1}\n{\"b\":2}", ["{\"a\":1}", "{\"b\":2}"]),
