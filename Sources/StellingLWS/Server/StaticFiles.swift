@@ -73,4 +73,12 @@ enum StaticFiles {
         }
         return ok ? bytes : nil
     }
+
+    /// The response for `path`: the file under `root`, or 404.
+    static func response(root: String, path: String) -> HTTPResponse {
+        guard let relative = relativePath(for: path), let body = read(root: root, relativePath: relative) else {
+            return .text("not found\n", status: 404)
+        }
+        return HTTPResponse(status: 200, contentType: contentType(for: relative), body: body)
+    }
 }

@@ -58,7 +58,7 @@ public final class WebSocketServer: @unchecked Sendable {
     let handler: any TransportHandler
     let logger: Logger
     let keepalive: Keepalive
-    let originPolicy: OriginPolicy
+    let upgradePolicy: UpgradePolicy
     /// The CSP-less security headers; lws adds them to every response (LWSConfiguration).
     let fixedHeaders: [HTTPHeader]
 
@@ -96,7 +96,8 @@ public final class WebSocketServer: @unchecked Sendable {
         self.handler = handler
         self.logger = logger
         self.keepalive = Keepalive(keepaliveSeconds: options.keepaliveSeconds)
-        self.originPolicy = OriginPolicy(allowedOrigins: options.allowedOrigins)
+        self.upgradePolicy = UpgradePolicy(subprotocol: options.subprotocol, echoConformance: options.echoConformance,
+                                           originPolicy: OriginPolicy(allowedOrigins: options.allowedOrigins))
         self.fixedHeaders = SecurityHeaders.fixed(tls: options.tls != nil)
         self.limiter = ConnectionLimiter(maxConnections: options.maxConnections,
                                          maxConnectionsPerAddress: options.maxConnectionsPerAddress)
@@ -159,7 +160,7 @@ public final class WebSocketServer: @unchecked Sendable {
         loop.assertOnLoopThread()
         var counters = statistics
         counters.openSockets = limiter.openConnections
-        counters.queuedBytes = connections.values.reduce(0) { $0 + $1.queuedBytes }
+        counters.queuedBytes = connections.values.reduce(0) { $0 + $1.state.queuedBytes }
         return counters
     }
 
@@ -169,8 +170,8 @@ public final class WebSocketServer: @unchecked Sendable {
     /// events joined by "\n". The array is shared, not copied, until the write.
     public func send(_ id: ConnectionID, _ bytes: [UInt8]) {
         loop.assertOnLoopThread()
-        guard let connection = connections[id], connection.acceptsEvents else { return }
-        connection.outbound.append(bytes)
+        guard let connection = connections[id], connection.state.acceptsEvents else { return }
+        connection.state.outbound.append(bytes)
         afterQueueing(connection)
     }
 
@@ -178,8 +179,8 @@ public final class WebSocketServer: @unchecked Sendable {
     /// one goes where an event queued now would go.
     public func sendLatest(_ id: ConnectionID, slot: LatestValueSlot, _ bytes: [UInt8]) {
         loop.assertOnLoopThread()
-        guard let connection = connections[id], connection.acceptsEvents else { return }
-        connection.outbound.setLatest(slot, bytes)
+        guard let connection = connections[id], connection.state.acceptsEvents else { return }
+        connection.state.outbound.setLatest(slot, bytes)
         afterQueueing(connection)
     }
 
@@ -187,39 +188,37 @@ public final class WebSocketServer: @unchecked Sendable {
     /// Later sends to it are dropped. A peer that does not read gets `keepaliveSeconds`.
     public func close(_ id: ConnectionID, code: CloseCode, reason: String) {
         loop.assertOnLoopThread()
-        guard let connection = connections[id], connection.acceptsEvents else { return }
+        guard let connection = connections[id], connection.state.acceptsEvents else { return }
         requestClose(connection, code: code, reason: reason, timeoutSeconds: Int32(max(1, options.keepaliveSeconds)))
     }
 
     private func afterQueueing(_ connection: Connection) {
-        if connection.outbound.byteCount > options.outboundQueueLimitBytes {
+        if connection.state.outbound.byteCount > options.outboundQueueLimitBytes {
             logger.info("connection too slow", metadata: [
                 "connection.id": "\(connection.id)",
-                "queued.bytes": "\(connection.outbound.byteCount)",
+                "queued.bytes": "\(connection.state.outbound.byteCount)",
             ])
             dropTooSlow(connection)
             return
         }
-        connection.requestWritable()
+        requestWritable(connection)
     }
 
     /// Drops a connection's queue and closes it with 1008 "too slow".
     func dropTooSlow(_ connection: Connection) {
         statistics.closedTooSlow += 1
-        connection.outbound.removeAll()
-        connection.echoes = []
-        connection.echoBytes = 0
+        connection.state.dropQueues()
         requestClose(connection, code: .policyViolation, reason: "too slow", timeoutSeconds: 5)
     }
 
     /// Marks the connection for closing after its queue is flushed. With `timeoutSeconds`,
     /// lws drops it if that has not happened in time (one lws timer, so not used at shutdown).
     func requestClose(_ connection: Connection, code: CloseCode, reason: String, timeoutSeconds: Int32?) {
-        connection.closeRequest = (code, reason)
+        connection.state.requestClose(code, reason: reason)
         if let timeoutSeconds {
             lws_set_timeout(connection.wsi, PENDING_TIMEOUT_LAGGING, timeoutSeconds)
         }
-        connection.requestWritable()
+        requestWritable(connection)
     }
 
     // MARK: Service thread
@@ -286,7 +285,7 @@ public final class WebSocketServer: @unchecked Sendable {
         shuttingDown = true
         shutdownDeadline = monotonicMilliseconds() + Int64(options.shutdownGraceMilliseconds)
         logger.info("transport stopping", metadata: ["connections": "\(connections.count)"])
-        for connection in connections.values where connection.acceptsEvents {
+        for connection in connections.values where connection.state.acceptsEvents {
             requestClose(connection, code: .goingAway, reason: "server shutting down", timeoutSeconds: nil)
         }
     }
@@ -361,17 +360,13 @@ public final class WebSocketServer: @unchecked Sendable {
 
     /// One pass over every connection: ping the quiet ones, drop the silent ones.
     private func sweep(now: Int64) {
-        for connection in connections.values where !connection.dropped {
-            switch keepalive.action(now: now, lastReceived: connection.lastReceived,
-                                    pinged: connection.pingedSinceReceive) {
+        for connection in connections.values {
+            switch connection.state.sweep(keepalive, now: now) {
             case .none:
                 break
             case .ping:
-                connection.pingedSinceReceive = true
-                connection.pingDue = true
-                connection.requestWritable()
+                requestWritable(connection)
             case .drop:
-                connection.dropped = true
                 logger.debug("connection silent, dropping", metadata: ["connection.id": "\(connection.id)"])
                 lws_set_timeout(connection.wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC)
             }
