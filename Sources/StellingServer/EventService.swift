@@ -27,18 +27,10 @@ public actor EventService: TransportHandler {
     private nonisolated(unsafe) weak var transport: WebSocketServer?
     private nonisolated let moderatorKey: String?
 
-    private struct Step {
-        var waitFor: UInt64
-        var effects: [Effect]
-        var admittedUpTo: UInt64
-    }
-    private var steps: [Step] = []
-    private var head = 0
-    private var durableSequence: UInt64 = 0
+    private var sequencer = EffectSequencer()
     private var accepting = true
     private var peers: [ConnectionID: String] = [:]
-    private var joinBuckets: [String: (bucket: TokenBucket, used: Instant)] = [:]
-    private var lastPrune = Instant(milliseconds: 0)
+    private var joinAdmission: JoinAdmission
 
     /// Makes the service for a room rebuilt from the store's records (or a new one).
     public init(room: Room, loop: ServiceLoop, store: EventStore, metrics: Metrics, logger: Logger) {
@@ -48,6 +40,8 @@ public actor EventService: TransportHandler {
         self.loop = loop
         self.metrics = metrics
         self.logger = logger
+        self.joinAdmission = JoinAdmission(burst: room.configuration.limits.joinBurst,
+                                           perSecond: room.configuration.limits.joinsPerSecond)
     }
 
     /// Connects the transport; call once before the transport starts.
@@ -61,7 +55,7 @@ public actor EventService: TransportHandler {
         assumeIsolated { service in
             service.metrics.connections.increment()
             service.peers[id] = peer
-            service.logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(peer)"])
+            service.logger.debug("connection opened", metadata: ["connection.id": "\(id)", "peer.address": "\(peer)"])
         }
     }
 
@@ -74,7 +68,7 @@ public actor EventService: TransportHandler {
             service.metrics.connections.decrement()
             if let role = service.room.role(of: id) {
                 service.metrics.joined(role).decrement()
-                service.logger.debug("left", metadata: ["connection": "\(id)", "role": "\(role.rawValue)"])
+                service.logger.debug("left", metadata: ["connection.id": "\(id)", "participant.role": "\(role.rawValue)"])
             }
             service.room.disconnect(id)
             service.peers[id] = nil
@@ -124,7 +118,7 @@ public actor EventService: TransportHandler {
             }
             return response
         } catch {
-            logger.error("export failed", metadata: ["export": "\(name)", "error": "\(error)"])
+            logger.error("export failed", metadata: ["export.name": "\(name)", "error": "\(error)"])
             return .text("The export could not be made; see the server log.\n", status: 500)
         }
     }
@@ -136,68 +130,27 @@ public actor EventService: TransportHandler {
         let now = Instant(milliseconds: wallClockMilliseconds())
         let decoded = Request.decode(text)
         if case let .success(request) = decoded, case .join = request.body, room.role(of: id) == nil,
-           !joinAllowed(from: id, at: now) {
+           !joinAdmission.allows(peers[id] ?? "", at: now) {
             carryOut([.send(id, .error(.rateLimited, message: "Too many joins from your network; trying again shortly.", ref: request.ref))])
             return
         }
         carryOut(room.handle(decoded, from: id, now: now, random: &random))
     }
 
-    /// Joins are limited per network address before the room does any work (a join makes a
-    /// participant, a token and a record): a flood from one address cannot crowd out the rest.
-    private func joinAllowed(from id: ConnectionID, at now: Instant) -> Bool {
-        let limits = room.configuration.limits
-        let peer = peers[id] ?? ""
-        var entry = joinBuckets[peer] ?? (TokenBucket(burst: limits.joinBurst, perSecond: limits.joinsPerSecond), now)
-        let allowed = entry.bucket.take(at: now)
-        entry.used = now
-        joinBuckets[peer] = entry
-        // A bucket unused for longer than it takes to refill is full again: forget it.
-        let refill = Int64(Double(limits.joinBurst) / max(limits.joinsPerSecond, 0.001) * 1000) + 1000
-        if now.milliseconds - lastPrune.milliseconds > 60_000 {
-            lastPrune = now
-            joinBuckets = joinBuckets.filter { now.milliseconds - $0.value.used.milliseconds < refill }
-        }
-        return allowed
-    }
-
-    /// Carries effects out in order, holding everything behind a record that is not durable yet.
+    /// Carries effects out in order, holding everything behind a record that is not durable
+    /// yet (`EffectSequencer`).
     private func carryOut(_ effects: [Effect]) {
         guard !effects.isEmpty else { return }
-        let admitted = room.admissions
-        for effect in effects {
-            if case let .persist(record, then) = effect {
-                count(record)
-                let sequence = store.append(record)
-                steps.append(Step(waitFor: sequence, effects: then, admittedUpTo: admitted))
-            } else if head == steps.count {
-                perform(effect, admittedUpTo: admitted)
-            } else {
-                steps.append(Step(waitFor: 0, effects: [effect], admittedUpTo: admitted))
-            }
+        let ready = sequencer.submit(effects, admittedUpTo: room.admissions) { record in
+            count(record)
+            return store.append(record)
         }
-        release()
+        for item in ready { perform(item.effect, admittedUpTo: item.admittedUpTo) }
     }
 
     /// The store reports every record up to `sequence` durable: what waited for them goes out.
     public func durable(upTo sequence: UInt64) {
-        if sequence > durableSequence { durableSequence = sequence }
-        release()
-    }
-
-    private func release() {
-        while head < steps.count, steps[head].waitFor <= durableSequence {
-            let step = steps[head]
-            head += 1
-            for effect in step.effects { perform(effect, admittedUpTo: step.admittedUpTo) }
-        }
-        if head == steps.count {
-            steps.removeAll(keepingCapacity: steps.capacity <= 4096)
-            head = 0
-        } else if head > 1024, head * 2 > steps.count {
-            steps.removeFirst(head)
-            head = 0
-        }
+        for item in sequencer.durable(upTo: sequence) { perform(item.effect, admittedUpTo: item.admittedUpTo) }
     }
 
     private func perform(_ effect: Effect, admittedUpTo: UInt64) {
@@ -230,11 +183,11 @@ public actor EventService: TransportHandler {
         case let .error(code, _, _):
             metrics.error(code).increment()
             if code == .unauthorized {
-                logger.warning("moderator key refused", metadata: ["connection": "\(id)"])
+                logger.warning("moderator key refused", metadata: ["connection.id": "\(id)"])
             }
         case let .welcome(welcome, _):
             metrics.joined(welcome.you.role).increment()
-            logger.debug("joined", metadata: ["connection": "\(id)", "role": "\(welcome.you.role.rawValue)", "participant.id": "\(welcome.you.id)"])
+            logger.debug("joined", metadata: ["connection.id": "\(id)", "participant.role": "\(welcome.you.role.rawValue)", "participant.id": "\(welcome.you.id)"])
         default:
             break
         }

@@ -82,7 +82,7 @@ private func installStopSignals(logger: Logger, stop: @escaping @Sendable () -> 
         source.setEventHandler {
             let first = stopping.raise()
             guard first else { _exit(128 + number) }
-            logger.notice("stopping", metadata: ["signal": "\(number)"])
+            logger.notice("stopping", metadata: ["signal.number": "\(number)"])
             stop()
         }
         source.resume()

@@ -48,15 +48,15 @@ struct Serve: ParsableCommand {
         let shownHost = ["0.0.0.0", "::", ""].contains(configuration.host) ? "localhost" : configuration.host
         let base = "\(configuration.tlsCertificate == nil ? "http" : "https")://\(shownHost):\(running.port)"
         var metadata: Logger.Metadata = [
-            "address": "\(configuration.host):\(running.port)", "config": "\(config)",
-            "database": "\(configuration.database)", "participants": "\(base)/", "screen": "\(base)/screen",
+            "server.address": "\(configuration.host):\(running.port)", "config.path": "\(config)",
+            "store.path": "\(configuration.database)", "url.participants": "\(base)/", "url.screen": "\(base)/screen",
         ]
         if generatedKey {
             // Printed once, so the organiser can open the console; the key sits in the URL's
             // fragment, which browsers never send to a server.
-            metadata["moderator"] = "\(base)/moderator#key=\(configuration.moderatorKey!)"
+            metadata["url.moderator"] = "\(base)/moderator#key=\(configuration.moderatorKey!)"
         } else {
-            metadata["moderator"] = "\(base)/moderator"
+            metadata["url.moderator"] = "\(base)/moderator"
         }
         logger.info("stelling started", metadata: metadata)
         running.waitUntilStopped()

@@ -24,13 +24,13 @@ func startServer(configuration: Configuration, logger: Logger, echoConformance: 
     let room = Room(configuration: configuration, replaying: records)
     if !records.isEmpty {
         logger.info("event recovered", metadata: [
-            "records": "\(records.count)", "participants": "\(room.participants.count)",
-            "statement": "\(room.currentStatement?.rawValue ?? "none")",
+            "store.records": "\(records.count)", "room.participants": "\(room.participants.count)",
+            "statement.id": "\(room.currentStatement?.rawValue ?? "none")",
         ])
     }
     let options = TransportOptions(configuration: configuration, echoConformance: echoConformance)
     let server = Server(room: room, options: options, store: store, logger: logger)
-    store.onFailure = { reason in logger.error("store write failed", metadata: ["reason": "\(reason)"]) }
+    store.onFailure = { reason in logger.error("store write failed", metadata: ["store.failure": "\(reason)"]) }
     server.installSignalHandlers(drain: {
         if !store.close(timeout: 10) {
             logger.error("store closed with records not written")

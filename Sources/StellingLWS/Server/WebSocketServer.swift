@@ -196,7 +196,7 @@ public final class WebSocketServer: @unchecked Sendable {
         if connection.state.outbound.byteCount > options.outboundQueueLimitBytes {
             logger.info("connection too slow", metadata: [
                 "connection.id": "\(connection.id)",
-                "queued.bytes": "\(connection.state.outbound.byteCount)",
+                "connection.queued_bytes": "\(connection.state.outbound.byteCount)",
             ])
             dropTooSlow(connection)
             return
@@ -226,7 +226,7 @@ public final class WebSocketServer: @unchecked Sendable {
     private func serviceThreadMain() {
         loop.bindCurrentThread()
         if let previous = raiseOpenFileLimit() {
-            logger.warning("cannot raise the open file limit", metadata: ["limit": "\(previous)"])
+            logger.warning("cannot raise the open file limit", metadata: ["server.file_limit": "\(previous)"])
         }
         LWSLog.install(logger)
         if let problem = startProblem() {
@@ -253,7 +253,7 @@ public final class WebSocketServer: @unchecked Sendable {
         tickTimer.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
         scheduleTick()
         logger.info("transport listening", metadata: [
-            "host": "\(options.host)", "port": "\(port)", "tls": "\(options.tls != nil)",
+            "server.host": "\(options.host)", "server.port": "\(port)", "server.tls": "\(options.tls != nil)",
         ])
         started.signal()
 
@@ -284,7 +284,7 @@ public final class WebSocketServer: @unchecked Sendable {
     private func beginShutdown() {
         shuttingDown = true
         shutdownDeadline = monotonicMilliseconds() + Int64(options.shutdownGraceMilliseconds)
-        logger.info("transport stopping", metadata: ["connections": "\(connections.count)"])
+        logger.info("transport stopping", metadata: ["server.connections": "\(connections.count)"])
         for connection in connections.values where connection.state.acceptsEvents {
             requestClose(connection, code: .goingAway, reason: "server shutting down", timeoutSeconds: nil)
         }
