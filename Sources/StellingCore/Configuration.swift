@@ -1,5 +1,6 @@
-/// Everything the room and the server need to know about one event, as read from the
-/// configuration file (PROTOCOL.md, Configuration contract). Defaults are the protocol's.
+/// The room's rules for one event, as read from the configuration file (PROTOCOL.md,
+/// Configuration contract). Defaults are the protocol's. How the server listens, stores and
+/// admits connections is StellingServer's `ServerSettings`, read from the same file.
 public struct Configuration: Equatable, Sendable {
     /// The event's title, shown on every page. Required.
     public var title: String
@@ -11,30 +12,14 @@ public struct Configuration: Equatable, Sendable {
     public var statements: [StatementSpec]
     /// The moderator key. `nil` means the server makes a strong one at start.
     public var moderatorKey: String?
-    /// The address to listen on. The default is `0.0.0.0`.
-    public var host: String
-    /// The TCP port. The default is 8080.
-    public var port: Int
-    /// The SQLite database path, relative paths taken from the configuration file's folder.
-    /// The default is `data/stelling.sqlite`.
-    public var database: String
     /// Seconds of silence after which a peer is dropped. The default is 60.
     public var keepaliveSeconds: Int
     /// The least time between two tally events while counts change. The default is 250 ms.
     public var tallyIntervalMilliseconds: Int
-    /// Origins allowed to open a WebSocket; empty means the server's own host only.
-    public var allowedOrigins: [String]
     /// The first language of the web pages, `nl` or `en`. The default is `nl`.
     public var language: String
-    /// The folder of the web pages. The default is `web` (relative to the working folder).
-    public var webRoot: String
     /// Size, length and rate limits.
     public var limits: Limits
-    /// The TLS certificate (PEM) path; with `tlsPrivateKey`, the server speaks HTTPS and WSS.
-    /// Relative paths are taken from the configuration file's folder. The default is none.
-    public var tlsCertificate: String?
-    /// The TLS private key (PEM) path, relative like `tlsCertificate`. The default is none.
-    public var tlsPrivateKey: String?
 
     /// Makes a configuration with the protocol's defaults for everything but the title.
     public init(
@@ -43,34 +28,20 @@ public struct Configuration: Equatable, Sendable {
         groups: [String] = [],
         statements: [StatementSpec] = [],
         moderatorKey: String? = nil,
-        host: String = "0.0.0.0",
-        port: Int = 8080,
-        database: String = "data/stelling.sqlite",
         keepaliveSeconds: Int = 60,
         tallyIntervalMilliseconds: Int = 250,
-        allowedOrigins: [String] = [],
         language: String = "nl",
-        webRoot: String = "web",
-        limits: Limits = Limits(),
-        tlsCertificate: String? = nil,
-        tlsPrivateKey: String? = nil
+        limits: Limits = Limits()
     ) {
         self.title = title
         self.programme = programme
         self.groups = groups
         self.statements = statements
         self.moderatorKey = moderatorKey
-        self.host = host
-        self.port = port
-        self.database = database
         self.keepaliveSeconds = keepaliveSeconds
         self.tallyIntervalMilliseconds = tallyIntervalMilliseconds
-        self.allowedOrigins = allowedOrigins
         self.language = language
-        self.webRoot = webRoot
         self.limits = limits
-        self.tlsCertificate = tlsCertificate
-        self.tlsPrivateKey = tlsPrivateKey
     }
 }
 
@@ -122,10 +93,6 @@ public struct Limits: Equatable, Sendable {
     public var joinsPerSecond: Double
     /// Bytes queued for one connection before it is closed as too slow (1008). The default is 1 MiB.
     public var outboundQueueBytes: Int
-    /// The most TCP connections the server holds at once. The default is 20000.
-    public var maxConnections: Int
-    /// The most TCP connections from one address (a whole ministry behind NAT shares one). The default is 500.
-    public var maxConnectionsPerAddress: Int
 
     /// Makes limits with the protocol's defaults.
     public init(
@@ -137,9 +104,7 @@ public struct Limits: Equatable, Sendable {
         votesPerSecond: Double = 2,
         joinBurst: Int = 100,
         joinsPerSecond: Double = 20,
-        outboundQueueBytes: Int = 1 << 20,
-        maxConnections: Int = 20000,
-        maxConnectionsPerAddress: Int = 500
+        outboundQueueBytes: Int = 1 << 20
     ) {
         self.messageBytes = messageBytes
         self.chatChars = chatChars
@@ -150,7 +115,5 @@ public struct Limits: Equatable, Sendable {
         self.joinBurst = joinBurst
         self.joinsPerSecond = joinsPerSecond
         self.outboundQueueBytes = outboundQueueBytes
-        self.maxConnections = maxConnections
-        self.maxConnectionsPerAddress = maxConnectionsPerAddress
     }
 }

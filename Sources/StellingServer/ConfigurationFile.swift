@@ -2,7 +2,8 @@ import Foundation
 import StellingCore
 import Yams
 
-/// Reads the YAML configuration file (PROTOCOL.md, Configuration contract) into a `Configuration`.
+/// Reads the YAML configuration file (PROTOCOL.md, Configuration contract) into the room's
+/// `Configuration` and the server's `ServerSettings`.
 ///
 /// The composed YAML tree is walked by hand rather than decoded with `Codable`, so that
 /// every mistake is reported with its key path, its line and a hint, and all mistakes
@@ -11,23 +12,37 @@ import Yams
 public enum ConfigurationFile {
     /// The environment variable whose value, when set and not empty, wins over `moderator_key`.
     public static let moderatorKeyVariable = "STELLING_MODERATOR_KEY"
+    /// What one file holds.
+    public struct Contents: Equatable, Sendable {
+        /// The room's rules.
+        public var room: Configuration
+        /// How this server listens, stores and admits connections.
+        public var server: ServerSettings
+
+        /// Makes the pair.
+        public init(room: Configuration, server: ServerSettings = ServerSettings()) {
+            self.room = room
+            self.server = server
+        }
+    }
+
     /// The shortest moderator key accepted from the file or the environment.
     public static let minimumModeratorKeyLength = 12
     /// The longest statement id.
     public static let maximumStatementIDLength = 32
 
     /// Reads and checks the file at `path`; a relative `database` is resolved against the file's folder.
-    public static func load(path: String, environment: [String: String]) throws(ConfigurationError) -> Configuration {
+    public static func load(path: String, environment: [String: String]) throws(ConfigurationError) -> Contents {
         let yaml = try read(path: path)
-        var configuration = try parse(yaml: yaml, environment: environment, file: path)
-        configuration.database = resolve(configuration.database, againstFolderOf: path)
-        configuration.tlsCertificate = configuration.tlsCertificate.map { resolve($0, againstFolderOf: path) }
-        configuration.tlsPrivateKey = configuration.tlsPrivateKey.map { resolve($0, againstFolderOf: path) }
-        return configuration
+        var contents = try parse(yaml: yaml, environment: environment, file: path)
+        contents.server.database = resolve(contents.server.database, againstFolderOf: path)
+        contents.server.tlsCertificate = contents.server.tlsCertificate.map { resolve($0, againstFolderOf: path) }
+        contents.server.tlsPrivateKey = contents.server.tlsPrivateKey.map { resolve($0, againstFolderOf: path) }
+        return contents
     }
 
     /// Checks YAML text; a relative `database` (or TLS file) is left as written.
-    public static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> Configuration {
+    public static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> Contents {
         try parse(yaml: yaml, environment: environment, file: nil)
     }
 
@@ -76,7 +91,7 @@ public enum ConfigurationFile {
     // MARK: - Checking the text
 
     /// Checks YAML text, naming `file` in the problems.
-    static func parse(yaml: String, environment: [String: String], file: String?) throws(ConfigurationError) -> Configuration {
+    static func parse(yaml: String, environment: [String: String], file: String?) throws(ConfigurationError) -> Contents {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -84,8 +99,8 @@ public enum ConfigurationFile {
             throw ConfigurationError(file: file, problems: [syntaxProblem(error, yaml: yaml)])
         }
         var checker = Checker()
-        let configuration = checker.configuration(from: root, environment: environment)
-        if let configuration, checker.problems.isEmpty { return configuration }
+        let contents = checker.configuration(from: root, environment: environment)
+        if let contents, checker.problems.isEmpty { return contents }
         throw ConfigurationError(file: file, problems: checker.problems)
     }
 
@@ -237,7 +252,7 @@ private struct Checker {
         problems.append(ConfigurationProblem(kind: kind, path: path, line: line, message: message, hint: hint))
     }
 
-    mutating func configuration(from root: Node?, environment: [String: String]) -> Configuration? {
+    mutating func configuration(from root: Node?, environment: [String: String]) -> ConfigurationFile.Contents? {
         guard let root, !root.isNull else {
             report(.missingKey, "title", nil, "the configuration is empty",
                    hint: "it needs at least `title: ...`; see config/example-en.yaml")
@@ -248,6 +263,7 @@ private struct Checker {
         else { return nil }
 
         var configuration = Configuration(title: "")
+        var server = ServerSettings()
         if let node = top["limits"], let fields = mapping(node, path: "limits", known: limitKeys) {
             var limits = Limits()
             positive(fields, "message_bytes", into: &limits.messageBytes)
@@ -259,12 +275,12 @@ private struct Checker {
             positive(fields, "join_burst", into: &limits.joinBurst)
             positiveRate(fields, "joins_per_second", into: &limits.joinsPerSecond)
             positive(fields, "outbound_queue_bytes", into: &limits.outboundQueueBytes)
-            positive(fields, "max_connections", into: &limits.maxConnections)
-            positive(fields, "max_connections_per_address", into: &limits.maxConnectionsPerAddress)
+            positive(fields, "max_connections", into: &server.maxConnections)
+            positive(fields, "max_connections_per_address", into: &server.maxConnectionsPerAddress)
             configuration.limits = limits
         }
         if let node = top["tls"], let fields = mapping(node, path: "tls", known: tlsKeys) {
-            tls(fields, into: &configuration)
+            tls(fields, into: &server)
         }
 
         if let node = top["title"] {
@@ -275,16 +291,16 @@ private struct Checker {
         }
 
         configuration.moderatorKey = moderatorKey(top, environment: environment)
-        if let node = top["host"], let host = text(node, path: "host") { configuration.host = host }
+        if let node = top["host"], let host = text(node, path: "host") { server.host = host }
         if let node = top["port"],
            let port = wholeNumber(node, path: "port", in: 0...65535, rule: "between 0 and 65535", example: 8080) {
-            configuration.port = port
+            server.port = port
         }
         if let node = top["database"], let database = text(node, path: "database") {
-            configuration.database = database
+            server.database = database
         }
         if let node = top["web_root"], let webRoot = text(node, path: "web_root") {
-            configuration.webRoot = webRoot
+            server.webRoot = webRoot
         }
         if let node = top["keepalive_seconds"],
            let seconds = wholeNumber(node, path: "keepalive_seconds", in: 1...Int.max, rule: "at least 1", example: 60) {
@@ -304,11 +320,11 @@ private struct Checker {
         }
         if let node = top["groups"] { configuration.groups = groups(node) }
         if let node = top["programme"] { configuration.programme = programme(node) }
-        if let node = top["allowed_origins"] { configuration.allowedOrigins = origins(node) }
+        if let node = top["allowed_origins"] { server.allowedOrigins = origins(node) }
         if let node = top["statements"] {
             configuration.statements = statements(node, maximumLength: configuration.limits.chatChars)
         }
-        return configuration
+        return ConfigurationFile.Contents(room: configuration, server: server)
     }
 
     // MARK: Sections
@@ -332,7 +348,7 @@ private struct Checker {
     }
 
     /// `tls.certificate` and `tls.private_key`: both or neither.
-    mutating func tls(_ fields: Fields, into configuration: inout Configuration) {
+    mutating func tls(_ fields: Fields, into server: inout ServerSettings) {
         let certificate = fields["certificate"].flatMap { text($0, path: fields.path("certificate")) }
         let key = fields["private_key"].flatMap { text($0, path: fields.path("private_key")) }
         let hint = "give both, e.g. `certificate: tls/fullchain.pem` and `private_key: tls/privkey.pem`, or remove `tls:`"
@@ -343,8 +359,8 @@ private struct Checker {
             report(.missingKey, fields.path("certificate"), fields.line, "the TLS certificate is missing", hint: hint)
         }
         if let certificate, let key {
-            configuration.tlsCertificate = certificate
-            configuration.tlsPrivateKey = key
+            server.tlsCertificate = certificate
+            server.tlsPrivateKey = key
         }
     }
 

@@ -2,19 +2,20 @@ import StellingCore
 import StellingLWS
 
 extension TransportOptions {
-    /// The options a configuration file asks for: address, web root, limits, origins, TLS, caps.
-    public init(configuration: Configuration, echoConformance: Bool = false) {
-        let tls: TLSFiles? = if let certificate = configuration.tlsCertificate, let key = configuration.tlsPrivateKey {
+    /// The options a configuration file asks for: the server's address, web root, origins,
+    /// TLS and caps, and the room's message size, keep-alive and slow-reader limits.
+    public init(settings: ServerSettings, configuration: Configuration, echoConformance: Bool = false) {
+        let tls: TLSFiles? = if let certificate = settings.tlsCertificate, let key = settings.tlsPrivateKey {
             TLSFiles(certificatePath: certificate, privateKeyPath: key)
         } else {
             nil
         }
-        self.init(host: configuration.host, port: configuration.port, webRoot: configuration.webRoot,
+        self.init(host: settings.host, port: settings.port, webRoot: settings.webRoot,
                   messageLimitBytes: configuration.limits.messageBytes, keepaliveSeconds: configuration.keepaliveSeconds,
                   outboundQueueLimitBytes: configuration.limits.outboundQueueBytes,
-                  allowedOrigins: configuration.allowedOrigins, tls: tls,
-                  maxConnections: configuration.limits.maxConnections,
-                  maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress,
+                  allowedOrigins: settings.allowedOrigins, tls: tls,
+                  maxConnections: settings.maxConnections,
+                  maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
                   echoConformance: echoConformance)
     }
 }

@@ -25,17 +25,19 @@ struct Serve: ParsableCommand {
     var echoConformance = false
 
     func run() throws {
-        var configuration = try loadConfiguration(config)
-        if let port { configuration.port = port }
-        if let host { configuration.host = host }
-        guard (0...65535).contains(configuration.port) else {
+        let contents = try loadConfiguration(config)
+        var configuration = contents.room
+        var settings = contents.server
+        if let port { settings.port = port }
+        if let host { settings.host = host }
+        guard (0...65535).contains(settings.port) else {
             throw ValidationError("--port must be between 0 and 65535")
         }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if echoConformance && !isLoopbackHost(configuration.host) {
-            throw ValidationError("--echo-conformance needs a loopback host (127.0.0.1, ::1 or localhost), not \(configuration.host); add --host 127.0.0.1")
+        if echoConformance && !isLoopbackHost(settings.host) {
+            throw ValidationError("--echo-conformance needs a loopback host (127.0.0.1, ::1 or localhost), not \(settings.host); add --host 127.0.0.1")
         }
         let logger = makeLogger(level: level)
         var generatedKey = false
@@ -44,12 +46,12 @@ struct Serve: ParsableCommand {
             configuration.moderatorKey = ConfigurationFile.generateModeratorKey(using: &random)
             generatedKey = true
         }
-        let running = try startServer(configuration: configuration, logger: logger, echoConformance: echoConformance)
-        let shownHost = ["0.0.0.0", "::", ""].contains(configuration.host) ? "localhost" : configuration.host
-        let base = "\(configuration.tlsCertificate == nil ? "http" : "https")://\(shownHost):\(running.port)"
+        let running = try startServer(configuration: configuration, settings: settings, logger: logger, echoConformance: echoConformance)
+        let shownHost = ["0.0.0.0", "::", ""].contains(settings.host) ? "localhost" : settings.host
+        let base = "\(settings.tlsCertificate == nil ? "http" : "https")://\(shownHost):\(running.port)"
         var metadata: Logger.Metadata = [
-            "server.address": "\(configuration.host):\(running.port)", "config.path": "\(config)",
-            "store.path": "\(configuration.database)", "url.participants": "\(base)/", "url.screen": "\(base)/screen",
+            "server.address": "\(settings.host):\(running.port)", "config.path": "\(config)",
+            "store.path": "\(settings.database)", "url.participants": "\(base)/", "url.screen": "\(base)/screen",
         ]
         if generatedKey {
             // Printed once, so the organiser can open the console; the key sits in the URL's

@@ -12,14 +12,15 @@ struct StartError: Error, CustomStringConvertible {
 
 /// Opens the event's database, rebuilds the room from it, and starts the server; returns once
 /// it listens. SIGINT/SIGTERM stop it gracefully, flushing the store first.
-func startServer(configuration: Configuration, logger: Logger, echoConformance: Bool = false) throws -> Server {
+func startServer(configuration: Configuration, settings: ServerSettings, logger: Logger,
+                 echoConformance: Bool = false) throws -> Server {
     let store: EventStore
     let records: [Record]
     do {
-        store = try EventStore(path: configuration.database, configuration: configuration)
+        store = try EventStore(path: settings.database, configuration: configuration)
         records = try store.recover()
     } catch {
-        throw StartError(description: "cannot open the database \(configuration.database): \(error)")
+        throw StartError(description: "cannot open the database \(settings.database): \(error)")
     }
     let room = Room(configuration: configuration, replaying: records)
     if !records.isEmpty {
@@ -28,7 +29,7 @@ func startServer(configuration: Configuration, logger: Logger, echoConformance: 
             "statement.id": "\(room.currentStatement?.rawValue ?? "none")",
         ])
     }
-    let options = TransportOptions(configuration: configuration, echoConformance: echoConformance)
+    let options = TransportOptions(settings: settings, configuration: configuration, echoConformance: echoConformance)
     let server = Server(room: room, options: options, store: store, logger: logger)
     store.onFailure = { reason in logger.error("store write failed", metadata: ["store.failure": "\(reason)"]) }
     server.installSignalHandlers(drain: {
@@ -40,7 +41,7 @@ func startServer(configuration: Configuration, logger: Logger, echoConformance: 
         try server.start()
     } catch {
         store.close(timeout: 5)
-        throw StartError(description: "cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        throw StartError(description: "cannot listen on \(settings.host):\(settings.port): \(error)")
     }
     return server
 }

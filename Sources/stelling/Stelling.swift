@@ -14,7 +14,7 @@ struct Stelling: ParsableCommand {
 }
 
 /// Reads a configuration file, printing every mistake (never a stack trace) and exiting 2 on one.
-func loadConfiguration(_ path: String) throws -> Configuration {
+func loadConfiguration(_ path: String) throws -> ConfigurationFile.Contents {
     do {
         return try ConfigurationFile.load(path: path, environment: ProcessInfo.processInfo.environment)
     } catch {
@@ -32,9 +32,10 @@ struct CheckConfig: ParsableCommand {
     var file: String
 
     func run() throws {
-        let configuration = try loadConfiguration(file)
+        let contents = try loadConfiguration(file)
+        let configuration = contents.room
         let groups = configuration.groups.isEmpty ? "no groups" : "\(configuration.groups.count) groups"
-        print("\(file): ok: \"\(configuration.title)\", \(configuration.statements.count) statements, \(groups), port \(configuration.port), database \(configuration.database)")
+        print("\(file): ok: \"\(configuration.title)\", \(configuration.statements.count) statements, \(groups), port \(contents.server.port), database \(contents.server.database)")
         if configuration.moderatorKey == nil {
             print("no moderator key is set: the server will make one at start and print the moderator URL")
         }

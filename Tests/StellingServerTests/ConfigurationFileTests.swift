@@ -30,7 +30,8 @@ private func temporaryFolder() throws -> URL {
 struct ShippedConfigurationTests {
     @Test func theSeminarLoadsAsTheEventWasHeld() throws {
         let path = repositoryRoot.appendingPathComponent("config/seminar.yaml").path
-        let configuration = try ConfigurationFile.load(path: path, environment: [:])
+        let contents = try ConfigurationFile.load(path: path, environment: [:])
+        let configuration = contents.room
         #expect(configuration.title == "Leren samen werken aan opgaven")
         #expect(configuration.statements.map(\.id) == ["s1", "s2", "s3", "s4", "s5", "s6"])
         #expect(configuration.statements.allSatisfy { !$0.text.isEmpty && $0.text.unicodeScalars.count <= 500 })
@@ -42,23 +43,24 @@ struct ShippedConfigurationTests {
             ProgrammeItem(time: "15:00", item: "Afsluiting"),
         ])
         #expect(configuration.moderatorKey == nil)
-        #expect(configuration.port == 8080)
+        #expect(contents.server.port == 8080)
         #expect(configuration.language == "nl")
-        #expect(configuration.webRoot == "web")
-        #expect(configuration.database == repositoryRoot.appendingPathComponent("config/data/stelling.sqlite").path)
+        #expect(contents.server.webRoot == "web")
+        #expect(contents.server.database == repositoryRoot.appendingPathComponent("config/data/stelling.sqlite").path)
         #expect(configuration.limits == Limits())
     }
 
     @Test func theEnglishExampleShowsTheDefaults() throws {
         let path = repositoryRoot.appendingPathComponent("config/example-en.yaml").path
-        let configuration = try ConfigurationFile.load(path: path, environment: [:])
+        let contents = try ConfigurationFile.load(path: path, environment: [:])
+        let configuration = contents.room
         var expected = Configuration(title: "Town hall on the new cycling plan")
-        expected.port = 8081
         expected.language = "en"
-        expected.database = repositoryRoot.appendingPathComponent("config/data/example-en.sqlite").path
         expected.programme = configuration.programme
         expected.statements = configuration.statements
         #expect(configuration == expected)
+        #expect(contents.server == ServerSettings(
+            port: 8081, database: repositoryRoot.appendingPathComponent("config/data/example-en.sqlite").path))
         #expect(configuration.statements.count == 3)
         #expect(configuration.programme.count == 3)
         #expect(configuration.groups.isEmpty)
@@ -66,8 +68,9 @@ struct ShippedConfigurationTests {
 
     @Test func theSeminarTakesTheKeyFromTheEnvironment() throws {
         let path = repositoryRoot.appendingPathComponent("config/seminar.yaml").path
-        let configuration = try ConfigurationFile.load(
+        let contents = try ConfigurationFile.load(
             path: path, environment: ["STELLING_MODERATOR_KEY": "a-key-from-the-environment"])
+        let configuration = contents.room
         #expect(configuration.moderatorKey == "a-key-from-the-environment")
     }
 }
@@ -75,11 +78,13 @@ struct ShippedConfigurationTests {
 @Suite("Reading a configuration")
 struct ConfigurationFileTests {
     @Test func absentOptionalKeysTakeTheProtocolDefaults() throws {
-        let configuration = try ConfigurationFile.parse(yaml: "title: Een seminar\n", environment: [:])
+        let contents = try ConfigurationFile.parse(yaml: "title: Een seminar\n", environment: [:])
+        let configuration = contents.room
         #expect(configuration == Configuration(title: "Een seminar"))
-        #expect(configuration.host == "0.0.0.0")
-        #expect(configuration.port == 8080)
-        #expect(configuration.database == "data/stelling.sqlite")
+        #expect(contents.server == ServerSettings())
+        #expect(contents.server.host == "0.0.0.0")
+        #expect(contents.server.port == 8080)
+        #expect(contents.server.database == "data/stelling.sqlite")
         #expect(configuration.keepaliveSeconds == 60)
         #expect(configuration.tallyIntervalMilliseconds == 250)
         #expect(configuration.limits == Limits(
@@ -94,7 +99,7 @@ struct ConfigurationFileTests {
         limits:
         port: ~
         """
-        #expect(try ConfigurationFile.parse(yaml: yaml, environment: [:]) == Configuration(title: "Een seminar"))
+        #expect(try ConfigurationFile.parse(yaml: yaml, environment: [:]) == ConfigurationFile.Contents(room: Configuration(title: "Een seminar")))
     }
 
     @Test func everyKeyIsRead() throws {
@@ -132,7 +137,8 @@ struct ConfigurationFileTests {
           joins_per_second: 50
           outbound_queue_bytes: 65536
         """
-        let configuration = try ConfigurationFile.parse(yaml: yaml, environment: [:])
+        let contents = try ConfigurationFile.parse(yaml: yaml, environment: [:])
+        let configuration = contents.room
         #expect(configuration == Configuration(
             title: "Leren: samen",
             programme: [ProgrammeItem(time: "9:30", item: "Koffie"), ProgrammeItem(time: "10:00", item: "Start")],
@@ -142,18 +148,16 @@ struct ConfigurationFileTests {
                 StatementSpec(id: "2", text: "Twee"),
             ],
             moderatorKey: "correct-horse-battery-staple",
-            host: "127.0.0.1",
-            port: 0,
-            database: "/var/lib/stelling/db.sqlite",
             keepaliveSeconds: 30,
             tallyIntervalMilliseconds: 10,
-            allowedOrigins: ["https://stelling.example.nl", "http://localhost:8080"],
             language: "en",
-            webRoot: "/srv/stelling/web",
             limits: Limits(messageBytes: 4096, chatChars: 280, chatBurst: 3, chatPerSecond: 0.5,
                            voteBurst: 4, votesPerSecond: 1.5, joinBurst: 300, joinsPerSecond: 50,
                            outboundQueueBytes: 65536)
         ))
+        #expect(contents.server == ServerSettings(
+            host: "127.0.0.1", port: 0, database: "/var/lib/stelling/db.sqlite", webRoot: "/srv/stelling/web",
+            allowedOrigins: ["https://stelling.example.nl", "http://localhost:8080"]))
     }
 
     @Test(arguments: [
@@ -166,14 +170,16 @@ struct ConfigurationFileTests {
     func theEnvironmentKeyWinsWhenSetAndNotEmpty(environment: [String: String], fileKey: String?, expected: String?) throws {
         var yaml = "title: T\n"
         if let fileKey { yaml += "moderator_key: \(fileKey)\n" }
-        let configuration = try ConfigurationFile.parse(yaml: yaml, environment: environment)
+        let contents = try ConfigurationFile.parse(yaml: yaml, environment: environment)
+        let configuration = contents.room
         #expect(configuration.moderatorKey == expected)
     }
 
     @Test func aShortKeyInTheFileIsIgnoredWhenTheEnvironmentWins() throws {
-        let configuration = try ConfigurationFile.parse(
+        let contents = try ConfigurationFile.parse(
             yaml: "title: T\nmoderator_key: change-me\n",
             environment: ["STELLING_MODERATOR_KEY": "a-long-enough-key"])
+        let configuration = contents.room
         #expect(configuration.moderatorKey == "a-long-enough-key")
     }
 
@@ -193,14 +199,14 @@ struct ConfigurationFileTests {
           certificate: /etc/stelling/fullchain.pem
           private_key: tls/privkey.pem
         """
-        let configuration = try ConfigurationFile.parse(yaml: yaml, environment: [:])
-        #expect(configuration.limits.maxConnections == 5000)
-        #expect(configuration.limits.maxConnectionsPerAddress == 200)
-        #expect(configuration.tlsCertificate == "/etc/stelling/fullchain.pem")
-        #expect(configuration.tlsPrivateKey == "tls/privkey.pem")
+        let contents = try ConfigurationFile.parse(yaml: yaml, environment: [:])
+        #expect(contents.server.maxConnections == 5000)
+        #expect(contents.server.maxConnectionsPerAddress == 200)
+        #expect(contents.server.tlsCertificate == "/etc/stelling/fullchain.pem")
+        #expect(contents.server.tlsPrivateKey == "tls/privkey.pem")
         let defaults = try ConfigurationFile.parse(yaml: "title: T\n", environment: [:])
-        #expect(defaults.limits.maxConnections == 20000 && defaults.limits.maxConnectionsPerAddress == 500)
-        #expect(defaults.tlsCertificate == nil && defaults.tlsPrivateKey == nil)
+        #expect(defaults.server.maxConnections == 20000 && defaults.server.maxConnectionsPerAddress == 500)
+        #expect(defaults.server.tlsCertificate == nil && defaults.server.tlsPrivateKey == nil)
     }
 
     @Test func relativeTLSFilesAreTakenFromTheFilesFolder() throws {
@@ -209,19 +215,18 @@ struct ConfigurationFileTests {
         let file = folder.appendingPathComponent("event.yaml")
         try "title: T\ntls:\n  certificate: tls/cert.pem\n  private_key: /srv/key.pem\n"
             .write(to: file, atomically: true, encoding: .utf8)
-        let configuration = try ConfigurationFile.load(path: file.path, environment: [:])
-        #expect(configuration.tlsCertificate == folder.appendingPathComponent("tls/cert.pem").path)
-        #expect(configuration.tlsPrivateKey == "/srv/key.pem")
+        let contents = try ConfigurationFile.load(path: file.path, environment: [:])
+        #expect(contents.server.tlsCertificate == folder.appendingPathComponent("tls/cert.pem").path)
+        #expect(contents.server.tlsPrivateKey == "/srv/key.pem")
     }
 
     @Test func theTransportOptionsFollowTheConfiguration() {
-        var configuration = Configuration(title: "T", host: "127.0.0.1", port: 9000, allowedOrigins: ["https://x.nl"],
-                                          tlsCertificate: "/c.pem", tlsPrivateKey: "/k.pem")
-        configuration.limits.maxConnections = 7
-        configuration.limits.maxConnectionsPerAddress = 3
+        var configuration = Configuration(title: "T")
+        let settings = ServerSettings(host: "127.0.0.1", port: 9000, tlsCertificate: "/c.pem", tlsPrivateKey: "/k.pem",
+                                      allowedOrigins: ["https://x.nl"], maxConnections: 7, maxConnectionsPerAddress: 3)
         configuration.limits.messageBytes = 100
         configuration.limits.outboundQueueBytes = 4096
-        let options = TransportOptions(configuration: configuration)
+        let options = TransportOptions(settings: settings, configuration: configuration)
         #expect(options.outboundQueueLimitBytes == 4096)
         #expect(options.host == "127.0.0.1" && options.port == 9000)
         #expect(options.allowedOrigins == ["https://x.nl"])
@@ -236,15 +241,15 @@ struct ConfigurationFileTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("event.yaml")
         try "title: T\ndatabase: data/event.sqlite\n".write(to: file, atomically: true, encoding: .utf8)
-        let configuration = try ConfigurationFile.load(path: file.path, environment: [:])
-        #expect(configuration.database == folder.appendingPathComponent("data/event.sqlite").path)
-        #expect(configuration.webRoot == "web")
+        let contents = try ConfigurationFile.load(path: file.path, environment: [:])
+        #expect(contents.server.database == folder.appendingPathComponent("data/event.sqlite").path)
+        #expect(contents.server.webRoot == "web")
 
         try "title: T\ndatabase: /tmp/elsewhere.sqlite\n".write(to: file, atomically: true, encoding: .utf8)
-        #expect(try ConfigurationFile.load(path: file.path, environment: [:]).database == "/tmp/elsewhere.sqlite")
+        #expect(try ConfigurationFile.load(path: file.path, environment: [:]).server.database == "/tmp/elsewhere.sqlite")
 
         try "title: T\n".write(to: file, atomically: true, encoding: .utf8)
-        #expect(try ConfigurationFile.load(path: file.path, environment: [:]).database
+        #expect(try ConfigurationFile.load(path: file.path, environment: [:]).server.database
             == folder.appendingPathComponent("data/stelling.sqlite").path)
     }
 
@@ -259,8 +264,8 @@ struct ConfigurationFileTests {
     }
 
     @Test func parsingTextLeavesARelativeDatabaseAsWritten() throws {
-        let configuration = try ConfigurationFile.parse(yaml: "title: T\ndatabase: data/x.sqlite\n", environment: [:])
-        #expect(configuration.database == "data/x.sqlite")
+        let contents = try ConfigurationFile.parse(yaml: "title: T\ndatabase: data/x.sqlite\n", environment: [:])
+        #expect(contents.server.database == "data/x.sqlite")
     }
 
     @Test func statementLengthsCountCodePoints() throws {
@@ -270,7 +275,7 @@ struct ConfigurationFileTests {
 
         let fine = try ConfigurationFile.parse(
             yaml: "title: T\nstatements:\n  - id: s1\n    text: \(precomposed)\n", environment: [:])
-        #expect(fine.statements.first?.text == precomposed)
+        #expect(fine.room.statements.first?.text == precomposed)
 
         let error = try #require(problems("title: T\nstatements:\n  - id: s1\n    text: \(combining)\n"))
         #expect(error.problems.count == 1)
@@ -300,7 +305,8 @@ struct ConfigurationFileTests {
     @Test func aGeneratedKeyPassesTheChecks() throws {
         var generator = SystemRandomNumberGenerator()
         let key = ConfigurationFile.generateModeratorKey(using: &generator)
-        let configuration = try ConfigurationFile.parse(yaml: "title: T\nmoderator_key: \(key)\n", environment: [:])
+        let contents = try ConfigurationFile.parse(yaml: "title: T\nmoderator_key: \(key)\n", environment: [:])
+        let configuration = contents.room
         #expect(configuration.moderatorKey == key)
     }
 }

@@ -1,0 +1,51 @@
+import StellingCore
+
+/// How one Stelling process listens, stores and admits connections: read from the same
+/// configuration file as the room's rules (StellingCore's `Configuration`), but none of the
+/// room's business.
+public struct ServerSettings: Equatable, Sendable {
+    /// The address to listen on. The default is `0.0.0.0`.
+    public var host: String
+    /// The TCP port. The default is 8080.
+    public var port: Int
+    /// The SQLite database path, relative paths taken from the configuration file's folder.
+    /// The default is `data/stelling.sqlite`.
+    public var database: String
+    /// The folder of the web pages. The default is `web` (relative to the working folder).
+    public var webRoot: String
+    /// The TLS certificate (PEM) path; with `tlsPrivateKey`, the server speaks HTTPS and WSS.
+    /// Relative paths are taken from the configuration file's folder. The default is none.
+    public var tlsCertificate: String?
+    /// The TLS private key (PEM) path, relative like `tlsCertificate`. The default is none.
+    public var tlsPrivateKey: String?
+    /// Origins allowed to open a WebSocket; empty means the server's own host only.
+    public var allowedOrigins: [String]
+    /// The most TCP connections the server holds at once (`limits.max_connections`). The default is 20000.
+    public var maxConnections: Int
+    /// The most TCP connections from one address, a whole ministry behind NAT sharing one
+    /// (`limits.max_connections_per_address`). The default is 500.
+    public var maxConnectionsPerAddress: Int
+
+    /// Makes settings; every value has the default its property documents.
+    public init(
+        host: String = "0.0.0.0",
+        port: Int = 8080,
+        database: String = "data/stelling.sqlite",
+        webRoot: String = "web",
+        tlsCertificate: String? = nil,
+        tlsPrivateKey: String? = nil,
+        allowedOrigins: [String] = [],
+        maxConnections: Int = 20000,
+        maxConnectionsPerAddress: Int = 500
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.webRoot = webRoot
+        self.tlsCertificate = tlsCertificate
+        self.tlsPrivateKey = tlsPrivateKey
+        self.allowedOrigins = allowedOrigins
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
+    }
+}
