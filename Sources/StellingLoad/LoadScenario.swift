@@ -10,6 +10,8 @@ public enum LoadScenario: String, CaseIterable, Sendable {
     case votes
     /// A seminar compressed in time: joins, chat, five statements with votes, reveals, late joiners, leavers.
     case event
+    /// Revision 2: N participants, a share ask, everyone upvotes in bursts; counts must equal the acks.
+    case questions
 
     /// Runs the scenario against `options.url`; throws a clear error when it cannot finish in time.
     public func run(_ options: LoadOptions) throws(LoadError) -> LoadReport {
@@ -21,6 +23,7 @@ public enum LoadScenario: String, CaseIterable, Sendable {
         case .chat: try ChatScenario(load: run).run()
         case .votes: try VoteScenario(load: run).run()
         case .event: try EventScenario(load: run).run()
+        case .questions: try QuestionScenario(load: run).run()
         }
         run.addCosts(to: &report)
         return report
