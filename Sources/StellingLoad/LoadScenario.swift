@@ -57,6 +57,10 @@ public struct LoadOptions: Sendable {
     /// Microseconds the client's service thread sleeps between passes (fewer poll(2) calls over
     /// thousands of sockets, at up to that much latency). The default is 1000.
     public var napMicroseconds: UInt32 = 1000
+    /// `chat` as a flood (issue 11 section 4): refusals (`rate_limited` past the server's chat
+    /// budget) are expected and checked to be the only ones, and the listeners' delivery p99 must
+    /// stay under 250 ms. The default is false.
+    public var flood = false
     /// Whether a server that is not on loopback may be loaded. The default is false.
     public var allowRemote = false
     /// Where progress lines go; nil prints none.

@@ -59,6 +59,9 @@ struct Load: ParsableCommand {
     @Flag(name: .long, help: "Print one line of JSON with every figure instead of the summary.")
     var json = false
 
+    @Flag(name: .long, help: "chat: a flood past the server's chat budget; refusals must all be rate_limited and listeners' p99 stay under 250 ms.")
+    var flood = false
+
     @Flag(name: .long, help: "Allow a --url that is not a loopback address.")
     var allowRemote = false
 
@@ -81,6 +84,7 @@ struct Load: ParsableCommand {
         options.concurrency = concurrency
         options.serverPID = serverPid
         options.allowRemote = allowRemote
+        options.flood = flood
         options.napMicroseconds = nap
         if let sourceAddresses {
             guard let addresses = LoadOptions.parseAddresses(sourceAddresses) else {

@@ -41,3 +41,30 @@ struct QuestionScenarioTests {
         question.withUnsafeBytes { #expect(ServerEvent($0).kind == .question) }
     }
 }
+
+/// Issue 11 section 4: a chat flood against the global chat budget.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct ChatFloodTests {
+    @Test func aFloodIsRefusedPastTheBudgetWithRateLimitedOnlyAndListenersKeepUp() throws {
+        var limits = Limits(chatBurst: 1000, chatPerSecond: 1000, joinBurst: 100_000)
+        limits.chatBudgetPerSecond = 20
+        let server = try StellingTestServer(limits: limits)
+        var options = server.options(clients: 100)
+        options.senders = 50
+        options.rate = 200
+        options.duration = 1
+        options.flood = true
+        let report = try LoadScenario.chat.run(options)
+        // Every check but the listeners' p99 (a timing figure for `make bench`, not for a unit test).
+        for check in report.checks where !check.name.contains("p99") {
+            #expect(check.passed, "\(check.name): \(check.detail)")
+        }
+        #expect(report.checks.contains { $0.name.contains("p99") })
+        let accepted = try #require(report.figure("chat_accepted"))
+        let rejected = try #require(report.figure("chat_rejected"))
+        #expect(accepted + rejected == 200)
+        // The budget: 20 at once and 20 a second (a little more for the time the sends take).
+        #expect(accepted >= 20 && accepted <= 50, "\(accepted)")
+        #expect(report.figure("lost") == 0)
+    }
+}
