@@ -44,13 +44,19 @@ public enum Record: Equatable, Sendable {
     case statementAdded(StatementID, text: String, at: Instant)
     /// The announcement was pinned (`nil`: removed).
     case announcementSet(String?, at: Instant)
+    /// A participant was erased (GDPR art. 17): name and token gone, chat texts replaced by
+    /// `Room.erasedText`, and `id` replaced everywhere by `replacement`, a new random id tied
+    /// to no person. Counts and per-group counts stay. The store rewrites the earlier rows
+    /// too, so a replayed erasure has `id == replacement`.
+    case participantErased(ParticipantID, replacement: ParticipantID, at: Instant)
 
     /// When the fact happened.
     public var at: Instant {
         switch self {
         case let .participantJoined(_, _, _, _, at), let .voteCast(_, _, _, at), let .messageHidden(_, at),
              let .participantMuted(_, _, at), let .statementShown(_, at, _), let .votingChanged(_, _, at, _),
-             let .resultsRevealed(_, _, at), let .statementAdded(_, _, at), let .announcementSet(_, at):
+             let .resultsRevealed(_, _, at), let .statementAdded(_, _, at), let .announcementSet(_, at),
+             let .participantErased(_, _, at):
             return at
         case let .chatPosted(message):
             return message.at

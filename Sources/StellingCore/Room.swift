@@ -144,7 +144,7 @@ public struct Room: Sendable {
             return handleVote(statement: statement, choice: choice, session: session, from: connection, ref: ref, now: now)
         default:
             guard session.role == .moderator else { return fail(connection, .forbidden, ref) }
-            return handleModerator(request.body, from: connection, ref: ref, now: now)
+            return handleModerator(request.body, from: connection, ref: ref, now: now, random: &random)
         }
     }
 

@@ -96,8 +96,9 @@ public actor EventService: TransportHandler {
         guard let name = EventService.exportName(request.path) else { return false }
         let path = store.path
         let logger = self.logger
+        let names = EventService.wantsNames(request.query)
         DispatchQueue.global(qos: .utility).async {
-            reply(EventService.export(name, databasePath: path, logger: logger))
+            reply(EventService.export(name, databasePath: path, names: names, logger: logger))
         }
         return true
     }
@@ -109,11 +110,17 @@ public actor EventService: TransportHandler {
         return Exporter.fileNames.contains(name) ? name : nil
     }
 
+    /// Whether an export's query asks for participants' names: `names=1` (PROTOCOL.md, names;
+    /// `names=true` is read the same). Without it the exports carry ids only.
+    static func wantsNames(_ query: String) -> Bool {
+        query.split(separator: "&").contains { $0 == "names=1" || $0 == "names=true" }
+    }
+
     /// One export file as a download, read from the database (a consistent snapshot; WAL lets
-    /// it read while the store writes).
-    static func export(_ name: String, databasePath: String, logger: Logger) -> HTTPResponse {
+    /// it read while the store writes); names only when `names` is set.
+    static func export(_ name: String, databasePath: String, names: Bool = false, logger: Logger) -> HTTPResponse {
         do {
-            let exporter = try Exporter(databasePath: databasePath)
+            let exporter = try Exporter(databasePath: databasePath, names: names)
             guard let body = exporter.file(named: name) else { return .text("No such export.\n", status: 404) }
             var response = HTTPResponse(status: 200, contentType: Exporter.contentType(of: name), body: body)
             response.headers.append(HTTPHeader("Content-Disposition", "attachment; filename=\"\(name)\""))

@@ -8,6 +8,7 @@ extension ExportSnapshot {
         json.field("title", configuration.title)
         json.field("language", configuration.language)
         json.field("exported_at", exportedAt.rfc3339)
+        json.key("names"); json.bool(names)
         json.key("groups"); json.write(strings: configuration.groups)
         json.key("programme"); json.write(configuration.programme)
         json.key("current"); json.write(room.currentState)
@@ -56,7 +57,7 @@ extension ExportSnapshot {
             guard let participant = room.participants[id] else { continue }
             json.beginObject()
             json.field("id", id.rawValue)
-            json.field("name", participant.name)
+            json.field("name", names ? participant.name : nil)
             json.field("group", participant.group)
             json.field("joined_at", joinedAt[id]?.rfc3339)
             json.key("muted")
@@ -81,7 +82,7 @@ extension ExportSnapshot {
 
         json.key("chat")
         json.beginArray()
-        for message in room.chat { json.write(message, withHidden: true) }
+        for message in room.chat { json.write(message, withHidden: true, withName: names) }
         json.endArray()
         json.endObject()
         var bytes = json.bytes

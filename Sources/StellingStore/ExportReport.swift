@@ -40,6 +40,7 @@ enum ReportHTML {
         var opened, closed, stillOpen, neverShown, voters, present, turnout, byGroup, group, total, withoutGroup: String
         var movement, noVotes, chat, noChat, hiddenNote, hidden, moderator, about, chartLabel: String
         var decimalSeparator: String
+        var withNames, withoutNames: String
 
         static let dutch = Labels(
             agree: "Eens", disagree: "Oneens", pass: "Geen mening", statement: "Stelling", exportedAt: "Geëxporteerd op",
@@ -48,7 +49,9 @@ enum ReportHTML {
             byGroup: "Per groep", group: "Groep", total: "Totaal", withoutGroup: "Zonder groep",
             movement: "Verloop van de stemming", noVotes: "Geen stemmen.", chat: "Chat", noChat: "Geen chatberichten.",
             hiddenNote: "Berichten die een moderator verborg, staan doorgestreept.", hidden: "verborgen",
-            moderator: "moderator", about: "bij", chartLabel: "Uitslag", decimalSeparator: ",")
+            moderator: "moderator", about: "bij", chartLabel: "Uitslag", decimalSeparator: ",",
+            withNames: "Export met namen van deelnemers.",
+            withoutNames: "Export zonder namen: deelnemers staan er alleen met hun id in.")
 
         static let english = Labels(
             agree: "Agree", disagree: "Disagree", pass: "Pass", statement: "Statement", exportedAt: "Exported on",
@@ -57,7 +60,9 @@ enum ReportHTML {
             byGroup: "By group", group: "Group", total: "Total", withoutGroup: "No group",
             movement: "How the vote moved", noVotes: "No votes.", chat: "Chat", noChat: "No chat messages.",
             hiddenNote: "Messages a moderator hid are struck through.", hidden: "hidden",
-            moderator: "moderator", about: "on", chartLabel: "Result", decimalSeparator: ".")
+            moderator: "moderator", about: "on", chartLabel: "Result", decimalSeparator: ".",
+            withNames: "Export with participants' names.",
+            withoutNames: "Export without names: participants appear by their id only.")
 
         static func forLanguage(_ language: String) -> Labels { language.lowercased().hasPrefix("en") ? english : dutch }
     }
@@ -110,6 +115,7 @@ extension ExportSnapshot {
             <header>
             <h1>\(ReportHTML.escape(configuration.title))</h1>
             <p class="meta">\(labels.exportedAt) \(ReportHTML.dateTime(exportedAt)) · \(participantOrder.count) \(labels.participants) · \(voteCount) \(labels.votes) · \(room.chat.count) \(labels.messages)</p>
+            <p class="meta" id="names">\(names ? labels.withNames : labels.withoutNames)</p>
             </header>
             <main>
 
@@ -267,7 +273,7 @@ extension ExportSnapshot {
         for message in room.chat {
             html += "<li class=\"message\(message.hidden ? " hidden" : "")\" id=\"message-\(message.id.rawValue)\">"
             html += "<span class=\"time\">\(ReportHTML.clock(message.at))</span> "
-            html += "<span class=\"name\">\(ReportHTML.escape(message.from.name))</span>"
+            html += "<span class=\"name\">\(ReportHTML.escape(names ? message.from.name : message.from.id.rawValue))</span>"
             if message.from.role == .moderator { html += "<span class=\"tag\">\(labels.moderator)</span>" }
             if message.hidden { html += "<span class=\"tag\">\(labels.hidden)</span>" }
             if let statement = message.statement {

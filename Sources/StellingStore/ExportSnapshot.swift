@@ -23,6 +23,9 @@ struct ExportSnapshot: Sendable {
     var configuration: Configuration
     /// When the export was made.
     var exportedAt: Instant
+    /// Whether participants' names are written (PROTOCOL.md: only when asked, `?names=1` or
+    /// `stelling export --with-names`); otherwise name cells are empty and name fields `null`.
+    var names = false
     /// The room rebuilt from the records.
     var room: Room
     /// Participants in the order they joined.

@@ -76,6 +76,7 @@ enum Schema {
         case resultsRevealed = "results_revealed"
         case statementAdded = "statement_added"
         case announcementSet = "announcement_set"
+        case participantErased = "participant_erased"
     }
 
     /// The row of one record, in the column order of `insertRecord`.
@@ -125,6 +126,10 @@ enum Schema {
         case let .announcementSet(pinned, _):
             kind = .announcementSet
             text = pinned
+        case let .participantErased(_, replacement, _):
+            // Only the new id: the erased one must not stay in the file (Privacy.erase).
+            kind = .participantErased
+            participant = replacement.rawValue
         }
         return [
             Int64(sequence), kind.rawValue, record.at.milliseconds, statement, participant, message, choice,
@@ -199,6 +204,9 @@ enum Schema {
             record = .statementAdded(StatementID(try string(3, "statement")), text: try string(12, "text"), at: at)
         case .announcementSet:
             record = .announcementSet(text(row, 12), at: at)
+        case .participantErased:
+            let replacement = ParticipantID(try string(4, "participant"))
+            record = .participantErased(replacement, replacement: replacement, at: at)
         }
         return (sequence, record)
     }

@@ -303,6 +303,7 @@ enum DecodeOracle {
         case .hide: "hide"
         case .mute: "mute"
         case .announce: "announce"
+        case .erase: "erase"
         }
     }
 
@@ -325,6 +326,7 @@ enum DecodeOracle {
         case let .hide(message): if let message { json.field("message", Int(message)) }
         case let .mute(participant, muted): optional("participant", participant); json.key("muted"); json.bool(muted)
         case let .announce(text): json.field("text", text)
+        case let .erase(participant): optional("participant", participant)
         }
         json.endObject()
         return json.bytes

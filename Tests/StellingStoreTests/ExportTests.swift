@@ -10,9 +10,9 @@ struct ExportTests {
     let session = KnownSession()
     static let exportedAt = Instant(rfc3339: "2021-01-15T14:00:00.000Z")!
 
-    func exporter() throws -> Exporter {
+    func exporter(names: Bool = false) throws -> Exporter {
         try session.store(at: folder.database)
-        return try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt)
+        return try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt, names: names)
     }
 
     func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
@@ -83,7 +83,7 @@ struct ExportTests {
     }
 
     @Test func chatCSVHoldsEveryMessageWithHiddenMarked() throws {
-        let csv = try exporter().chatCSV()
+        let csv = try exporter(names: true).chatCSV()
         let s = session
         #expect(parseCSV(csv) == [
             ["id", "at", "statement", "participant", "name", "role", "text", "hidden"],
@@ -96,7 +96,7 @@ struct ExportTests {
     }
 
     @Test func sessionJSONHoldsTheWholeEvent() throws {
-        let json = try exporter().sessionJSON()
+        let json = try exporter(names: true).sessionJSON()
         guard case let .object(root)? = JSONValue.parse(json) else {
             Issue.record("session.json is not a JSON object")
             return
@@ -108,6 +108,7 @@ struct ExportTests {
         }
         #expect(root["title"] == .string("Leren, samen <werken>"))
         #expect(root["exported_at"] == .string("2021-01-15T14:00:00.000Z"))
+        #expect(root["names"] == .bool(true))
         #expect(root["language"] == .string("nl"))
         #expect(root["groups"] == .array([.string("Rijk"), .string("Gemeente")]))
         #expect(root["announcement"] == .null)
@@ -153,6 +154,54 @@ struct ExportTests {
             "text": .string("<script>alert(1)</script>"), "at": .string("2021-01-15T13:00:07.300Z"),
             "statement": .string("s1"), "hidden": .bool(true),
         ]))
+    }
+
+    // MARK: Names only when asked for (PROTOCOL.md, names)
+
+    @Test func chatCSVLeavesTheNameColumnEmptyByDefault() throws {
+        let csv = try exporter().chatCSV()
+        let s = session
+        let rows = try #require(parseCSV(csv))
+        #expect(rows[0] == ["id", "at", "statement", "participant", "name", "role", "text", "hidden"])
+        #expect(rows.dropFirst().map { $0[4] } == ["", "", "", ""])
+        #expect(rows.dropFirst().map { $0[3] } == [s.anna.rawValue, s.bram.rawValue, s.moderator.rawValue, s.cees.rawValue])
+        for name in ["Anna", "Bram", "Cees", "Ruben"] { #expect(!text(csv).contains(name)) }
+    }
+
+    @Test func sessionJSONHasNullNamesAndSaysSoByDefault() throws {
+        let json = try exporter().sessionJSON()
+        guard case let .object(root)? = JSONValue.parse(json) else { Issue.record("not an object"); return }
+        #expect(root["names"] == .bool(false))
+        guard case let .array(participants)? = root["participants"], case let .array(chat)? = root["chat"] else {
+            Issue.record("no participants or chat"); return
+        }
+        for participant in participants {
+            guard case let .object(fields) = participant else { Issue.record("not an object"); continue }
+            #expect(fields["name"] == .null)
+            #expect(fields["id"] != nil && fields["id"] != .null)
+        }
+        for message in chat {
+            guard case let .object(fields) = message, case let .object(from)? = fields["from"] else { Issue.record("no from"); continue }
+            #expect(from["name"] == .null)
+        }
+        for name in ["Anna", "Bram", "Cees", "Dora", "Ruben"] { #expect(!text(json).contains(name)) }
+    }
+
+    @Test func theReportShowsIdsInsteadOfNamesAndSaysWhichItIs() throws {
+        let without = text(try exporter().reportHTML())
+        #expect(without.contains("Export zonder namen"))
+        #expect(without.contains("<span class=\"name\">\(session.anna.rawValue)</span>"))
+        for name in ["Anna", "Bram", "Cees", "Ruben"] { #expect(!without.contains(name)) }
+        let with = text(try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt, names: true).reportHTML())
+        #expect(with.contains("Export met namen"))
+        #expect(with.contains("<span class=\"name\">Anna</span>"))
+    }
+
+    @Test func votesAndResultsCarryNoNamesEitherWay() throws {
+        let exporter = try exporter(names: true)
+        for bytes in [exporter.votesCSV(), exporter.resultsCSV()] {
+            for name in ["Anna", "Bram", "Cees", "Dora"] { #expect(!text(bytes).contains(name)) }
+        }
     }
 
     // MARK: report.html
