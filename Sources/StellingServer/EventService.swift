@@ -221,7 +221,12 @@ public actor EventService: TransportHandler {
             for id in recipients { deliver(bytes, slot: slot, to: id, on: transport) }
             metrics.eventsOut.increment(by: Int64(recipients.count))
         case let .close(id, code):
-            transport.close(id, code: code.rawValue, reason: code == .policyViolation ? "unauthorized" : "")
+            let reason = switch code {
+            case .policyViolation: "unauthorized"
+            case .erased: "erased"
+            default: ""
+            }
+            transport.close(id, code: code.rawValue, reason: reason)
         case .persist:
             assertionFailure("a persist effect inside `then` is not supported")
         }

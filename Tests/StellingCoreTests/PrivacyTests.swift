@@ -29,6 +29,12 @@ import Testing
         }
     }
 
+    /// s1's totals, then its Rijk and Gemeente counts.
+    static func counts(_ room: Room) -> [Counts?] {
+        guard let statement = room.statement("s1") else { return [] }
+        return [statement.counts, statement.groupCounts["Rijk"], statement.groupCounts["Gemeente"]]
+    }
+
     @Test func participantsAndScreensAreForbiddenToErase() {
         var scene = Scene()
         let request = "{\"type\":\"erase\",\"participant\":\"\(scene.annaID)\"}"
@@ -60,7 +66,7 @@ import Testing
 
     @Test func erasingRemovesNameTokenTextsAndTheLinkButKeepsTheCounts() {
         var scene = Scene()
-        let countsBefore = scene.harness.room.statement("s1").map { [$0.counts] + ["Rijk", "Gemeente"].map { group in $0.groupCounts[group] } }
+        let countsBefore = Self.counts(scene.harness.room)
         let deliveries = scene.harness.send("{\"type\":\"erase\",\"participant\":\"\(scene.annaID)\",\"ref\":\"e1\"}", from: scene.moderator)
         #expect(deliveries.to(scene.moderator).first == .ack(ref: "e1", id: nil))
         let room = scene.harness.room
@@ -71,9 +77,9 @@ import Testing
         #expect(erased == scene.annaID)
         #expect(replacement.rawValue.hasPrefix("x") && replacement.rawValue.count == 8)
         #expect(room.participants[replacement] == ParticipantState(id: replacement, name: "", group: "Rijk", muted: false))
-        let countsAfter = room.statement("s1").map { [$0.counts] + ["Rijk", "Gemeente"].map { group in $0.groupCounts[group] } }
+        let countsAfter = Self.counts(room)
         #expect(countsAfter == countsBefore, "counts and per-group counts stay")
-        #expect(countsAfter?[1] == Counts(agree: 1))
+        #expect(countsAfter[1] == Counts(agree: 1))
         #expect(room.statement("s1")?.votes[scene.annaID] == nil)
         #expect(room.statement("s1")?.votes[replacement] == .agree)
         let annas = room.chat.filter { $0.from.id == replacement }
