@@ -293,7 +293,8 @@ public actor EventService: TransportHandler {
         }
     }
 
-    /// What the join page needs before joining: title, language, groups, programme.
+    /// What the join page needs before joining: title, language, groups, programme, limits,
+    /// and the privacy settings the pages render (`minGroupSize`, `ballot`).
     private func eventInfo() -> [UInt8] {
         let configuration = room.configuration
         var json = JSONWriter()
@@ -307,6 +308,10 @@ public actor EventService: TransportHandler {
         json.field("chat_chars", configuration.limits.chatChars)
         json.field("name_chars", TextRules.maximumNameLength)
         json.endObject()
+        // Privacy (docs/PRIVACY.md): pages show "< minGroupSize" for smaller groups, and say
+        // what a secret ballot keeps.
+        json.field("minGroupSize", configuration.privacy.minGroupSize)
+        json.field("ballot", configuration.privacy.ballot.rawValue)
         json.endObject()
         return json.bytes
     }
