@@ -41,6 +41,12 @@ enum ReportHTML {
         var movement, noVotes, chat, noChat, hiddenNote, hidden, moderator, about, chartLabel: String
         var decimalSeparator: String
         var withNames, withoutNames: String
+        var smallGroupsNote: String
+
+        /// The note under a group table with withheld groups.
+        func smallGroups(_ minimum: Int) -> String {
+            smallGroupsNote.split(separator: "N", omittingEmptySubsequences: false).joined(separator: String(minimum))
+        }
 
         static let dutch = Labels(
             agree: "Eens", disagree: "Oneens", pass: "Geen mening", statement: "Stelling", exportedAt: "Geëxporteerd op",
@@ -51,7 +57,8 @@ enum ReportHTML {
             hiddenNote: "Berichten die een moderator verborg, staan doorgestreept.", hidden: "verborgen",
             moderator: "moderator", about: "bij", chartLabel: "Uitslag", decimalSeparator: ",",
             withNames: "Export met namen van deelnemers.",
-            withoutNames: "Export zonder namen: deelnemers staan er alleen met hun id in.")
+            withoutNames: "Export zonder namen: deelnemers staan er alleen met hun id in.",
+            smallGroupsNote: "Groepen met minder dan N stemmers worden niet getoond.")
 
         static let english = Labels(
             agree: "Agree", disagree: "Disagree", pass: "Pass", statement: "Statement", exportedAt: "Exported on",
@@ -62,7 +69,8 @@ enum ReportHTML {
             hiddenNote: "Messages a moderator hid are struck through.", hidden: "hidden",
             moderator: "moderator", about: "on", chartLabel: "Result", decimalSeparator: ".",
             withNames: "Export with participants' names.",
-            withoutNames: "Export without names: participants appear by their id only.")
+            withoutNames: "Export without names: participants appear by their id only.",
+            smallGroupsNote: "Groups with fewer than N voters are not shown.")
 
         static func forLanguage(_ language: String) -> Labels { language.lowercased().hasPrefix("en") ? english : dutch }
     }
@@ -157,7 +165,7 @@ extension ExportSnapshot {
         html += "<p class=\"meta\">\(meta)</p>\n"
         html += barChart(counts, labels: labels)
         if let groups = groupCounts(of: statement) {
-            html += groupTable(groups, total: counts, labels: labels)
+            html += groupTable(groups, total: counts, withheld: withheldGroups(of: statement), labels: labels)
         }
         html += "<h3>\(labels.movement)</h3>\n"
         html += timelineChart(statement, labels: labels)
@@ -182,25 +190,30 @@ extension ExportSnapshot {
         return svg + "</svg>\n"
     }
 
-    private func groupTable(_ groups: [(name: String, counts: Counts)], total: Counts, labels: ReportHTML.Labels) -> String {
+    private func groupTable(
+        _ groups: [(name: String, counts: Counts)], total: Counts, withheld: Set<String?>, labels: ReportHTML.Labels
+    ) -> String {
         func cells(_ counts: Counts) -> String {
             [counts.agree, counts.disagree, counts.pass].map { "<td>\($0) (\(percentText($0, of: counts.total, labels)))</td>" }.joined()
                 + "<td>\(counts.total)</td>"
         }
+        let small = "<td colspan=\"4\">&lt; \(configuration.privacy.minGroupSize)</td>"
         var html = "<h3>\(labels.byGroup)</h3>\n<table class=\"groups\">\n<thead><tr><th>\(labels.group)</th><th>\(labels.agree)</th>"
         html += "<th>\(labels.disagree)</th><th>\(labels.pass)</th><th>\(labels.voters)</th></tr></thead>\n<tbody>\n"
         var grouped = Counts()
         for group in groups {
-            html += "<tr><td>\(ReportHTML.escape(group.name))</td>\(cells(group.counts))</tr>\n"
+            html += "<tr><td>\(ReportHTML.escape(group.name))</td>\(withheld.contains(group.name) ? small : cells(group.counts))</tr>\n"
             grouped.agree += group.counts.agree
             grouped.disagree += group.counts.disagree
             grouped.pass += group.counts.pass
         }
         let without = Counts(agree: total.agree - grouped.agree, disagree: total.disagree - grouped.disagree, pass: total.pass - grouped.pass)
         if without.total > 0 {
-            html += "<tr><td>\(labels.withoutGroup)</td>\(cells(without))</tr>\n"
+            html += "<tr><td>\(labels.withoutGroup)</td>\(withheld.contains(nil) ? small : cells(without))</tr>\n"
         }
+
         html += "</tbody>\n<tfoot><tr><td>\(labels.total)</td>\(cells(total))</tr></tfoot>\n</table>\n"
+        if !withheld.isEmpty { html += "<p class=\"meta\">\(labels.smallGroups(configuration.privacy.minGroupSize))</p>\n" }
         return html
     }
 

@@ -114,6 +114,26 @@ struct ExportSnapshot: Sendable {
         (finalVotes[statement] ?? [:]).map { ($0.key, $0.value) }.sorted { $0.vote.sequence < $1.vote.sequence }
     }
 
+    /// The groups of a statement's breakdown that the published exports do not show
+    /// (`privacy.min_group_size`; docs/PRIVACY.md): every group, and "without a group", with
+    /// at least one but fewer voters than the minimum. When that is one row only, the smallest
+    /// other row with voters is withheld too, or the first could be worked out from the total.
+    /// `nil` stands for "without a group".
+    func withheldGroups(of statement: StatementState) -> Set<String?> {
+        guard let groups = groupCounts(of: statement) else { return [] }
+        let minimum = configuration.privacy.minGroupSize
+        let grouped = groups.reduce(0) { $0 + $1.counts.total }
+        var rows: [(name: String?, voters: Int)] = groups.map { ($0.name, $0.counts.total) }
+        rows.append((nil, statement.counts.total - grouped))
+        let withVoters = rows.filter { $0.voters > 0 }
+        var withheld = Set(withVoters.filter { $0.voters < minimum }.map(\.name))
+        if withheld.count == 1,
+           let next = withVoters.filter({ !withheld.contains($0.name) }).min(by: { $0.voters < $1.voters }) {
+            withheld.insert(next.name)
+        }
+        return withheld
+    }
+
     /// Per-group counts of a statement in the configured order; `nil` when the event has no groups.
     func groupCounts(of statement: StatementState) -> [(name: String, counts: Counts)]? {
         configuration.groups.isEmpty ? nil

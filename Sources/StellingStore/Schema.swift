@@ -48,6 +48,14 @@ enum Schema {
                 );
                 """)
         }
+        // Issue 13: the privacy settings the offline exports need (named apart from the
+        // numbered migrations other branches add).
+        migrator.registerMigration("privacy-1") { db in
+            try db.execute(sql: """
+                ALTER TABLE event ADD COLUMN min_group_size INTEGER NOT NULL DEFAULT 5;
+                ALTER TABLE event ADD COLUMN ballot TEXT NOT NULL DEFAULT 'pseudonymous';
+                """)
+        }
         return migrator
     }
 
@@ -227,6 +235,8 @@ enum Schema {
             sql: "INSERT OR REPLACE INTO event (id, title, language, groups, programme) VALUES (1, ?, ?, ?, ?)",
             arguments: [configuration.title, configuration.language,
                         String(decoding: groups.bytes, as: UTF8.self), String(decoding: programme.bytes, as: UTF8.self)])
+        try db.execute(sql: "UPDATE event SET min_group_size = ?, ballot = ? WHERE id = 1",
+                       arguments: [configuration.privacy.minGroupSize, configuration.privacy.ballot.rawValue])
         try db.execute(sql: "DELETE FROM configured_statement")
         var seen: Set<String> = []
         for spec in configuration.statements where seen.insert(spec.id).inserted {
@@ -235,8 +245,8 @@ enum Schema {
         }
     }
 
-    /// Reads the configuration back from the metadata: title, language, groups, programme and the
-    /// configured statements; everything else keeps the protocol's defaults.
+    /// Reads the configuration back from the metadata: title, language, groups, programme, the
+    /// configured statements and the privacy settings; everything else keeps the protocol's defaults.
     static func readConfiguration(in db: Database) throws(StoreError) -> Configuration {
         do {
             guard let row = try Row.fetchOne(db, sql: "SELECT title, language, groups, programme FROM event WHERE id = 1") else {
@@ -255,6 +265,11 @@ enum Schema {
             }
             configuration.statements = try Row.fetchAll(db, sql: "SELECT id, text FROM configured_statement ORDER BY position")
                 .map { StatementSpec(id: $0[0], text: $0[1]) }
+            if try db.columns(in: "event").contains(where: { $0.name == "min_group_size" }),
+               let privacy = try Row.fetchOne(db, sql: "SELECT min_group_size, ballot FROM event WHERE id = 1") {
+                configuration.privacy.minGroupSize = max(1, privacy[0] as Int)
+                configuration.privacy.ballot = PrivacySettings.Ballot(rawValue: privacy[1] as String) ?? .pseudonymous
+            }
             return configuration
         } catch let error as StoreError {
             throw error

@@ -109,6 +109,8 @@ struct ExportTests {
         #expect(root["title"] == .string("Leren, samen <werken>"))
         #expect(root["exported_at"] == .string("2021-01-15T14:00:00.000Z"))
         #expect(root["names"] == .bool(true))
+        #expect(root["min_group_size"] == .integer(5))
+        #expect(root["ballot"] == .string("pseudonymous"))
         #expect(root["language"] == .string("nl"))
         #expect(root["groups"] == .array([.string("Rijk"), .string("Gemeente")]))
         #expect(root["announcement"] == .null)
@@ -122,12 +124,14 @@ struct ExportTests {
                              "groups": object(["Rijk": counts(1, 1, 0), "Gemeente": counts(0, 1, 0)])]),
             "present": .integer(4), "opened_at": .string("2021-01-15T13:00:01.000Z"),
             "closed_at": .string("2021-01-15T13:00:09.000Z"), "results_visible": .bool(true),
+            "withheld_groups": .array([.string("Rijk"), .string("Gemeente")]),
         ]))
         #expect(statements[2] == object([
             "id": .string("s3"), "position": .integer(3), "text": .string("Nooit getoond"),
             "tally": object(["agree": .integer(0), "disagree": .integer(0), "pass": .integer(0), "voters": .integer(0),
                              "groups": object(["Rijk": counts(0, 0, 0), "Gemeente": counts(0, 0, 0)])]),
             "present": .null, "opened_at": .null, "closed_at": .null, "results_visible": .bool(false),
+            "withheld_groups": .array([]),
         ]))
 
         guard case let .array(participants)? = root["participants"] else { Issue.record("no participants"); return }
@@ -206,8 +210,59 @@ struct ExportTests {
 
     // MARK: report.html
 
-    @Test func theReportShowsEveryStatementAndEscapesUserText() throws {
+    /// The known session stored with `privacy.min_group_size` set.
+    func exporter(minGroupSize: Int) throws -> Exporter {
+        var configuration = KnownSession.configuration
+        configuration.privacy.minGroupSize = minGroupSize
+        let store = try EventStore(path: folder.database, configuration: configuration)
+        var last: UInt64 = 0
+        for record in session.driver.records { last = store.append(record) }
+        #expect(store.waitUntilDurable(last, timeout: 10))
+        store.close()
+        return try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt)
+    }
+
+    @Test func theReportWithholdsGroupsSmallerThanTheMinimumByDefault() throws {
         let html = text(try exporter().reportHTML())
+        #expect(html.contains("<tr><td>Rijk</td><td colspan=\"4\">&lt; 5</td></tr>"))
+        #expect(html.contains("<tr><td>Gemeente</td><td colspan=\"4\">&lt; 5</td></tr>"))
+        #expect(html.contains("<tr><td>Zonder groep</td><td colspan=\"4\">&lt; 5</td></tr>"))
+        #expect(html.contains("Groepen met minder dan 5 stemmers worden niet getoond."))
+        #expect(!html.contains("<tr><td>Rijk</td><td>1 (50,0%)"))
+        // The statement's own result stays: it is the published total.
+        #expect(html.contains("<tfoot><tr><td>Totaal</td><td>1 (25,0%)</td><td>2 (50,0%)</td><td>1 (25,0%)</td><td>4</td></tr></tfoot>"))
+    }
+
+    @Test func oneSmallGroupIsNotLeftToBeWorkedOutFromTheTotal() throws {
+        // With a minimum of 2, s1 has Rijk 2, Gemeente 1 and no group 1: both small rows are
+        // withheld, and Rijk is shown. On s2 (Rijk 1, Gemeente 1) both are withheld.
+        let html = text(try exporter(minGroupSize: 2).reportHTML())
+        #expect(html.contains("<tr><td>Rijk</td><td>1 (50,0%)</td><td>1 (50,0%)</td><td>0 (0,0%)</td><td>2</td></tr>"))
+        #expect(html.contains("<tr><td>Gemeente</td><td colspan=\"4\">&lt; 2</td></tr>"))
+        // s2: Rijk 1 alone would be withheld; Gemeente (1) is withheld with it.
+        let s2 = try #require(html.components(separatedBy: "id=\"statement-s2\"").last?.components(separatedBy: "</section>").first)
+        #expect(s2.contains("<tr><td>Rijk</td><td colspan=\"4\">&lt; 2</td></tr>"))
+        #expect(s2.contains("<tr><td>Gemeente</td><td colspan=\"4\">&lt; 2</td></tr>"))
+        // Rijk 3 and Gemeente 1 with a minimum of 2: Gemeente alone would be the total minus
+        // Rijk, so Rijk is withheld with it.
+        var configuration = KnownSession.configuration
+        configuration.privacy.minGroupSize = 2
+        var driver = Driver(configuration)
+        let (moderator, _) = driver.moderator()
+        driver.expectAck(.next, from: moderator)
+        for (name, group) in [("A", "Rijk"), ("B", "Rijk"), ("C", "Rijk"), ("D", "Gemeente")] {
+            let (connection, _) = driver.join(name, group: group)
+            driver.expectAck(.vote(statement: "s1", choice: "agree"), from: connection)
+        }
+        var snapshot = ExportSnapshot(configuration: configuration, exportedAt: Self.exportedAt)
+        snapshot.room = driver.room
+        #expect(snapshot.withheldGroups(of: try #require(driver.room.statement("s1"))) == ["Rijk", "Gemeente"])
+        snapshot.configuration.privacy.minGroupSize = 1
+        #expect(snapshot.withheldGroups(of: try #require(driver.room.statement("s1"))).isEmpty)
+    }
+
+    @Test func theReportShowsEveryStatementAndEscapesUserText() throws {
+        let html = text(try exporter(minGroupSize: 1).reportHTML())
         #expect(html.hasPrefix("<!DOCTYPE html>\n<html lang=\"nl\">"))
         #expect(html.contains("<title>Leren, samen &lt;werken&gt;</title>"))
         for statement in session.driver.room.statements {
