@@ -23,7 +23,7 @@ extension Room {
             var then = ack(connection, ref)
             if !open { then.append(tallyBroadcast(at: currentIndex, now: now)) }
             then.append(.broadcast(.statement(current: currentState, statements: nil), to: .everyone))
-            return [.persist(record, then: then)]
+            return [.persist(record, then: then)] + (open ? [] : seal(currentIndex, now: now))
         case let .reveal(visible):
             guard let currentIndex else { return fail(connection, .noCurrentStatement, ref) }
             guard statements[currentIndex].resultsVisible != visible else { return ack(connection, ref) }
@@ -106,6 +106,17 @@ extension Room {
         if let leaving, leaving != index { then.append(tallyBroadcast(at: leaving, now: now)) }
         then.append(.broadcast(.statement(current: currentState, statements: nil), to: .everyone))
         then.append(tallyBroadcast(at: index, now: now))
-        return [.persist(record, then: then)]
+        var effects: [Effect] = [.persist(record, then: then)]
+        if let leaving, leaving != index { effects += seal(leaving, now: now) }
+        return effects
+    }
+
+    /// `privacy.ballot: secret`: once voting on a statement closes, who chose what is dropped
+    /// (docs/PRIVACY.md). Nothing to seal when nobody voted since the last seal.
+    mutating func seal(_ index: Int, now: Instant) -> [Effect] {
+        guard configuration.privacy.ballot == .secret, !statements[index].votes.isEmpty else { return [] }
+        let record = Record.ballotSealed(statements[index].id, at: now)
+        apply(record)
+        return [.persist(record, then: [])]
     }
 }

@@ -49,6 +49,19 @@ extension Room {
             announcement = text
         case let .participantErased(id, replacement, _):
             erase(id, replacement: replacement)
+        case let .ballotSealed(statement, _):
+            guard let index = statementIndex[statement] else { return }
+            statements[index].sealedVoters.formUnion(statements[index].votes.keys)
+            statements[index].votes = [:]
+        case let .sealedVotes(statement, group, choice, count):
+            guard let index = statementIndex[statement] else { return }
+            statements[index].counts.add(choice, count)
+            if let group, configuration.groups.contains(group) {
+                statements[index].groupCounts[group, default: Counts()].add(choice, count)
+            }
+        case let .sealedVoter(statement, participant):
+            guard let index = statementIndex[statement] else { return }
+            statements[index].sealedVoters.insert(participant)
         }
     }
 
@@ -63,6 +76,7 @@ extension Room {
         tokenIndex = tokenIndex.filter { $0.value != id }
         for index in statements.indices {
             if let choice = statements[index].votes.removeValue(forKey: id) { statements[index].votes[replacement] = choice }
+            if statements[index].sealedVoters.remove(id) != nil { statements[index].sealedVoters.insert(replacement) }
         }
         for index in chat.indices where chat[index].from.id == id {
             chat[index].from = Author(id: replacement, name: "", role: chat[index].from.role)

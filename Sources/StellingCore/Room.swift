@@ -244,6 +244,8 @@ public struct StatementState: Equatable, Sendable {
     public internal(set) var counts = Counts()
     /// The totals per configured group.
     public internal(set) var groupCounts: [String: Counts] = [:]
+    /// `privacy.ballot: secret`: who voted before voting closed, without what they chose.
+    public internal(set) var sealedVoters: Set<ParticipantID> = []
 
     init(id: StatementID, text: String, position: Int) {
         self.id = id

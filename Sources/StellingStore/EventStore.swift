@@ -111,7 +111,7 @@ public final class EventStore: @unchecked Sendable {
                 var records: [Record] = []
                 let rows = try Row.fetchCursor(db, sql: Schema.selectRecords)
                 while let row = try rows.next() { records.append(try Schema.record(from: row).record) }
-                return records
+                return records + (try Schema.sealedRecords(in: db))
             }
         } catch let error as StoreError {
             throw error
@@ -227,6 +227,9 @@ public final class EventStore: @unchecked Sendable {
                         for (sequence, record) in batch {
                             if case let .participantErased(id, replacement, _) = record {
                                 try Privacy.erase(id, replacement: replacement, in: db)
+                                erased = true
+                            } else if case let .ballotSealed(statement, _) = record {
+                                try Schema.seal(statement, in: db)
                                 erased = true
                             }
                             insert.setUncheckedArguments(Schema.arguments(for: record, sequence: sequence))

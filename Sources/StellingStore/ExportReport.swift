@@ -42,6 +42,7 @@ enum ReportHTML {
         var decimalSeparator: String
         var withNames, withoutNames: String
         var smallGroupsNote: String
+        var secretBallot: String
 
         /// The note under a group table with withheld groups.
         func smallGroups(_ minimum: Int) -> String {
@@ -58,7 +59,8 @@ enum ReportHTML {
             moderator: "moderator", about: "bij", chartLabel: "Uitslag", decimalSeparator: ",",
             withNames: "Export met namen van deelnemers.",
             withoutNames: "Export zonder namen: deelnemers staan er alleen met hun id in.",
-            smallGroupsNote: "Groepen met minder dan N stemmers worden niet getoond.")
+            smallGroupsNote: "Groepen met minder dan N stemmers worden niet getoond.",
+            secretBallot: "Geheime stemming: na het sluiten zijn alleen de aantallen bewaard, niet wie wat koos.")
 
         static let english = Labels(
             agree: "Agree", disagree: "Disagree", pass: "Pass", statement: "Statement", exportedAt: "Exported on",
@@ -70,7 +72,8 @@ enum ReportHTML {
             moderator: "moderator", about: "on", chartLabel: "Result", decimalSeparator: ".",
             withNames: "Export with participants' names.",
             withoutNames: "Export without names: participants appear by their id only.",
-            smallGroupsNote: "Groups with fewer than N voters are not shown.")
+            smallGroupsNote: "Groups with fewer than N voters are not shown.",
+            secretBallot: "Secret ballot: once voting closed only the counts were kept, not who chose what.")
 
         static func forLanguage(_ language: String) -> Labels { language.lowercased().hasPrefix("en") ? english : dutch }
     }
@@ -109,7 +112,7 @@ extension ExportSnapshot {
     func reportHTML() -> [UInt8] {
         let labels = ReportHTML.Labels.forLanguage(configuration.language)
         let language = configuration.language.lowercased().hasPrefix("en") ? "en" : "nl"
-        let voteCount = finalVotes.values.reduce(0) { $0 + $1.count }
+        let voteCount = room.statements.reduce(0) { $0 + $1.counts.total }
         var html = """
             <!DOCTYPE html>
             <html lang="\(language)">
@@ -168,7 +171,7 @@ extension ExportSnapshot {
             html += groupTable(groups, total: counts, withheld: withheldGroups(of: statement), labels: labels)
         }
         html += "<h3>\(labels.movement)</h3>\n"
-        html += timelineChart(statement, labels: labels)
+        html += sealed.contains(statement.id) ? "<p class=\"empty\">\(labels.secretBallot)</p>\n" : timelineChart(statement, labels: labels)
         return html + "</section>\n"
     }
 

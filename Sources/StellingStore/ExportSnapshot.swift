@@ -38,6 +38,8 @@ struct ExportSnapshot: Sendable {
     var latestPresent: [StatementID: Int] = [:]
     /// Each statement's accepted votes in order, for the chart of how the vote moved.
     var timeline: [StatementID: [VoteStep]] = [:]
+    /// Statements whose ballot was sealed (`privacy.ballot: secret`): counts only.
+    var sealed: Set<StatementID> = []
 
     init(configuration: Configuration, exportedAt: Instant) {
         self.configuration = configuration
@@ -64,6 +66,7 @@ struct ExportSnapshot: Sendable {
                     let (sequence, record) = try Schema.record(from: row)
                     snapshot.fold(record, sequence: sequence)
                 }
+                for record in try Schema.sealedRecords(in: db) { snapshot.fold(record, sequence: 0) }
                 return snapshot
             }
         } catch let error as StoreError {
@@ -90,6 +93,13 @@ struct ExportSnapshot: Sendable {
             timeline[statement, default: []].append(VoteStep(at: at, from: previous, to: choice))
         case let .statementShown(statement, _, present), let .votingChanged(statement, _, _, present):
             latestPresent[statement] = present
+        case let .ballotSealed(statement, _):
+            // A secret ballot keeps only counts: no votes, no timeline to show.
+            sealed.insert(statement)
+            finalVotes[statement] = nil
+            timeline[statement] = nil
+        case let .sealedVotes(statement, _, _, _):
+            sealed.insert(statement)
         default:
             break
         }

@@ -20,6 +20,9 @@ public enum Privacy {
         // Every other kind that names a participant (votes, mutes, and any added later) keeps
         // its row under the new id.
         try db.execute(sql: "UPDATE record SET participant = ? WHERE participant = ?", arguments: arguments)
+        if try db.tableExists("sealed_voter") {
+            try db.execute(sql: "UPDATE sealed_voter SET participant = ? WHERE participant = ?", arguments: arguments)
+        }
     }
 
     /// After rows were rewritten: copies the log into the database and truncates it, so no
@@ -139,6 +142,9 @@ public enum Privacy {
                     try db.execute(sql: "INSERT INTO purge_map (old, new) VALUES (?, ?)", arguments: [id, replacement])
                 }
                 try db.execute(sql: "UPDATE record SET participant = (SELECT new FROM purge_map WHERE old = participant) WHERE participant IS NOT NULL")
+                if try db.tableExists("sealed_voter") {
+                    try db.execute(sql: "UPDATE sealed_voter SET participant = (SELECT new FROM purge_map WHERE old = participant)")
+                }
                 try db.execute(sql: "DROP TABLE purge_map")
                 try db.execute(sql: "UPDATE record SET name = '' WHERE name IS NOT NULL")
                 try db.execute(sql: "UPDATE record SET token_hash = '' WHERE token_hash IS NOT NULL")

@@ -144,3 +144,107 @@ import Testing
         #expect(room.tally(of: "s1") == scene.harness.room.tally(of: "s1"))
     }
 }
+
+/// `privacy.ballot: secret` in the core (docs/PRIVACY.md, Secret ballot).
+@Suite struct SecretBallotTests {
+    static func secret() -> Configuration {
+        var configuration = Harness.configuration()
+        configuration.privacy.ballot = .secret
+        return configuration
+    }
+
+    @Test func closingVotingDropsWhoChoseWhatAndKeepsTheCounts() {
+        var harness = Harness(Self.secret())
+        let moderator = harness.moderator()
+        let (anna, _) = harness.participant("Anna", group: "Rijk")
+        let (bram, _) = harness.participant("Bram")
+        _ = harness.send(#"{"type":"next"}"#, from: moderator)
+        _ = harness.send(#"{"type":"vote","statement":"s1","choice":"agree"}"#, from: anna)
+        _ = harness.send(#"{"type":"vote","statement":"s1","choice":"pass"}"#, from: bram)
+        let annaID = harness.room.identity(of: anna)!
+        let closing = harness.send(#"{"type":"close","ref":"c"}"#, from: moderator)
+        #expect(closing.to(moderator).first == .ack(ref: "c", id: nil))
+        guard case .ballotSealed("s1", _)? = harness.records.last else { Issue.record("no seal: \(harness.records)"); return }
+        let statement = harness.room.statement("s1")!
+        #expect(statement.votes.isEmpty)
+        #expect(statement.counts == Counts(agree: 1, pass: 1))
+        #expect(statement.groupCounts["Rijk"] == Counts(agree: 1))
+        #expect(statement.sealedVoters == [annaID, harness.room.identity(of: bram)!])
+        #expect(closing.to(moderator).compactMap(\.tallyValue).first?.counts == Counts(agree: 1, pass: 1))
+    }
+
+    @Test func nextAndGotoSealTheStatementTheyLeave() {
+        var harness = Harness(Self.secret())
+        let moderator = harness.moderator()
+        let (anna, _) = harness.participant("Anna")
+        _ = harness.send(#"{"type":"next"}"#, from: moderator)
+        _ = harness.send(#"{"type":"vote","statement":"s1","choice":"agree"}"#, from: anna)
+        _ = harness.send(#"{"type":"next"}"#, from: moderator)
+        #expect(harness.room.statement("s1")?.votes.isEmpty == true)
+        _ = harness.send(#"{"type":"vote","statement":"s2","choice":"disagree"}"#, from: anna)
+        _ = harness.send(#"{"type":"goto","statement":"s3"}"#, from: moderator)
+        #expect(harness.room.statement("s2")?.votes.isEmpty == true)
+        #expect(harness.room.statement("s2")?.counts == Counts(disagree: 1))
+        // Nothing to seal when nobody voted: no record.
+        let before = harness.records.count
+        _ = harness.send(#"{"type":"close"}"#, from: moderator)
+        #expect(harness.records.count == before + 1)
+    }
+
+    @Test func afterReopeningEarlierVotersCannotChangeTheirVoteAndNewVotersCount() {
+        var harness = Harness(Self.secret())
+        let moderator = harness.moderator()
+        let (anna, _) = harness.participant("Anna")
+        _ = harness.send(#"{"type":"next"}"#, from: moderator)
+        _ = harness.send(#"{"type":"vote","statement":"s1","choice":"agree"}"#, from: anna)
+        _ = harness.send(#"{"type":"close"}"#, from: moderator)
+        _ = harness.send(#"{"type":"open"}"#, from: moderator)
+        #expect(harness.send(#"{"type":"vote","statement":"s1","choice":"disagree","ref":"v"}"#, from: anna).errors(to: anna) == [.votingClosed])
+        let (bram, _) = harness.participant("Bram")
+        _ = harness.send(#"{"type":"vote","statement":"s1","choice":"disagree"}"#, from: bram)
+        _ = harness.send(#"{"type":"vote","statement":"s1","choice":"pass"}"#, from: bram)
+        #expect(harness.room.statement("s1")?.counts == Counts(agree: 1, pass: 1))
+        _ = harness.send(#"{"type":"close"}"#, from: moderator)
+        #expect(harness.room.statement("s1")?.counts == Counts(agree: 1, pass: 1))
+        #expect(harness.room.statement("s1")?.sealedVoters.count == 2)
+    }
+
+    @Test func theDefaultPseudonymousBallotKeepsEveryVote() {
+        var harness = Harness()
+        let moderator = harness.moderator()
+        let (anna, _) = harness.participant("Anna")
+        _ = harness.send(#"{"type":"next"}"#, from: moderator)
+        _ = harness.send(#"{"type":"vote","statement":"s1","choice":"agree"}"#, from: anna)
+        _ = harness.send(#"{"type":"close"}"#, from: moderator)
+        #expect(harness.room.statement("s1")?.votes.count == 1)
+        #expect(!harness.records.contains { if case .ballotSealed = $0 { true } else { false } })
+        _ = harness.send(#"{"type":"open"}"#, from: moderator)
+        #expect(harness.send(#"{"type":"vote","statement":"s1","choice":"pass","ref":"v"}"#, from: anna).to(anna) == [.ack(ref: "v", id: nil)])
+    }
+
+    @Test func aResumedVoterSeesNoSealedChoice() {
+        var harness = Harness(Self.secret())
+        let moderator = harness.moderator()
+        let (anna, welcome) = harness.participant("Anna")
+        _ = harness.send(#"{"type":"next"}"#, from: moderator)
+        _ = harness.send(#"{"type":"vote","statement":"s1","choice":"agree"}"#, from: anna)
+        _ = harness.send(#"{"type":"close"}"#, from: moderator)
+        let again = harness.connection()
+        let deliveries = harness.send("{\"type\":\"join\",\"name\":\"Anna\",\"resume\":\"\(welcome.resume!)\"}", from: again)
+        guard case let .welcome(resumed, _)? = deliveries.to(again).first else { Issue.record("no welcome"); return }
+        #expect(resumed.you.id == welcome.you.id)
+        #expect(resumed.myVotes.isEmpty)
+    }
+
+    @Test func replayingSealedCountsRebuildsTheTally() {
+        var room = Room(configuration: Self.secret())
+        room.apply(.statementShown("s1", at: Instant(milliseconds: 0), present: 0))
+        room.apply(.sealedVotes("s1", group: "Rijk", choice: .agree, count: 3))
+        room.apply(.sealedVotes("s1", group: nil, choice: .pass, count: 2))
+        room.apply(.sealedVotes("s1", group: "Weg", choice: .pass, count: 1))
+        room.apply(.sealedVoter("s1", "pA"))
+        #expect(room.statement("s1")?.counts == Counts(agree: 3, pass: 3))
+        #expect(room.statement("s1")?.groupCounts == ["Rijk": Counts(agree: 3)])
+        #expect(room.statement("s1")?.sealedVoters == ["pA"])
+    }
+}

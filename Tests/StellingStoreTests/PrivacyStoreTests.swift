@@ -183,4 +183,63 @@ struct PrivacyStoreTests {
             try Privacy.purge(databasePath: folder.path + "/missing.sqlite", olderThanDays: nil, now: Self.exportedAt, random: &random)
         }
     }
+
+    // MARK: Secret ballot
+
+    @Test func aSealedBallotKeepsOnlyCountsInTheDatabaseAndSurvivesARestart() throws {
+        var configuration = KnownSession.configuration
+        configuration.privacy.ballot = .secret
+        var driver = Driver(configuration)
+        let (moderator, _) = driver.moderator()
+        let (anna, annaID) = driver.join("Anna", group: "Rijk")
+        let (bram, _) = driver.join("Bram", group: "Gemeente")
+        let (cees, _) = driver.join("Cees")
+        driver.expectAck(.next, from: moderator)
+        driver.expectAck(.vote(statement: "s1", choice: "agree"), from: anna)
+        driver.expectAck(.vote(statement: "s1", choice: "disagree"), from: anna)
+        driver.expectAck(.vote(statement: "s1", choice: "disagree"), from: bram)
+        driver.expectAck(.vote(statement: "s1", choice: "pass"), from: cees)
+        driver.expectAck(.close, from: moderator)
+        driver.expectAck(.open, from: moderator)
+        let (dora, _) = driver.join("Dora", group: "Rijk")
+        driver.expectAck(.vote(statement: "s1", choice: "agree"), from: dora)
+        driver.expectAck(.next, from: moderator)
+        driver.expectAck(.vote(statement: "s2", choice: "agree"), from: anna)
+
+        let store = try EventStore(path: folder.database, configuration: configuration)
+        var last: UInt64 = 0
+        for record in driver.records { last = store.append(record) }
+        #expect(store.waitUntilDurable(last, timeout: 10))
+        let recovered = try store.recover()
+        store.close()
+
+        let queue = try DatabaseQueue(path: folder.database)
+        let (s1Votes, s2Votes, counts, voters) = try queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE kind = 'vote_cast' AND statement = 's1'") ?? -1,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE kind = 'vote_cast' AND statement = 's2'") ?? -1,
+             try Row.fetchAll(db, sql: "SELECT group_name, choice, count FROM sealed_count WHERE statement = 's1'")
+                .map { "\($0[0] as String)/\($0[1] as String)/\($0[2] as Int)" },
+             try String.fetchAll(db, sql: "SELECT participant FROM sealed_voter WHERE statement = 's1'"))
+        }
+        try queue.close()
+        #expect(s1Votes == 0, "no row says who chose what on the sealed statement")
+        #expect(s2Votes == 1, "the open statement keeps its votes until it closes")
+        #expect(Set(counts) == ["Rijk/disagree/1", "Gemeente/disagree/1", "/pass/1", "Rijk/agree/1"])
+        #expect(voters.count == 4 && voters.contains(annaID.rawValue))
+        #expect(voters == voters.sorted(), "voters are kept in id order, not in the order they voted")
+
+        let room = Room(configuration: configuration, replaying: recovered)
+        #expect(room.statement("s1")?.counts == driver.room.statement("s1")?.counts)
+        #expect(room.statement("s1")?.groupCounts == driver.room.statement("s1")?.groupCounts)
+        #expect(room.statement("s1")?.sealedVoters == driver.room.statement("s1")?.sealedVoters)
+        #expect(room.statement("s2")?.votes == driver.room.statement("s2")?.votes)
+
+        let exported = try exporter()
+        let votes = try #require(parseCSV(exported.votesCSV()))
+        #expect(votes.dropFirst().map { $0[0] } == ["s2"])
+        let results = try #require(parseCSV(exported.resultsCSV()))
+        #expect(Array(results[1][3...6]) == ["1", "2", "1", "4"])
+        let report = String(decoding: exported.reportHTML(), as: UTF8.self)
+        #expect(report.contains("Geheime stemming"))
+    }
 }
