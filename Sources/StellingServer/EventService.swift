@@ -60,7 +60,8 @@ public actor EventService: TransportHandler {
         assumeIsolated { service in
             service.metrics.connections.increment()
             service.peers[id] = peer
-            service.logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(peer)"])
+            // Never a whole address in the log (docs/PRIVACY.md): at debug its /24 or /48 only.
+            service.logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(PeerAddress.truncated(peer))"])
         }
     }
 
