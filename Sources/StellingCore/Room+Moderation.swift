@@ -69,7 +69,7 @@ extension Room {
             return [.persist(record, then: ack(connection, ref) + [.broadcast(.announcement(pinned), to: .everyone)])]
         case let .erase(participant):
             return handleErase(participant, from: connection, ref: ref, now: now, random: &random)
-        case .join, .chat, .vote:
+        case .join, .chat, .vote, .ask, .upvote, .chatMode, .questions, .questionState:
             return fail(connection, .badRequest, ref)
         }
     }

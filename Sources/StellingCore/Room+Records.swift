@@ -19,6 +19,7 @@ extension Room {
             if index == currentIndex { tallyDirty = true }
         case let .chatPosted(message):
             chat.append(message)
+            if message.from.role == .participant { lastChatAt[message.from.id] = message.at }
         case let .messageHidden(id, _):
             guard id.rawValue >= 1, id.rawValue <= chat.count else { return }
             chat[id.rawValue - 1].hidden = true
@@ -62,6 +63,8 @@ extension Room {
         case let .sealedVoter(statement, participant):
             guard let index = statementIndex[statement] else { return }
             statements[index].sealedVoters.insert(participant)
+        case .chatModeSet, .questionAsked, .questionUpvoted, .questionStateSet, .questionsOpened:
+            _ = applyRevision2(record)
         }
     }
 
