@@ -35,6 +35,11 @@ public struct Configuration: Equatable, Sendable {
     public var tlsCertificate: String?
     /// The TLS private key (PEM) path, relative like `tlsCertificate`. The default is none.
     public var tlsPrivateKey: String?
+    /// Days after an event's last activity when its personal data is purged (at the server's
+    /// start, or by `stelling purge`). The default is none: nothing is deleted by itself.
+    public var retentionDays: Int? = nil
+    /// How votes and small groups are kept and shown (docs/PRIVACY.md).
+    public var privacy = PrivacySettings()
     /// Revision 2 (`questions.moderated`): new questions wait as `pending` until a moderator opens
     /// them. The default is `false`.
     public var questionsModerated = false
@@ -171,5 +176,28 @@ public struct Limits: Equatable, Sendable {
         self.outboundQueueBytes = outboundQueueBytes
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
+    }
+}
+
+/// The `privacy:` section (issue 13; docs/PRIVACY.md).
+public struct PrivacySettings: Equatable, Sendable {
+    /// What is kept of who chose what.
+    public enum Ballot: String, Equatable, Sendable, CaseIterable {
+        /// Every participant's choice is kept under their pseudonymous id (PROTOCOL.md's votes.csv).
+        case pseudonymous
+        /// Once a statement's voting closes only its counts and per-group counts are kept.
+        case secret
+    }
+
+    /// The ballot. The default is `pseudonymous`.
+    public var ballot: Ballot
+    /// Groups with fewer voters on a statement show "< N" instead of their counts on the pages
+    /// and in the published exports. The default is 5; 1 shows every group.
+    public var minGroupSize: Int
+
+    /// Makes privacy settings with their defaults.
+    public init(ballot: Ballot = .pseudonymous, minGroupSize: Int = 5) {
+        self.ballot = ballot
+        self.minGroupSize = minGroupSize
     }
 }

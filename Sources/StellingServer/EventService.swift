@@ -60,7 +60,8 @@ public actor EventService: TransportHandler {
         assumeIsolated { service in
             service.metrics.connections.increment()
             service.peers[id] = peer
-            service.logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(peer)"])
+            // Never a whole address in the log (docs/PRIVACY.md): at debug its /24 or /48 only.
+            service.logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(PeerAddress.truncated(peer))"])
         }
     }
 
@@ -96,8 +97,9 @@ public actor EventService: TransportHandler {
         guard let name = EventService.exportName(request.path) else { return false }
         let path = store.path
         let logger = self.logger
+        let names = EventService.wantsNames(request.query)
         DispatchQueue.global(qos: .utility).async {
-            reply(EventService.export(name, databasePath: path, logger: logger))
+            reply(EventService.export(name, databasePath: path, names: names, logger: logger))
         }
         return true
     }
@@ -109,11 +111,17 @@ public actor EventService: TransportHandler {
         return Exporter.fileNames.contains(name) ? name : nil
     }
 
+    /// Whether an export's query asks for participants' names: `names=1` (PROTOCOL.md, names;
+    /// `names=true` is read the same). Without it the exports carry ids only.
+    static func wantsNames(_ query: String) -> Bool {
+        query.split(separator: "&").contains { $0 == "names=1" || $0 == "names=true" }
+    }
+
     /// One export file as a download, read from the database (a consistent snapshot; WAL lets
-    /// it read while the store writes).
-    static func export(_ name: String, databasePath: String, logger: Logger) -> HTTPResponse {
+    /// it read while the store writes); names only when `names` is set.
+    static func export(_ name: String, databasePath: String, names: Bool = false, logger: Logger) -> HTTPResponse {
         do {
-            let exporter = try Exporter(databasePath: databasePath)
+            let exporter = try Exporter(databasePath: databasePath, names: names)
             guard let body = exporter.file(named: name) else { return .text("No such export.\n", status: 404) }
             var response = HTTPResponse(status: 200, contentType: Exporter.contentType(of: name), body: body)
             response.headers.append(HTTPHeader("Content-Disposition", "attachment; filename=\"\(name)\""))
@@ -214,7 +222,12 @@ public actor EventService: TransportHandler {
             for id in recipients { deliver(bytes, slot: slot, to: id, on: transport) }
             metrics.eventsOut.increment(by: Int64(recipients.count))
         case let .close(id, code):
-            transport.close(id, code: code.rawValue, reason: code == .policyViolation ? "unauthorized" : "")
+            let reason = switch code {
+            case .policyViolation: "unauthorized"
+            case .erased: "erased"
+            default: ""
+            }
+            transport.close(id, code: code.rawValue, reason: reason)
         case .persist:
             assertionFailure("a persist effect inside `then` is not supported")
         }
@@ -301,7 +314,8 @@ public actor EventService: TransportHandler {
         return response
     }
 
-    /// What the join page needs before joining: title, language, groups, programme.
+    /// What the join page needs before joining: title, language, groups, programme, limits,
+    /// and the privacy settings the pages render (`minGroupSize`, `ballot`).
     private func eventInfo() -> [UInt8] {
         let configuration = room.configuration
         var json = JSONWriter()
@@ -317,6 +331,10 @@ public actor EventService: TransportHandler {
         json.field("name_chars", TextRules.maximumNameLength)
         json.field("question_chars", configuration.limits.questionChars)
         json.endObject()
+        // Privacy (docs/PRIVACY.md): pages show "< minGroupSize" for smaller groups, and say
+        // what a secret ballot keeps.
+        json.field("minGroupSize", configuration.privacy.minGroupSize)
+        json.field("ballot", configuration.privacy.ballot.rawValue)
         json.endObject()
         return json.bytes
     }
