@@ -241,9 +241,9 @@ class BrowserTests(unittest.TestCase):
         p.find_element(By.ID, 'join-submit').click()
         wait_for(p, lambda d: attr(d, '#conn', 'data-state') == 'online', 'the participant is connected')
         wait_for(p, lambda d: visible(d, 'chat') and visible(d, 'stage'), 'the statement and chat')
-        identity = json.loads(p.execute_script('return localStorage.getItem("stelling.participant")'))
+        identity = json.loads(p.execute_script('return sessionStorage.getItem("stelling.participant")'))
         self.assertEqual(identity['name'], NAME)
-        self.assertTrue(identity.get('resume'), 'the resume token is kept in localStorage')
+        self.assertTrue(identity.get('resume'), 'the resume token is kept in sessionStorage by default')
         self.assertIn(NAME, text_of(p, 'you'))
 
     def test_02_moderator_key_from_fragment(self):
@@ -386,14 +386,14 @@ class BrowserTests(unittest.TestCase):
 
     def test_10_reload_keeps_identity_and_votes(self):
         p = self.p
-        before = json.loads(p.execute_script('return localStorage.getItem("stelling.participant")'))
+        before = json.loads(p.execute_script('return sessionStorage.getItem("stelling.participant")'))
         p.refresh()
         wait_for(p, lambda d: attr(d, '#conn', 'data-state') == 'online', 'reconnected after the reload')
         self.assertFalse(visible(p, 'join'), 'no join form after a reload')
         wait_for(p, lambda d: NAME in (text_of(d, 'you') or ''), 'the same name')
         wait_for(p, lambda d: attr(d, '.vote-btn[data-choice="disagree"]', 'aria-pressed') == 'true', 'the same vote')
         wait_for(p, lambda d: visible(d, 'results'), 'the results are still shown')
-        after = json.loads(p.execute_script('return localStorage.getItem("stelling.participant")'))
+        after = json.loads(p.execute_script('return sessionStorage.getItem("stelling.participant")'))
         self.assertEqual(before['resume'], after['resume'])
         wait_for(p, lambda d: len(d.find_elements(By.CSS_SELECTOR, '#chat-list .msg.own')) == 2, 'the chat history, own marked')
         wait_for(self.m, lambda d: re.search(r'\b1\b', text_of(d, 'present') or ''), 'still one participant present')
