@@ -194,3 +194,16 @@ test('chat allowance: closed stops participants only; a wait counts down', () =>
   assert.deepEqual(chatAllowance(s, 1000), { allowed: false, reason: 'wait', waitMs: 30000 });
   assert.equal(chatAllowance(s, 31000).allowed, true);
 });
+
+test('the store calls back only when an event changed the state', async () => {
+  const { createStore } = await import('../web/js/session.js');
+  const calls = [];
+  const store = createStore((before, event) => calls.push([before.present, event.type]));
+  store.dispatch(welcome());
+  store.dispatch({ type: 'unknown' });
+  store.dispatch({ type: 'presence', present: 4 });
+  assert.deepEqual(calls, [[null, 'welcome'], [3, 'presence']]);
+  assert.equal(store.state.present, 4);
+  store.reset();
+  assert.equal(store.state.welcomed, false);
+});

@@ -7,24 +7,33 @@ import { t, onLanguageChange } from './i18n.js';
 import { chatAllowance } from './session.js';
 import { errorText } from './ui.js';
 
+/** The elements of a chat on a page, by their ids; the counter and mode line are optional. */
+export function chatElements(doc = document) {
+  const get = (id) => doc.getElementById(id);
+  return {
+    list: get('chat-list'), empty: get('chat-empty'), form: get('chat-form'), input: get('chat-input'),
+    send: get('chat-send'), error: get('chat-error'), counter: get('chat-counter'),
+    counterLabel: get('chat-counter-label'), mode: get('chat-mode'),
+  };
+}
+
 /** The list of messages, the form and the mode line of one page. */
 export class ChatView {
   /**
    * @param {object} o
-   * @param {object} o.elements  list, empty, form, input, send, error, and optionally
-   *   counter, counterLabel (length counter) and mode (the chat mode line)
-   * @param {() => object} o.getState  the page's current session state
-   * @param {(text: string) => Promise} o.send  sends a chat request; resolves with the ack
-   * @param {(state: object, action: object) => void} o.dispatch  applies a local action
+   * @param {object} [o.elements]  list, empty, form, input, send, error, and optionally
+   *   counter, counterLabel (length counter) and mode (the chat mode line); by default
+   *   the elements with the usual ids (chatElements)
+   * @param {object} o.store  the page's store (session.js createStore): state and dispatch
+   * @param {() => object|null} o.getConnection  the page's Connection, if any
    * @param {() => object} o.limits  {chat_chars}
    * @param {(message: object, state: object) => Node[]} [o.actions]  extra buttons per message
    * @param {number} [o.maxShown]
    */
-  constructor({ elements, getState, send, dispatch, limits, actions = null, maxShown = 300 }) {
+  constructor({ elements = chatElements(), store, getConnection, limits, actions = null, maxShown = 300 }) {
     this.el = elements;
-    this.getState = getState;
-    this.sendRequest = send;
-    this.dispatch = dispatch;
+    this.store = store;
+    this.getConnection = getConnection;
     this.limits = limits;
     this.actions = actions;
     this.maxShown = maxShown;
@@ -61,7 +70,7 @@ export class ChatView {
     const max = limits.chat_chars || 500;
     if (text.trim() === '') { error.textContent = errorText({ code: 'empty' }); return; }
     if (codePoints(text) > max) { error.textContent = errorText({ code: 'too_long' }, limits); return; }
-    const allowance = chatAllowance(this.getState(), Date.now());
+    const allowance = chatAllowance(this.store.state, Date.now());
     if (!allowance.allowed) {
       error.textContent = allowance.reason === 'closed' ? t('error.chat_closed') : t('chat.wait', { s: Math.ceil(allowance.waitMs / 1000) });
       return;
@@ -69,17 +78,19 @@ export class ChatView {
     this.sending = true;
     this.renderMode();
     error.textContent = '';
-    this.sendRequest(text).then(() => {
+    const connection = this.getConnection();
+    const sent = connection ? connection.request({ type: 'chat', text }) : Promise.reject({ code: 'offline' });
+    sent.then(() => {
       if (input.value === text) input.value = '';
-      const state = this.getState();
+      const state = this.store.state;
       const isModerator = state.you && state.you.role === 'moderator';
       if (!isModerator && state.chatMode.mode === 'slow') {
-        this.dispatch({ type: '@chat_wait', until: Date.now() + state.chatMode.seconds * 1000 });
+        this.store.dispatch({ type: '@chat_wait', until: Date.now() + state.chatMode.seconds * 1000 });
       }
       this.renderCounter();
     }, (failure) => {
       if (failure && failure.code === 'rate_limited' && Number.isFinite(failure.retry_after_ms)) {
-        this.dispatch({ type: '@chat_wait', until: Date.now() + failure.retry_after_ms });
+        this.store.dispatch({ type: '@chat_wait', until: Date.now() + failure.retry_after_ms });
         error.textContent = t('error.rate_limited.wait', { s: Math.max(1, Math.ceil(failure.retry_after_ms / 1000)) });
       } else {
         error.textContent = errorText(failure, limits);
@@ -115,7 +126,7 @@ export class ChatView {
 
   /** Draws the list from the state: appends when only new messages came, else redraws. */
   render(full = false) {
-    const state = this.getState();
+    const state = this.store.state;
     const { list, empty } = this.el;
     const messages = state.chat.slice(-this.maxShown);
     const ids = messages.map((m) => m.id);
@@ -156,7 +167,7 @@ export class ChatView {
 
   /** The chat mode line and the state of the input; ticks once a second while waiting. */
   renderMode() {
-    const state = this.getState();
+    const state = this.store.state;
     const { mode: line, input, send } = this.el;
     const allowance = chatAllowance(state, Date.now());
     const closed = allowance.reason === 'closed';

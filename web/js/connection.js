@@ -221,6 +221,11 @@ export class Connection {
   }
 }
 
+/** Whether `connection` exists and is welcomed (requests can be sent). */
+export function isOnline(connection) {
+  return Boolean(connection && connection.state === 'online');
+}
+
 /** Fetches /event.json: {title, language, groups, programme, limits}. */
 export async function fetchEventInfo() {
   const response = await fetch('/event.json', { cache: 'no-store', headers: { Accept: 'application/json' } });

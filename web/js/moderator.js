@@ -1,11 +1,11 @@
 // The moderator console: statements, voting, results, questions, chat moderation and
-// chat modes, announcement, erasure, exports and the join QR code. The session state
-// comes from the pure reducer in session.js; the chat list and form from chat.js.
-import { Connection, fetchEventInfo } from './connection.js';
+// chat modes, announcement, erasure, exports and the join QR code. The store.state state
+// comes from the pure reducer in store.state.js; the chat list and form from chat.js.
+import { Connection, fetchEventInfo, isOnline } from './connection.js';
 import { byId, h, clear, codePoints, announce, isTyping } from './dom.js';
-import { t, tn, applyStatic, bindLanguageToggle, onLanguageChange, setDefaultLanguage, formatNumber, formatPercent } from './i18n.js';
-import { CHOICES, connectionIndicator, renderBars, errorText, renderAnnouncement, resultsSentence, questionElement, participantAddress } from './ui.js';
-import { initialState, reduce, statementText, currentPosition, rankedQuestions, liveQuestion, turnout } from './session.js';
+import { t, tn, onLanguageChange, setDefaultLanguage, formatNumber, formatPercent } from './i18n.js';
+import { CHOICES, startPage, renderBars, errorText, renderAnnouncement, resultsSentence, questionElement, participantAddress } from './ui.js';
+import { createStore, statementText, currentPosition, rankedQuestions, liveQuestion, turnout } from './session.js';
 import { ChatView } from './chat.js';
 
 const KEY_STORAGE = 'stelling.moderator.key';
@@ -41,7 +41,7 @@ const page = {
   info: { title: 'Stelling', groups: [], limits: { chat_chars: 500, name_chars: 40 } },
   shown: new Set(), // statements shown during this console's life
 };
-let session = initialState();
+const store = createStore(changed);
 let connection = null;
 
 // ---- key handling: sessionStorage only; a #key=… fragment moves there and leaves the address bar ----
@@ -64,17 +64,10 @@ function storedName() {
 }
 
 takeKeyFromFragment();
-applyStatic();
-bindLanguageToggle(ui.lang);
-const onState = connectionIndicator(ui.conn, ui.retry, () => connection);
+const onState = startPage(ui, () => connection);
 const chat = new ChatView({
-  elements: {
-    list: byId('chat-list'), empty: byId('chat-empty'), form: byId('chat-form'), input: byId('chat-input'),
-    send: byId('chat-send'), error: byId('chat-error'), mode: byId('chat-mode'),
-  },
-  getState: () => session,
-  send: (text) => (connection ? connection.request({ type: 'chat', text }) : Promise.reject({ code: 'offline' })),
-  dispatch: (action) => dispatch(action),
+  store,
+  getConnection: () => connection,
   limits: () => page.info.limits,
   actions: chatActions,
   maxShown: MAX_CHAT_SHOWN,
@@ -147,7 +140,7 @@ function connect() {
       if (name) message.name = name;
       return message;
     },
-    onEvent: dispatch,
+    onEvent: store.dispatch,
     onState: (s, info) => { onState(s, info); renderControls(); renderQuestions(); },
     onJoinError: (error) => {
       connection = null;
@@ -163,14 +156,11 @@ function connect() {
 
 // ---- events: the reducer makes the state, the console renders what changed ----
 
-function dispatch(event) {
-  const before = session;
-  session = reduce(session, event);
-  if (session === before) return;
+function changed(before, event) {
   switch (event.type) {
     case 'welcome':
-      if (session.title) page.info.title = session.title;
-      if (session.current) page.shown.add(session.current.statement);
+      if (store.state.title) page.info.title = store.state.title;
+      if (store.state.current) page.shown.add(store.state.current.statement);
       renderAll();
       chat.scrollToBottom();
       return;
@@ -187,11 +177,11 @@ function dispatch(event) {
 }
 
 function statementChanged(before) {
-  const current = session.current;
+  const current = store.state.current;
   if (current) {
     page.shown.add(current.statement);
     if (!before.current || before.current.statement !== current.statement) {
-      announce(ui.live, t('live.statement', { text: statementText(session, current.statement) }));
+      announce(ui.live, t('live.statement', { text: statementText(store.state, current.statement) }));
     }
   }
   renderStatements();
@@ -213,15 +203,15 @@ function renderAll() {
 }
 
 function renderPresent() {
-  if (session.present === null || session.present === undefined) { ui.present.hidden = true; return; }
+  if (store.state.present === null || store.state.present === undefined) { ui.present.hidden = true; return; }
   ui.present.hidden = false;
-  ui.present.textContent = tn('present', session.present);
+  ui.present.textContent = tn('present', store.state.present);
 }
 
 function renderStatements() {
   clear(ui.statementList);
-  const current = session.current;
-  session.statements.forEach((statement, index) => {
+  const current = store.state.current;
+  store.state.statements.forEach((statement, index) => {
     const isCurrent = current && current.statement === statement.id;
     const badges = [];
     if (isCurrent) {
@@ -232,7 +222,7 @@ function renderStatements() {
     }
     const go = h('button', {
       class: 'btn btn-small', text: t('mod.goto'),
-      attrs: { type: 'button', 'aria-label': t('mod.goto.label', { n: index + 1 }), disabled: isCurrent || !online() },
+      attrs: { type: 'button', 'aria-label': t('mod.goto.label', { n: index + 1 }), disabled: isCurrent || !isOnline(connection) },
       on: { click: () => command({ type: 'goto', statement: statement.id }) },
     });
     const li = h('li', { class: 'st-item' + (isCurrent ? ' current' : ''), dataset: { id: statement.id } },
@@ -244,12 +234,8 @@ function renderStatements() {
   });
 }
 
-function online() {
-  return Boolean(connection && connection.state === 'online');
-}
-
 function renderCurrent() {
-  const current = session.current;
+  const current = store.state.current;
   if (!current) {
     ui.currentLabel.textContent = '';
     ui.currentText.textContent = t('mod.none');
@@ -257,8 +243,8 @@ function renderCurrent() {
     ui.votingBadge.hidden = true;
     ui.resultsBadge.hidden = true;
   } else {
-    ui.currentLabel.textContent = t('statement.label', { n: currentPosition(session), total: session.statements.length });
-    ui.currentText.textContent = statementText(session, current.statement);
+    ui.currentLabel.textContent = t('statement.label', { n: currentPosition(store.state), total: store.state.statements.length });
+    ui.currentText.textContent = statementText(store.state, current.statement);
     ui.currentText.classList.remove('waiting');
     ui.votingBadge.hidden = false;
     ui.votingBadge.dataset.state = current.voting;
@@ -272,10 +258,10 @@ function renderCurrent() {
 }
 
 function renderControls() {
-  const current = session.current;
-  const on = online();
-  const position = currentPosition(session);
-  ui.next.disabled = !on || position >= session.statements.length;
+  const current = store.state.current;
+  const on = isOnline(connection);
+  const position = currentPosition(store.state);
+  ui.next.disabled = !on || position >= store.state.statements.length;
   ui.close.disabled = !on || !current || current.voting !== 'open';
   ui.open.disabled = !on || !current || current.voting === 'open';
   ui.reveal.disabled = !on || !current;
@@ -288,15 +274,15 @@ function renderControls() {
 }
 
 function renderTally() {
-  const tally = session.tally;
+  const tally = store.state.tally;
   renderBars(ui.bars, tally || { agree: 0, disagree: 0, pass: 0, voters: 0 });
   // Never above 100%: voters / max(present, voters) (issue 11 §7).
-  const { voters, base, share } = turnout(tally, session.present);
+  const { voters, base, share } = turnout(tally, store.state.present);
   ui.turnout.textContent = t('mod.turnout.value', {
     voters: formatNumber(voters), present: formatNumber(base), pct: formatPercent(voters, base),
   });
   ui.turnoutFill.style.width = (100 * share).toFixed(1) + '%';
-  const groups = session.groups || [];
+  const groups = store.state.groups || [];
   ui.groupsWrap.hidden = groups.length === 0;
   clear(ui.groupsBody);
   for (const group of groups) {
@@ -311,9 +297,9 @@ function renderTally() {
 }
 
 function renderAnnouncementState() {
-  renderAnnouncement(ui.banner, ui.bannerText, session.announcement);
-  ui.announceCurrent.textContent = session.announcement || t('mod.announce.none');
-  ui.announceRemove.disabled = !session.announcement;
+  renderAnnouncement(ui.banner, ui.bannerText, store.state.announcement);
+  ui.announceCurrent.textContent = store.state.announcement || t('mod.announce.none');
+  ui.announceRemove.disabled = !store.state.announcement;
 }
 
 // ---- commands ----
@@ -344,10 +330,10 @@ function next() { if (!ui.next.disabled) command({ type: 'next' }); }
 function closeVoting() { if (!ui.close.disabled) command({ type: 'close' }); }
 function openVoting() { if (!ui.open.disabled) command({ type: 'open' }); }
 function toggleReveal() {
-  if (ui.reveal.disabled || !session.current) return;
-  const visible = session.current.results !== 'visible';
+  if (ui.reveal.disabled || !store.state.current) return;
+  const visible = store.state.current.results !== 'visible';
   command({ type: 'reveal', visible }).then((ack) => {
-    if (ack && visible && session.tally) announce(ui.live, resultsSentence(session.tally));
+    if (ack && visible && store.state.tally) announce(ui.live, resultsSentence(store.state.tally));
   });
 }
 
@@ -367,13 +353,13 @@ document.addEventListener('keydown', (event) => {
     case 'r': event.preventDefault(); toggleReveal(); break;
     case 'l': {
       event.preventDefault();
-      const target = focused ? focused.dataset.id : (rankedQuestions(session, { states: ['open'] })[0] || {}).id;
+      const target = focused ? focused.dataset.id : (rankedQuestions(store.state, { states: ['open'] })[0] || {}).id;
       if (target) setQuestionState(target, 'live');
       break;
     }
     case 'a': {
       event.preventDefault();
-      const target = focused ? focused.dataset.id : (liveQuestion(session) || {}).id;
+      const target = focused ? focused.dataset.id : (liveQuestion(store.state) || {}).id;
       if (target) setQuestionState(target, 'answered');
       break;
     }
@@ -414,7 +400,7 @@ ui.announceRemove.addEventListener('click', () => command({ type: 'announce', te
 function personActions(from, element) {
   const actions = [];
   if (!from || !from.id || from.role === 'moderator') return actions;
-  const muted = session.muted.includes(from.id);
+  const muted = store.state.muted.includes(from.id);
   actions.push(h('button', {
     class: 'btn btn-small' + (muted ? '' : ' btn-danger'), text: t(muted ? 'mod.unmute' : 'mod.mute'),
     attrs: { type: 'button', 'aria-pressed': String(muted), 'aria-label': t(muted ? 'mod.unmute.label' : 'mod.mute.label', { name: from.name || from.id }) },
@@ -442,14 +428,14 @@ function chatActions(message) {
 }
 
 function toggleMute(participant, element) {
-  const muted = !session.muted.includes(participant);
+  const muted = !store.state.muted.includes(participant);
   command({ type: 'mute', participant, muted }, element).then((ack) => {
-    if (ack) dispatch({ type: '@muted', participant, muted });
+    if (ack) store.dispatch({ type: '@muted', participant, muted });
   });
 }
 
 function renderChatMode() {
-  const mode = session.chatMode;
+  const mode = store.state.chatMode;
   for (const radio of ui.chatModeForm.querySelectorAll('input[name="chat-mode"]')) radio.checked = radio.value === mode.mode;
   if (mode.mode === 'slow') ui.modeSeconds.value = String(mode.seconds);
   chat.renderMode();
@@ -500,7 +486,7 @@ function questionActions(question) {
   const actions = [];
   const button = (key, state, shortcut) => h('button', {
     class: 'btn btn-small' + (state === 'dismissed' ? ' btn-danger' : state === 'live' ? ' btn-primary' : ''),
-    text: t(key), attrs: { type: 'button', 'aria-keyshortcuts': shortcut, disabled: !online() },
+    text: t(key), attrs: { type: 'button', 'aria-keyshortcuts': shortcut, disabled: !isOnline(connection) },
     dataset: { action: state },
     on: { click: () => setQuestionState(question.id, state) },
   });
@@ -516,9 +502,9 @@ function moderatorQuestion(question) {
   const side = h('span', { class: 'upvote-static', attrs: { 'aria-label': tn('q.upvotes', question.upvotes || 0) } },
     h('span', { class: 'upvote-mark', attrs: { 'aria-hidden': 'true' }, text: '▲' }),
     h('span', { class: 'upvote-count', text: String(question.upvotes || 0) }));
-  const li = questionElement(question, { side, actions: questionActions(question), showAsker: true });
+  const li = questionElement(question, { side, actions: questionActions(question) });
   li.tabIndex = 0;
-  if (question.from && session.muted.includes(question.from.id)) {
+  if (question.from && store.state.muted.includes(question.from.id)) {
     li.querySelector('.msg-head').append(h('span', { class: 'msg-tag msg-tag-muted', text: t('mod.muted') }));
   }
   return li;
@@ -535,27 +521,27 @@ function fillList(list, questions) {
 }
 
 function renderQuestions() {
-  const live = liveQuestion(session);
+  const live = liveQuestion(store.state);
   ui.liveQuestion.hidden = !live;
   fillList(ui.liveList, live ? [live] : []);
-  const pending = session.questions.filter((q) => q.state === 'pending');
+  const pending = store.state.questions.filter((q) => q.state === 'pending');
   ui.pendingWrap.hidden = pending.length === 0;
   ui.pendingCount.textContent = String(pending.length);
   fillList(ui.pendingList, pending);
-  const open = rankedQuestions(session, { states: ['open'] });
+  const open = rankedQuestions(store.state, { states: ['open'] });
   fillList(ui.openList, open);
   ui.openEmpty.hidden = open.length > 0;
-  const answered = rankedQuestions(session, { order: 'time', states: ['answered'] });
+  const answered = rankedQuestions(store.state, { order: 'time', states: ['answered'] });
   ui.answeredWrap.hidden = answered.length === 0;
   ui.answeredCount.textContent = String(answered.length);
   fillList(ui.answeredList, answered);
-  ui.questionsToggle.textContent = t(session.questionsOpen ? 'mod.questions.close' : 'mod.questions.open');
-  ui.questionsToggle.setAttribute('aria-pressed', String(session.questionsOpen));
-  ui.questionsToggle.disabled = !online();
-  ui.questionsState.textContent = t(session.questionsOpen ? 'mod.questions.isopen' : 'mod.questions.isclosed');
+  ui.questionsToggle.textContent = t(store.state.questionsOpen ? 'mod.questions.close' : 'mod.questions.open');
+  ui.questionsToggle.setAttribute('aria-pressed', String(store.state.questionsOpen));
+  ui.questionsToggle.disabled = !isOnline(connection);
+  ui.questionsState.textContent = t(store.state.questionsOpen ? 'mod.questions.isopen' : 'mod.questions.isclosed');
 }
 
-ui.questionsToggle.addEventListener('click', () => command({ type: 'questions', open: !session.questionsOpen }, ui.questionFeedback));
+ui.questionsToggle.addEventListener('click', () => command({ type: 'questions', open: !store.state.questionsOpen }, ui.questionFeedback));
 
 // ---- the join address and QR code (the same address the screen shows) ----
 

@@ -1,14 +1,14 @@
 // The participant page: join, vote, chat, questions to the panel, programme, announcement.
-// The session state comes from the pure reducer in session.js; this file only renders it
+// The store.state state comes from the pure reducer in store.state.js; this file only renders it
 // and sends requests.
-import { Connection, fetchEventInfo } from './connection.js';
+import { Connection, fetchEventInfo, isOnline } from './connection.js';
 import { byId, h, clear, codePoints, announce } from './dom.js';
-import { t, tn, applyStatic, bindLanguageToggle, onLanguageChange, setDefaultLanguage } from './i18n.js';
+import { t, tn, onLanguageChange, setDefaultLanguage } from './i18n.js';
 import {
-  CHOICES, connectionIndicator, renderBars, resultsSentence, turnoutText, errorText,
+  CHOICES, startPage, renderBars, resultsSentence, turnoutText, errorText,
   renderAnnouncement, renderProgramme, questionElement,
 } from './ui.js';
-import { initialState, reduce, statementText, currentPosition, rankedQuestions } from './session.js';
+import { createStore, statementText, currentPosition, rankedQuestions } from './session.js';
 import { ChatView } from './chat.js';
 
 const IDENTITY_KEY = 'stelling.participant';
@@ -43,7 +43,7 @@ const page = {
   upvoting: new Set(),
   erased: false,
 };
-let session = initialState();
+const store = createStore(changed);
 let connection = null;
 
 // ---- identity: sessionStorage by default, localStorage only with "remember me" ----
@@ -85,18 +85,10 @@ function forgetIdentity() {
 
 // ---- start ----
 
-applyStatic();
-bindLanguageToggle(ui.lang);
-const onState = connectionIndicator(ui.conn, ui.retry, () => connection);
+const onState = startPage(ui, () => connection);
 const chat = new ChatView({
-  elements: {
-    list: byId('chat-list'), empty: byId('chat-empty'), form: byId('chat-form'), input: byId('chat-input'),
-    send: byId('chat-send'), error: byId('chat-error'), counter: byId('chat-counter'),
-    counterLabel: byId('chat-counter-label'), mode: byId('chat-mode'),
-  },
-  getState: () => session,
-  send: (text) => (connection ? connection.request({ type: 'chat', text }) : Promise.reject({ code: 'offline' })),
-  dispatch: (action) => dispatch(action),
+  store,
+  getConnection: () => connection,
   limits: () => page.info.limits,
   maxShown: MAX_CHAT_SHOWN,
 });
@@ -210,7 +202,7 @@ function connect() {
       if (identity.resume) message.resume = identity.resume;
       return message;
     },
-    onEvent: dispatch,
+    onEvent: store.dispatch,
     onState: (s, info) => {
       onState(s, info);
       renderStage();
@@ -225,7 +217,7 @@ function connect() {
       connection = null;
       page.erased = true;
       forgetIdentity();
-      session = initialState();
+      store.reset();
       ui.joinName.value = '';
       ui.conn.hidden = true;
       showJoin(t('erased'));
@@ -236,10 +228,7 @@ function connect() {
 
 // ---- events: the reducer makes the state, the page renders what changed ----
 
-function dispatch(event) {
-  const before = session;
-  session = reduce(session, event);
-  if (session === before) return;
+function changed(before, event) {
   switch (event.type) {
     case 'welcome': return welcomed(before, event);
     case 'statement': return statementChanged(before);
@@ -260,34 +249,34 @@ function welcomed(before, event) {
     saveIdentity({ ...identity, name: event.you.name, group: event.you.group || '', resume: event.resume });
   }
   page.pendingVote = null;
-  if (session.programme) page.info.programme = session.programme;
-  if (session.title) page.info.title = session.title;
+  if (store.state.programme) page.info.programme = store.state.programme;
+  if (store.state.title) page.info.title = store.state.title;
   renderEventInfo();
   showApp();
   renderAll();
   chat.render(true);
   chat.scrollToBottom();
-  renderAnnouncement(ui.banner, ui.bannerText, session.announcement);
+  renderAnnouncement(ui.banner, ui.bannerText, store.state.announcement);
   const previous = before.current ? before.current.statement : null;
-  if (session.current && session.current.statement !== previous) {
-    announce(ui.live, t('live.statement', { text: statementText(session, session.current.statement) }));
+  if (store.state.current && store.state.current.statement !== previous) {
+    announce(ui.live, t('live.statement', { text: statementText(store.state, store.state.current.statement) }));
   }
 }
 
 function statementChanged(before) {
-  const now = session.current;
+  const now = store.state.current;
   if (!now) { renderStage(); return; }
   const changed = !before.current || before.current.statement !== now.statement;
   if (changed) {
     page.pendingVote = null;
     ui.voteError.textContent = '';
-    announce(ui.live, t('live.statement', { text: statementText(session, now.statement) }));
+    announce(ui.live, t('live.statement', { text: statementText(store.state, now.statement) }));
   } else if (before.current.voting === 'open' && now.voting === 'closed') {
     announce(ui.live, t('live.closed'));
   }
   if (now.results === 'visible' && (changed || before.current.results !== 'visible')) {
     page.resultsToAnnounce = true;
-    if (session.tally) announceResults();
+    if (store.state.tally) announceResults();
   }
   if (now.results !== 'visible') page.resultsToAnnounce = false;
   renderStage();
@@ -295,17 +284,17 @@ function statementChanged(before) {
 
 function tallied() {
   renderStage();
-  if (page.resultsToAnnounce && session.tally && session.current && session.current.results === 'visible') announceResults();
+  if (page.resultsToAnnounce && store.state.tally && store.state.current && store.state.current.results === 'visible') announceResults();
 }
 
 function announceResults() {
   page.resultsToAnnounce = false;
-  announce(ui.live, resultsSentence(session.tally));
+  announce(ui.live, resultsSentence(store.state.tally));
 }
 
 function announcementChanged(previous) {
-  renderAnnouncement(ui.banner, ui.bannerText, session.announcement);
-  if (session.announcement && session.announcement !== previous) announce(ui.live, t('announcement') + ': ' + session.announcement);
+  renderAnnouncement(ui.banner, ui.bannerText, store.state.announcement);
+  if (store.state.announcement && store.state.announcement !== previous) announce(ui.live, t('announcement') + ': ' + store.state.announcement);
 }
 
 // ---- rendering ----
@@ -320,27 +309,23 @@ function renderAll() {
 }
 
 function renderPresent() {
-  if (session.present === null || session.present === undefined || !session.you) {
+  if (store.state.present === null || store.state.present === undefined || !store.state.you) {
     ui.present.hidden = true;
     return;
   }
   ui.present.hidden = false;
-  ui.present.textContent = tn('present', session.present);
+  ui.present.textContent = tn('present', store.state.present);
 }
 
 function renderYou() {
-  const you = session.you;
+  const you = store.state.you;
   ui.yourId.textContent = you ? you.id : '';
   if (!you) { ui.you.textContent = ''; return; }
   ui.you.textContent = you.group ? t('you.as.group', { name: you.name, group: you.group }) : t('you.as', { name: you.name });
 }
 
-function online() {
-  return Boolean(connection && connection.state === 'online');
-}
-
 function renderStage() {
-  const current = session.current;
+  const current = store.state.current;
   if (!current) {
     ui.statementLabel.textContent = '';
     ui.votingBadge.hidden = true;
@@ -352,46 +337,46 @@ function renderStage() {
     return;
   }
   ui.statementText.classList.remove('waiting');
-  ui.statementLabel.textContent = t('statement.label', { n: currentPosition(session), total: session.statements.length });
-  ui.statementText.textContent = statementText(session, current.statement);
+  ui.statementLabel.textContent = t('statement.label', { n: currentPosition(store.state), total: store.state.statements.length });
+  ui.statementText.textContent = statementText(store.state, current.statement);
   const open = current.voting === 'open';
   ui.votingBadge.hidden = false;
   ui.votingBadge.textContent = t(open ? 'voting.open' : 'voting.closed');
   ui.votingBadge.dataset.state = open ? 'open' : 'closed';
   ui.stage.dataset.voting = open ? 'open' : 'closed';
 
-  const mine = session.myVotes[current.statement] || null;
+  const mine = store.state.myVotes[current.statement] || null;
   ui.vote.hidden = false;
   for (const button of ui.vote.querySelectorAll('.vote-btn')) {
     const choice = button.dataset.choice;
     button.setAttribute('aria-pressed', String(choice === mine));
     button.classList.toggle('pending', choice === page.pendingVote);
-    button.disabled = !open || !online();
+    button.disabled = !open || !isOnline(connection);
   }
   if (page.pendingVote) ui.voteStatus.textContent = t('vote.sending');
   else if (open) ui.voteStatus.textContent = mine ? t('vote.yours', { choice: t('choice.' + mine) }) : t('vote.none');
   else ui.voteStatus.textContent = mine ? t('vote.closed.yours', { choice: t('choice.' + mine) }) : t('vote.closed.none');
 
-  const visible = current.results === 'visible' && session.tally;
+  const visible = current.results === 'visible' && store.state.tally;
   ui.results.hidden = !visible;
   if (visible) {
-    renderBars(ui.bars, session.tally);
-    ui.turnout.textContent = turnoutText(session.tally);
+    renderBars(ui.bars, store.state.tally);
+    ui.turnout.textContent = turnoutText(store.state.tally);
   }
 }
 
 ui.vote.addEventListener('click', (event) => {
   const button = event.target.closest('.vote-btn');
-  if (!button || button.disabled || !session.current) return;
+  if (!button || button.disabled || !store.state.current) return;
   const choice = button.dataset.choice;
   if (!CHOICES.includes(choice)) return;
-  const statement = session.current.statement;
+  const statement = store.state.current.statement;
   page.pendingVote = choice;
   ui.voteError.textContent = '';
   renderStage();
   connection.request({ type: 'vote', statement, choice }).then(() => {
     if (page.pendingVote === choice) page.pendingVote = null;
-    dispatch({ type: '@voted', statement, choice });
+    store.dispatch({ type: '@voted', statement, choice });
     renderStage();
     announce(ui.live, t('live.vote', { choice: t('choice.' + choice) }));
   }, (error) => {
@@ -432,15 +417,15 @@ for (const tab of [ui.tabChat, ui.tabQuestions]) {
 function ownQuestion(question) {
   const identity = loadIdentity() || {};
   if ((identity.asked || []).includes(question.id)) return true;
-  return Boolean(session.you && question.from && question.from.id === session.you.id);
+  return Boolean(store.state.you && question.from && question.from.id === store.state.you.id);
 }
 
 function upvoteButton(question) {
-  const mine = session.myUpvotes.includes(question.id);
+  const mine = store.state.myUpvotes.includes(question.id);
   const count = question.upvotes || 0;
   return h('button', {
     class: 'btn btn-small upvote', attrs: {
-      type: 'button', 'aria-pressed': String(mine), disabled: !online() || page.upvoting.has(question.id),
+      type: 'button', 'aria-pressed': String(mine), disabled: !isOnline(connection) || page.upvoting.has(question.id),
       'aria-label': t(mine ? 'q.upvote.undo.label' : 'q.upvote.label', { n: count }),
     },
     dataset: { question: question.id },
@@ -462,21 +447,21 @@ function participantQuestion(question) {
 }
 
 function renderQuestions() {
-  const visible = rankedQuestions(session, { order: page.order, states: ['live', 'open'] });
-  const mine = session.questions.filter((q) => q.state === 'pending' && ownQuestion(q));
+  const visible = rankedQuestions(store.state, { order: page.order, states: ['live', 'open'] });
+  const mine = store.state.questions.filter((q) => q.state === 'pending' && ownQuestion(q));
   clear(ui.questionList);
   for (const question of [...mine, ...visible]) ui.questionList.append(participantQuestion(question));
   ui.questionsEmpty.hidden = visible.length + mine.length > 0;
-  const answered = rankedQuestions(session, { order: 'time', states: ['answered'] });
+  const answered = rankedQuestions(store.state, { order: 'time', states: ['answered'] });
   ui.answeredWrap.hidden = answered.length === 0;
   ui.answeredCount.textContent = String(answered.length);
   clear(ui.answeredList);
   for (const question of answered) ui.answeredList.append(participantQuestion(question));
   ui.tabQuestionsCount.textContent = visible.length ? '(' + visible.length + ')' : '';
-  ui.askClosed.hidden = session.questionsOpen;
-  ui.askInput.disabled = !session.questionsOpen;
-  ui.askSend.disabled = !session.questionsOpen || page.asking || !online();
-  ui.askAnonymous.disabled = !session.questionsOpen;
+  ui.askClosed.hidden = store.state.questionsOpen;
+  ui.askInput.disabled = !store.state.questionsOpen;
+  ui.askSend.disabled = !store.state.questionsOpen || page.asking || !isOnline(connection);
+  ui.askAnonymous.disabled = !store.state.questionsOpen;
   ui.sortVotes.setAttribute('aria-pressed', String(page.order === 'votes'));
   ui.sortTime.setAttribute('aria-pressed', String(page.order === 'time'));
 }
@@ -486,12 +471,12 @@ ui.sortTime.addEventListener('click', () => { page.order = 'time'; renderQuestio
 
 function toggleUpvote(id) {
   if (!connection || page.upvoting.has(id)) return;
-  const up = !session.myUpvotes.includes(id);
+  const up = !store.state.myUpvotes.includes(id);
   page.upvoting.add(id);
   ui.askError.textContent = '';
   connection.request({ type: 'upvote', question: id, up }).then(() => {
     page.upvoting.delete(id);
-    dispatch({ type: '@upvoted', question: id, up });
+    store.dispatch({ type: '@upvoted', question: id, up });
   }, (error) => {
     page.upvoting.delete(id);
     renderQuestions();
@@ -538,4 +523,4 @@ ui.leave.addEventListener('click', () => {
 });
 
 // For the browser tests: lets them drop the socket to exercise the reconnect.
-window.stellingDebug = { get connection() { return connection; }, get session() { return session; } };
+window.stellingDebug = { get connection() { return connection; }, get session() { return store.state; } };

@@ -1,12 +1,12 @@
 // The presenter screen: the statement in large type, live result bars once revealed, the
 // live question to the panel while there is one, the participant count, and the join
 // address with its QR code (large before the first statement, in a corner afterwards).
-// It joins as a screen and only listens; its state comes from the reducer in session.js.
+// It joins as a screen and only listens; its state comes from the reducer in store.state.js.
 import { Connection, fetchEventInfo } from './connection.js';
 import { byId, h, clear, announce } from './dom.js';
-import { t, tn, applyStatic, bindLanguageToggle, onLanguageChange, setDefaultLanguage } from './i18n.js';
-import { connectionIndicator, renderBars, resultsSentence, votesText, participantAddress } from './ui.js';
-import { initialState, reduce, statementText, currentPosition, liveQuestion } from './session.js';
+import { t, tn, onLanguageChange, setDefaultLanguage } from './i18n.js';
+import { startPage, renderBars, resultsSentence, votesText, participantAddress } from './ui.js';
+import { createStore, statementText, currentPosition, liveQuestion } from './session.js';
 
 const ui = {
   stage: byId('stage'), title: byId('event-title'), present: byId('present'), conn: byId('conn'), retry: byId('retry'),
@@ -17,18 +17,15 @@ const ui = {
 };
 
 const page = { title: 'Stelling', info: {}, pendingResults: false };
-let session = initialState();
+const store = createStore(changed);
 let connection = null;
 
 // ?lang=en on the screen's address picks the language without a click (handy for a stream set-up).
 const wanted = new URLSearchParams(location.search).get('lang');
-applyStatic();
-bindLanguageToggle(ui.lang);
 if (wanted === 'nl' || wanted === 'en') {
   try { localStorage.setItem('stelling.lang', wanted); } catch { /* ignore */ }
-  applyStatic();
 }
-const onState = connectionIndicator(ui.conn, ui.retry, () => connection);
+const onState = startPage(ui, () => connection);
 onLanguageChange(render);
 renderJoin();
 
@@ -42,7 +39,7 @@ fetchEventInfo().then((info) => {
 
 connection = new Connection({
   join: () => ({ type: 'join', role: 'screen' }),
-  onEvent: dispatch,
+  onEvent: store.dispatch,
   onState,
 });
 connection.start();
@@ -54,22 +51,19 @@ function renderJoin() {
   ui.heroUrl.textContent = address;
 }
 
-function dispatch(event) {
-  const before = session;
-  session = reduce(session, event);
-  if (session === before) return;
-  if (event.type === 'welcome' && session.title) page.title = session.title;
+function changed(before, event) {
+  if (event.type === 'welcome' && store.state.title) page.title = store.state.title;
   if (event.type === 'statement') {
-    const now = session.current;
+    const now = store.state.current;
     const changed = now && (!before.current || before.current.statement !== now.statement);
-    if (changed) announce(ui.live, t('live.statement', { text: statementText(session, now.statement) }));
+    if (changed) announce(ui.live, t('live.statement', { text: statementText(store.state, now.statement) }));
     if (now && now.results === 'visible' && (changed || !before.current || before.current.results !== 'visible')) page.pendingResults = true;
   }
-  if (event.type === 'tally' && session.tally && page.pendingResults && session.current && session.current.results === 'visible') {
+  if (event.type === 'tally' && store.state.tally && page.pendingResults && store.state.current && store.state.current.results === 'visible') {
     page.pendingResults = false;
-    announce(ui.live, resultsSentence(session.tally));
+    announce(ui.live, resultsSentence(store.state.tally));
   }
-  const question = liveQuestion(session);
+  const question = liveQuestion(store.state);
   const previous = liveQuestion(before);
   if (question && (!previous || previous.id !== question.id)) announce(ui.live, t('screen.question') + ': ' + question.text);
   render();
@@ -84,11 +78,11 @@ function sizeOf(text) {
 function render() {
   ui.title.textContent = page.title;
   document.title = page.title + ': ' + t('screen.title');
-  ui.present.textContent = session.present === null ? '' : tn('screen.present', session.present);
-  ui.announcement.hidden = !session.announcement;
-  ui.announcement.textContent = session.announcement || '';
-  const current = session.current;
-  const question = liveQuestion(session);
+  ui.present.textContent = store.state.present === null ? '' : tn('screen.present', store.state.present);
+  ui.announcement.hidden = !store.state.announcement;
+  ui.announcement.textContent = store.state.announcement || '';
+  const current = store.state.current;
+  const question = liveQuestion(store.state);
   ui.hero.hidden = Boolean(current || question);
   ui.questionMeta.hidden = !question;
   if (question) {
@@ -113,16 +107,16 @@ function render() {
     ui.status.textContent = '';
     return;
   }
-  const text = statementText(session, current.statement);
-  ui.label.textContent = t('statement.label', { n: currentPosition(session), total: session.statements.length });
+  const text = statementText(store.state, current.statement);
+  ui.label.textContent = t('statement.label', { n: currentPosition(store.state), total: store.state.statements.length });
   ui.text.textContent = text;
   ui.text.dataset.size = sizeOf(text);
-  const visible = current.results === 'visible' && session.tally;
+  const visible = current.results === 'visible' && store.state.tally;
   ui.stage.dataset.mode = visible ? 'results' : current.voting === 'open' ? 'voting' : 'closed';
   ui.results.hidden = !visible;
   if (visible) {
-    renderBars(ui.bars, session.tally, { counts: false });
-    ui.votes.textContent = votesText(session.tally.voters || 0);
+    renderBars(ui.bars, store.state.tally, { counts: false });
+    ui.votes.textContent = votesText(store.state.tally.voters || 0);
   }
   if (current.voting === 'open') ui.status.textContent = t('screen.vote');
   else ui.status.textContent = visible ? t('screen.closed') : t('screen.closed') + '. ' + t('screen.soon');

@@ -230,3 +230,23 @@ export function chatAllowance(state, now) {
   if (!isModerator && waitMs > 0) return { allowed: false, reason: 'wait', waitMs };
   return { allowed: true, reason: null, waitMs: 0 };
 }
+
+/**
+ * Holds one page's state: `dispatch(event)` reduces it and, when it changed, calls
+ * `onChange(before, event)` (the page renders; `store.state` is the state after).
+ */
+export function createStore(onChange) {
+  const store = {
+    state: initialState(),
+    dispatch(event) {
+      const before = store.state;
+      store.state = reduce(before, event);
+      if (store.state !== before) onChange(before, event);
+    },
+    /** Back to the state before the welcome (a participant who was erased). */
+    reset() {
+      store.state = initialState();
+    },
+  };
+  return store;
+}

@@ -1,7 +1,7 @@
 // Pieces of interface the three pages share: the connection indicator, result bars,
 // the announcement banner and error texts.
 import { h, clear, clockTime } from './dom.js';
-import { t, tn, formatPercent, formatNumber, onLanguageChange } from './i18n.js';
+import { t, tn, formatPercent, formatNumber, onLanguageChange, applyStatic, bindLanguageToggle } from './i18n.js';
 import { turnout } from './session.js';
 
 export const CHOICES = ['agree', 'disagree', 'pass'];
@@ -107,13 +107,13 @@ export function votesText(n) {
 /**
  * One question as a list item: its state (live, answered, waiting for approval), the
  * asker (or "anonymous"), the time, the text, and `side` (an upvote button or count)
- * and `actions` (the console's buttons). `showAsker`: the console shows who asked an
- * anonymous question, marked as anonymous.
+ * and `actions` (the console's buttons). Moderators and the asker get `from` even for an
+ * anonymous question: they see the name marked as anonymous.
  */
-export function questionElement(question, { own = false, side = null, actions = [], showAsker = false } = {}) {
+export function questionElement(question, { own = false, side = null, actions = [] } = {}) {
   const anonymous = !question.from || question.anonymous === true;
   let who = question.from && question.from.name ? question.from.name : t('q.anonymous.name');
-  if (showAsker && question.from && question.anonymous) who = question.from.name + ' (' + t('q.anonymous.name') + ')';
+  if (question.from && question.anonymous === true) who += ' (' + t('q.anonymous.name').toLowerCase() + ')';
   const tags = [];
   if (question.state === 'live') tags.push(h('span', { class: 'badge q-badge', dataset: { state: 'live' }, text: t('q.state.live') }));
   if (question.state === 'answered') tags.push(h('span', { class: 'badge q-badge', dataset: { state: 'answered' }, text: t('q.state.answered') }));
@@ -184,4 +184,15 @@ export function participantAddress(info = {}) {
   const configured = info.publicUrl || info.public_url;
   if (typeof configured === 'string' && configured.trim() !== '') return configured.trim();
   return location.origin + '/';
+}
+
+/**
+ * What every page does first: translate the static text, wire the language button
+ * (`ui.lang`) and the connection pill (`ui.conn`, `ui.retry`). Returns the onState
+ * callback for Connection.
+ */
+export function startPage(ui, getConnection) {
+  applyStatic();
+  bindLanguageToggle(ui.lang);
+  return connectionIndicator(ui.conn, ui.retry, getConnection);
 }
