@@ -64,7 +64,7 @@ extension Room {
             let record = Record.announcementSet(pinned, at: now)
             apply(record)
             return [.persist(record, then: ack(connection, ref) + [.broadcast(.announcement(pinned), to: .everyone)])]
-        case .join, .chat, .vote:
+        case .join, .chat, .vote, .ask, .upvote, .chatMode, .questions, .questionState:
             return fail(connection, .badRequest, ref)
         }
     }

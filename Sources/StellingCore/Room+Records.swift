@@ -19,6 +19,7 @@ extension Room {
             if index == currentIndex { tallyDirty = true }
         case let .chatPosted(message):
             chat.append(message)
+            if message.from.role == .participant { lastChatAt[message.from.id] = message.at }
         case let .messageHidden(id, _):
             guard id.rawValue >= 1, id.rawValue <= chat.count else { return }
             chat[id.rawValue - 1].hidden = true
@@ -47,6 +48,8 @@ extension Room {
             appendStatement(id, text: text)
         case let .announcementSet(text, _):
             announcement = text
+        case .chatModeSet, .questionAsked, .questionUpvoted, .questionStateSet, .questionsOpened:
+            _ = applyRevision2(record)
         }
     }
 }

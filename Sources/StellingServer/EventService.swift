@@ -231,6 +231,8 @@ public actor EventService: TransportHandler {
             if code == .unauthorized {
                 logger.warning("moderator key refused", metadata: ["connection": "\(id)"])
             }
+        case .rateLimited:
+            metrics.error(.rateLimited).increment()
         case let .welcome(welcome, _):
             metrics.joined(welcome.you.role).increment()
             logger.debug("joined", metadata: ["connection": "\(id)", "role": "\(welcome.you.role.rawValue)", "participant.id": "\(welcome.you.id)"])

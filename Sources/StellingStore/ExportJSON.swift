@@ -83,6 +83,7 @@ extension ExportSnapshot {
         json.beginArray()
         for message in room.chat { json.write(message, withHidden: true) }
         json.endArray()
+        writeQuestions(into: &json)
         json.endObject()
         var bytes = json.bytes
         bytes.append(0x0A)

@@ -117,6 +117,7 @@ extension ExportSnapshot {
         for statement in room.statements {
             html += statementSection(statement, labels: labels)
         }
+        html += questionsSection(language: configuration.language)
         html += chatSection(labels: labels)
         html += "</main>\n</body>\n</html>\n"
         return Array(html.utf8)

@@ -56,7 +56,9 @@ struct ExportSnapshot: Sendable {
                     throw StoreError.notAnEventDatabase("it has no event or record table")
                 }
                 var snapshot = ExportSnapshot(configuration: try Schema.readConfiguration(in: db), exportedAt: exportedAt)
-                let rows = try Row.fetchCursor(db, sql: Schema.selectRecords)
+                // A database no server opened since Revision 2 lacks its columns: read them as NULL.
+                let revision2 = try db.columns(in: "record").contains { $0.name == "question" }
+                let rows = try Row.fetchCursor(db, sql: revision2 ? Schema.selectRecords : Schema.selectRecordsBeforeRevision2)
                 while let row = try rows.next() {
                     let (sequence, record) = try Schema.record(from: row)
                     snapshot.fold(record, sequence: sequence)

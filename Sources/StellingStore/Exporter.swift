@@ -9,7 +9,7 @@ import StellingCore
 /// Loading a large session takes a moment: make exporters off the service thread.
 public struct Exporter: Sendable {
     /// The files `writeAll` writes, in order.
-    public static let fileNames = ["results.csv", "votes.csv", "chat.csv", "session.json", "report.html"]
+    public static let fileNames = ["results.csv", "votes.csv", "chat.csv", "questions.csv", "session.json", "report.html"]
 
     /// The base64 SHA-256 of report.html's `<style>` text, for `style-src 'sha256-…'`.
     public static let reportStyleHash: String = Base64.encode(SHA256.digest(Array(ReportHTML.style.utf8)))
@@ -42,6 +42,9 @@ public struct Exporter: Sendable {
     /// chat.csv: every chat message, hidden ones marked.
     public func chatCSV() -> [UInt8] { snapshot.chatCSV() }
 
+    /// questions.csv: every question to the panel (Revision 2).
+    public func questionsCSV() -> [UInt8] { snapshot.questionsCSV() }
+
     /// session.json: the whole event as one JSON document.
     public func sessionJSON() -> [UInt8] { snapshot.sessionJSON() }
 
@@ -54,6 +57,7 @@ public struct Exporter: Sendable {
         case "results.csv": resultsCSV()
         case "votes.csv": votesCSV()
         case "chat.csv": chatCSV()
+        case "questions.csv": questionsCSV()
         case "session.json": sessionJSON()
         case "report.html": reportHTML()
         default: nil

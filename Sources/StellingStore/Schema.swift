@@ -12,6 +12,9 @@ import StellingCore
 /// - `record`: every durable fact, by `sequence` (the number `EventStore.append` returned), with
 ///   its `kind`, its time `at` (milliseconds since 1970 UTC) and the columns that kind uses.
 ///   One table keeps recovery a single ordered scan of the primary key.
+///
+/// Migration `revision2` adds the columns of PROTOCOL.md Revision 2's records: `question` (a
+/// question's id), `state` (a question's state or the chat mode) and `amount` (slow mode's seconds).
 enum Schema {
     /// The migrations, from the first version on.
     static var migrator: DatabaseMigrator {
@@ -48,19 +51,35 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("revision2") { db in
+            try db.execute(sql: """
+                ALTER TABLE record ADD COLUMN question TEXT;
+                ALTER TABLE record ADD COLUMN state TEXT;
+                ALTER TABLE record ADD COLUMN amount INTEGER;
+                """)
+        }
         return migrator
     }
 
     /// The insert statement; its arguments come from `arguments(for:sequence:)`.
     static let insertRecord = """
         INSERT OR REPLACE INTO record
-            (sequence, kind, at, statement, participant, message, choice, flag, present, name, group_name, role, text, token_hash)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            (sequence, kind, at, statement, participant, message, choice, flag, present, name, group_name, role, text, token_hash,
+             question, state, amount)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     /// The select statement whose rows `record(from:)` reads, in sequence order.
     static let selectRecords = """
-        SELECT sequence, kind, at, statement, participant, message, choice, flag, present, name, group_name, role, text, token_hash
+        SELECT sequence, kind, at, statement, participant, message, choice, flag, present, name, group_name, role, text, token_hash,
+               question, state, amount
+        FROM record ORDER BY sequence
+        """
+
+    /// `selectRecords` for a database made before migration `revision2` (read-only exports).
+    static let selectRecordsBeforeRevision2 = """
+        SELECT sequence, kind, at, statement, participant, message, choice, flag, present, name, group_name, role, text, token_hash,
+               NULL, NULL, NULL
         FROM record ORDER BY sequence
         """
 
@@ -76,6 +95,11 @@ enum Schema {
         case resultsRevealed = "results_revealed"
         case statementAdded = "statement_added"
         case announcementSet = "announcement_set"
+        case chatModeSet = "chat_mode_set"
+        case questionAsked = "question_asked"
+        case questionUpvoted = "question_upvoted"
+        case questionStateSet = "question_state_set"
+        case questionsOpened = "questions_opened"
     }
 
     /// The row of one record, in the column order of `insertRecord`.
@@ -92,6 +116,9 @@ enum Schema {
         var role: String?
         var text: String?
         var tokenHash: String?
+        var question: String?
+        var state: String?
+        var amount: Int?
         switch record {
         case let .participantJoined(id, joinedName, joinedGroup, hash, _):
             kind = .participantJoined
@@ -125,10 +152,27 @@ enum Schema {
         case let .announcementSet(pinned, _):
             kind = .announcementSet
             text = pinned
+        case let .chatModeSet(mode, _):
+            kind = .chatModeSet
+            state = mode.name
+            if case let .slow(seconds) = mode { amount = seconds }
+        case let .questionAsked(asked):
+            kind = .questionAsked
+            question = asked.id.rawValue; participant = asked.asker.rawValue; name = asked.name; text = asked.text
+            flag = asked.anonymous; state = asked.state.rawValue
+        case let .questionUpvoted(upvoted, voter, up, _):
+            kind = .questionUpvoted
+            question = upvoted.rawValue; participant = voter.rawValue; flag = up
+        case let .questionStateSet(changed, newState, _):
+            kind = .questionStateSet
+            question = changed.rawValue; state = newState.rawValue
+        case let .questionsOpened(open, _):
+            kind = .questionsOpened
+            flag = open
         }
         return [
             Int64(sequence), kind.rawValue, record.at.milliseconds, statement, participant, message, choice,
-            flag, present, exact(name), exact(group), role, exact(text), tokenHash,
+            flag, present, exact(name), exact(group), role, exact(text), tokenHash, question, state, amount,
         ]
     }
 
@@ -199,6 +243,29 @@ enum Schema {
             record = .statementAdded(StatementID(try string(3, "statement")), text: try string(12, "text"), at: at)
         case .announcementSet:
             record = .announcementSet(text(row, 12), at: at)
+        case .chatModeSet:
+            switch try string(15, "state") {
+            case "open": record = .chatModeSet(.open, at: at)
+            case "closed": record = .chatModeSet(.closed, at: at)
+            case "slow": record = .chatModeSet(.slow(seconds: try integer(16, "amount")), at: at)
+            case let other: throw fail("unknown chat mode \(other)")
+            }
+        case .questionAsked:
+            let stateText = try string(15, "state")
+            guard let state = QuestionState(rawValue: stateText) else { throw fail("unknown question state \(stateText)") }
+            record = .questionAsked(Question(
+                id: QuestionID(try string(14, "question")), text: try string(12, "text"),
+                asker: ParticipantID(try string(4, "participant")), name: try string(9, "name"),
+                anonymous: try flag(), at: at, state: state))
+        case .questionUpvoted:
+            record = .questionUpvoted(QuestionID(try string(14, "question")), participant: ParticipantID(try string(4, "participant")),
+                                      up: try flag(), at: at)
+        case .questionStateSet:
+            let stateText = try string(15, "state")
+            guard let state = QuestionState(rawValue: stateText) else { throw fail("unknown question state \(stateText)") }
+            record = .questionStateSet(QuestionID(try string(14, "question")), state: state, at: at)
+        case .questionsOpened:
+            record = .questionsOpened(try flag(), at: at)
         }
         return (sequence, record)
     }
