@@ -1,7 +1,7 @@
 // Strings in Dutch (first) and English, the language toggle, and static translation of
 // elements marked with data-i18n="key" (text) or data-i18n-attr="attr:key;attr:key".
 
-const STRINGS = {
+export const STRINGS = {
   nl: {
     'lang.toggle': 'English',
     'lang.toggle.label': 'Switch to English',
@@ -172,6 +172,7 @@ const STRINGS = {
     'error.question_closed': 'Die vraag is al beantwoord of afgewezen.',
     'error.empty.question': 'Typ eerst een vraag.',
     'q.title': 'Vragen',
+    'q.help': 'Stel een vraag aan het panel of steun met ▲ de vragen die u ook gesteld wilt zien. De moderator kiest welke vraag het panel krijgt.',
     'q.ask.label': 'Uw vraag aan het panel',
     'q.anonymous': 'Anoniem stellen',
     'q.ask.submit': 'Vraag stellen',
@@ -405,6 +406,7 @@ const STRINGS = {
     'error.question_closed': 'That question has already been answered or dismissed.',
     'error.empty.question': 'Type a question first.',
     'q.title': 'Questions',
+    'q.help': 'Ask the panel a question, or support with ▲ the questions you want asked too. The moderator picks which question goes to the panel.',
     'q.ask.label': 'Your question to the panel',
     'q.anonymous': 'Ask anonymously',
     'q.ask.submit': 'Ask',
