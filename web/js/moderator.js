@@ -23,7 +23,7 @@ const ui = {
   reveal: byId('btn-reveal'), revealLabel: byId('btn-reveal-label'), controlFeedback: byId('control-feedback'),
   bars: byId('bars'), turnout: byId('turnout'), turnoutFill: byId('turnout-fill'),
   groupsWrap: byId('groups-wrap'), groupsBody: byId('groups-body'),
-  questionsToggle: byId('questions-toggle'), questionsState: byId('questions-state'),
+  questionsPanel: byId('questions-panel'), questionsToggle: byId('questions-toggle'), questionsState: byId('questions-state'),
   liveQuestion: byId('live-question'), liveList: byId('live-list'), pendingWrap: byId('pending-wrap'),
   pendingCount: byId('pending-count'), pendingList: byId('pending-list'), openList: byId('open-list'),
   openEmpty: byId('open-empty'), answeredWrap: byId('answered-wrap'), answeredCount: byId('answered-count'),
@@ -521,6 +521,10 @@ function fillList(list, questions) {
 }
 
 function renderQuestions() {
+  // A server without Revision 2 (no "questions"/"chat_mode" in the welcome's features) gets neither control.
+  const features = store.state.features;
+  ui.questionsPanel.hidden = store.state.welcomed && !features.includes('questions');
+  ui.chatModeForm.hidden = store.state.welcomed && !features.includes('chat_mode');
   const live = liveQuestion(store.state);
   ui.liveQuestion.hidden = !live;
   fillList(ui.liveList, live ? [live] : []);

@@ -447,6 +447,10 @@ function participantQuestion(question) {
 }
 
 function renderQuestions() {
+  // A server without Revision 2 questions (no "questions" in the welcome's features) gets no tab.
+  const supported = !store.state.welcomed || store.state.features.includes('questions');
+  ui.tabQuestions.hidden = !supported;
+  if (!supported && !ui.panelQuestions.hidden) selectTab('chat');
   const visible = rankedQuestions(store.state, { order: page.order, states: ['live', 'open'] });
   const mine = store.state.questions.filter((q) => q.state === 'pending' && ownQuestion(q));
   clear(ui.questionList);
