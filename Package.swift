@@ -20,6 +20,11 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev"])]
         ),
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
         .target(name: "StellingCore"),
         .target(
             name: "StellingStore",
@@ -34,6 +39,7 @@ let package = Package(
                 "StellingCore",
                 "StellingStore",
                 "CWebSockets",
+                "CQRencode",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

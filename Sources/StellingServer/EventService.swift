@@ -270,6 +270,8 @@ public actor EventService: TransportHandler {
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render())
         case "/event.json":
             return .json(String(decoding: eventInfo(), as: UTF8.self))
+        case "/qr.svg":
+            return joinCode(request)
         default:
             guard request.path.hasPrefix("/export/") else { return nil }
             guard let key = moderatorKey, let given = request.authorization, given.hasPrefix("Bearer "),
@@ -283,6 +285,22 @@ public actor EventService: TransportHandler {
         }
     }
 
+    /// `GET /qr.svg`: the participant page's address as a QR code (PROTOCOL.md, Revision 2).
+    private func joinCode(_ request: HTTPRequest) -> HTTPResponse {
+        guard let address = JoinAddress.resolve(publicURL: room.configuration.publicURL, host: request.host, secure: request.secure) else {
+            return .text("The request has no usable Host header; set public_url in the configuration.\n", status: 400)
+        }
+        guard let code = QRCode(text: address) else {
+            logger.error("join code failed", metadata: ["address.length": "\(address.utf8.count)"])
+            return .text("The address does not fit in a QR code.\n", status: 500)
+        }
+        var response = HTTPResponse(status: 200, contentType: "image/svg+xml; charset=utf-8", body: Array(code.svg(title: address).utf8))
+        // The address depends on the request's Host header unless public_url is set.
+        response.headers.append(HTTPHeader("Cache-Control", "no-store"))
+        response.headers.append(HTTPHeader("X-Stelling-Address", address))
+        return response
+    }
+
     /// What the join page needs before joining: title, language, groups, programme.
     private func eventInfo() -> [UInt8] {
         let configuration = room.configuration
@@ -292,10 +310,12 @@ public actor EventService: TransportHandler {
         json.field("language", configuration.language)
         json.key("groups"); json.write(strings: configuration.groups)
         json.key("programme"); json.write(configuration.programme)
+        json.field("public_url", configuration.publicURL)
         json.key("limits")
         json.beginObject()
         json.field("chat_chars", configuration.limits.chatChars)
         json.field("name_chars", TextRules.maximumNameLength)
+        json.field("question_chars", configuration.limits.questionChars)
         json.endObject()
         json.endObject()
         return json.bytes

@@ -394,7 +394,8 @@ extension WebSocketServer {
             return respond(wsi, .text("shutting down\n", status: 503), head: isHead, closeAfter: true)
         }
         let request = HTTPRequest(method: isGet ? "GET" : "HEAD", path: path, query: query(wsi),
-                                  authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION))
+                                  authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
+                                  host: header(wsi, WSI_TOKEN_HOST), secure: options.tls != nil)
         if let response = handler.httpRequest(request) {
             return respond(wsi, response, head: isHead, closeAfter: false)
         }
