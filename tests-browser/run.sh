@@ -139,7 +139,7 @@ fi
 
 for file in "$here"/test_*.py; do
   [ -e "$file" ] || continue
-  # ONLY=test_audience.py (a space-separated list) runs just those files, for work on one.
+  # ONLY=test_panel.py (a space-separated list) runs just those files, for work on one.
   if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $(basename "$file") "* ]]; then continue; fi
   echo "== $(basename "$file")"
   log="$out/$(basename "$file" .py).log"

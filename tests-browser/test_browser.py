@@ -275,7 +275,17 @@ class BrowserTests(unittest.TestCase):
         s.get(BASE + '/screen')
         wait_for(s, lambda d: attr(d, '#conn', 'data-state') == 'online', 'the screen is connected')
         wait_for(s, lambda d: re.search(r'\b1\b', text_of(d, 'present') or ''), 'the screen counts one participant')
-        self.assertEqual(text_of(s, 'join-url'), BASE + '/')
+        address = self.info.get('public_url') or BASE + '/'
+        self.assertEqual(text_of(s, 'join-url'), address)
+        # Before the first statement the join code and address fill the middle of the screen.
+        self.assertEqual(attr(s, '#stage', 'data-mode'), 'waiting')
+        self.assertTrue(visible(s, 'join-hero'), 'the large join code before the first statement')
+        self.assertEqual(text_of(s, 'hero-url'), address)
+        size = wait_for(s, lambda d: d.execute_script(
+            'const i = document.querySelector(".screen-qr-large");'
+            'return i && i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().width;'), 'the large QR code is shown')
+        self.assertGreater(size, 250, 'large enough to scan from a stream')
+        self.shot(s, 'screen-before-first-statement')
 
     def test_05_next_opens_voting(self):
         self.moderator_key('n')
@@ -284,6 +294,7 @@ class BrowserTests(unittest.TestCase):
         wait_for(self.p, lambda d: d.execute_script(
             'return [...document.querySelectorAll(".vote-btn")].every(b => !b.disabled)'), 'the vote buttons are enabled')
         wait_for(self.s, lambda d: text_of(d, 'statement-text') == first, 'the screen shows the first statement')
+        wait_for(self.s, lambda d: not visible(d, 'join-hero') and visible(d, 'join-corner'), 'the join code moves to the corner')
         wait_for(self.m, lambda d: attr(d, '#voting-badge', 'data-state') == 'open', 'the console shows voting open')
         wait_for(self.p, lambda d: first in (text_of(d, 'live') or ''), 'the new statement is announced (aria-live)')
 

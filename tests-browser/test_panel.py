@@ -7,8 +7,9 @@ and without names, erasing a participant from the console, leaving, and an axe-c
 (WCAG 2.0/2.1 A and AA) of all three pages with content on them.
 
 Run by tests-browser/run.sh with the same environment as test_browser.py (STELLING_URL,
-STELLING_KEY, TEST_OUTPUT), against the same server, possibly after other test files: the
-tests make their own participants and never assume a fresh event. Every wait is bounded.
+STELLING_KEY, TEST_OUTPUT), against the same server, after test_browser.py (which wants a
+fresh event and checks the large join code before the first statement): these tests make
+their own participants and never assume a fresh event. Every wait is bounded.
 Ends with a line "N passed, N failed".
 """
 import json
@@ -121,7 +122,7 @@ def describe(violations):
     return '\n'.join(lines)
 
 
-class AudienceTests(unittest.TestCase):
+class PanelTests(unittest.TestCase):
     """One session, in order (the methods are numbered)."""
 
     drivers = {}
@@ -482,7 +483,7 @@ class AudienceTests(unittest.TestCase):
 
 
 def main():
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(AudienceTests)
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(PanelTests)
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     failed = len(result.failures) + len(result.errors)
     passed = result.testsRun - failed - len(result.skipped)
