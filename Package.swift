@@ -21,10 +21,12 @@ let package = Package(
             providers: [.apt(["libwebsockets-dev"])]
         ),
         .target(name: "StellingCore"),
+        .target(name: "StellingAnalysis", dependencies: ["StellingCore"]),
         .target(
             name: "StellingStore",
             dependencies: [
                 "StellingCore",
+                "StellingAnalysis",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -46,12 +48,18 @@ let package = Package(
                 "StellingServer",
                 "StellingStore",
                 "StellingLoad",
+                "StellingAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "StellingLoad", dependencies: ["CWebSockets", "StellingCore"]),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
+        .testTarget(
+            name: "StellingAnalysisTests",
+            dependencies: ["StellingAnalysis", "StellingCore"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore", "StellingStore", "StellingLoad"]),
         .testTarget(name: "StellingStoreTests", dependencies: ["StellingStore", "StellingCore"]),
         .testTarget(

@@ -83,6 +83,9 @@ extension ExportSnapshot {
         json.beginArray()
         for message in room.chat { json.write(message, withHidden: true) }
         json.endArray()
+
+        json.key("analysis")
+        analysis().write(to: &json, computedAt: exportedAt.rfc3339)
         json.endObject()
         var bytes = json.bytes
         bytes.append(0x0A)

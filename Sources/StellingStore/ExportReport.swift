@@ -114,6 +114,7 @@ extension ExportSnapshot {
             <main>
 
             """
+        html += analysisSection(language: language)
         for statement in room.statements {
             html += statementSection(statement, labels: labels)
         }
