@@ -21,7 +21,13 @@ let package = Package(
             providers: [.apt(["libwebsockets-dev"])]
         ),
         .target(name: "StellingCore"),
-        .target(name: "StellingAnalysis", dependencies: ["StellingCore"]),
+        .target(
+            name: "StellingAnalysis",
+            dependencies: ["StellingCore"],
+            // Numeric loops: optimised in debug builds too, so the exports of a large event in the
+            // tests (and a debug server) do not spend seconds on the analysis.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
         .target(
             name: "StellingStore",
             dependencies: [

@@ -1,3 +1,4 @@
+import Foundation
 import StellingAnalysis
 import StellingCore
 
@@ -19,10 +20,12 @@ extension ExportSnapshot {
         return input
     }
 
-    /// The opinion analysis of the votes in the snapshot.
+    /// The opinion analysis of the votes in the snapshot, made once (session.json and report.html share it).
     func analysis() -> Analysis {
-        // The input is built with one vote entry per statement and no partition is given, so this cannot throw.
-        (try? Analysis(analysisInput())) ?? (try! Analysis(AnalysisInput(statements: [], configuredGroups: [])))
+        analysisCache.value {
+            // The input has one vote entry per statement and no partition is given, so this cannot throw.
+            (try? Analysis(analysisInput())) ?? (try! Analysis(AnalysisInput(statements: [], configuredGroups: [])))
+        }
     }
 
     /// analysis.json: the analysis with `computed_at` the export time.
@@ -180,5 +183,20 @@ extension ExportSnapshot {
             html += "</tbody>\n</table>\n"
         }
         return html + "</section>\n"
+    }
+}
+
+/// Holds a snapshot's analysis once made. The snapshot never changes, so neither does its analysis.
+final class AnalysisCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var analysis: Analysis?
+
+    func value(_ make: () -> Analysis) -> Analysis {
+        lock.lock()
+        defer { lock.unlock() }
+        if let analysis { return analysis }
+        let made = make()
+        analysis = made
+        return made
     }
 }

@@ -35,6 +35,8 @@ struct ExportSnapshot: Sendable {
     var latestPresent: [StatementID: Int] = [:]
     /// Each statement's accepted votes in order, for the chart of how the vote moved.
     var timeline: [StatementID: [VoteStep]] = [:]
+    /// The opinion analysis, made on first use (ExportAnalysis.swift).
+    let analysisCache = AnalysisCache()
 
     init(configuration: Configuration, exportedAt: Instant) {
         self.configuration = configuration
