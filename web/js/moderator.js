@@ -3,6 +3,7 @@ import { Connection, fetchEventInfo } from './connection.js';
 import { byId, h, clear, codePoints, clockTime, announce, isTyping } from './dom.js';
 import { t, tn, applyStatic, bindLanguageToggle, onLanguageChange, setDefaultLanguage, formatNumber, formatPercent } from './i18n.js';
 import { CHOICES, connectionIndicator, renderBars, errorText, renderAnnouncement, resultsSentence } from './ui.js';
+import { mountAnalysis } from './analysis.js';
 
 const KEY_STORAGE = 'stelling.moderator.key';
 const NAME_STORAGE = 'stelling.moderator.name';
@@ -63,6 +64,7 @@ function storedName() {
 
 takeKeyFromFragment();
 applyStatic();
+mountAnalysis(ui.console, storedKey);
 bindLanguageToggle(ui.lang);
 const onState = connectionIndicator(ui.conn, ui.retry, () => connection);
 onLanguageChange(renderAll);
