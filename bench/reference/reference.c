@@ -289,20 +289,19 @@ send_blob(struct conn *c, struct blob *blob)
 	after_queueing(c);
 }
 
-/* A latest-value event: replaces the one of the same slot still queued, else is appended. */
+/* A latest-value event: the one of the same slot still queued is dropped (a hole the write
+ * skips) and this one goes where any event queued now would go, as in Stelling. */
 static void
 send_latest(struct conn *c, int *slot, struct blob *blob)
 {
 	if (c->close_code)
 		return;
-	if (*slot >= c->head && *slot < c->head + c->count) {
-		c->queued_bytes += blob->len - c->q[*slot]->len;
+	if (*slot >= c->head && *slot < c->head + c->count && c->q[*slot]) {
+		c->queued_bytes -= c->q[*slot]->len;
 		blob_unref(c->q[*slot]);
-		blob->refs++;
-		c->q[*slot] = blob;
-	} else {
-		*slot = enqueue(c, blob);
+		c->q[*slot] = NULL;
 	}
+	*slot = enqueue(c, blob);
 	after_queueing(c);
 }
 
@@ -364,13 +363,17 @@ writeable(struct conn *c)
 		int taken = 0;
 		while (taken < c->count) {
 			struct blob *blob = c->q[c->head + taken];
-			size_t extra = blob->len + (taken ? 1 : 0);
-			if (taken && len + extra > BATCH_LIMIT)
+			if (!blob) {    /* a latest-value event replaced later */
+				taken++;
+				continue;
+			}
+			size_t extra = blob->len + (len ? 1 : 0);
+			if (len && len + extra > BATCH_LIMIT)
 				break;
 			reserve_scratch(LWS_PRE + len + extra);
-			if (taken)
+			if (len)
 				scratch[LWS_PRE + len] = '\n';
-			memcpy(scratch + LWS_PRE + len + (taken ? 1 : 0), blob->data, blob->len);
+			memcpy(scratch + LWS_PRE + len + (len ? 1 : 0), blob->data, blob->len);
 			len += extra;
 			c->queued_bytes -= blob->len;
 			blob_unref(blob);
@@ -384,6 +387,11 @@ writeable(struct conn *c)
 			c->slot_presence = -1;
 		if (!c->count)
 			c->head = 0;
+		if (!len) {     /* only holes */
+			if (c->close_code)
+				lws_callback_on_writable(c->wsi);
+			return 0;
+		}
 		if (lws_write(c->wsi, scratch + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len)
 			return -1;
 		if (c->count || c->close_code)
