@@ -20,6 +20,11 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev"])]
         ),
+        // libev and libuv, for libwebsockets' event-library plugins (`event_loop`); libwebsockets-dev brings both.
+        .systemLibrary(
+            name: "CEventLibs",
+            providers: [.apt(["libev-dev", "libuv1-dev"])]
+        ),
         .target(name: "StellingCore"),
         .target(
             name: "StellingStore",
@@ -34,6 +39,7 @@ let package = Package(
                 "StellingCore",
                 "StellingStore",
                 "CWebSockets",
+                "CEventLibs",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

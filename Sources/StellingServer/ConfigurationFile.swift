@@ -218,6 +218,7 @@ private extension Node {
 private let topLevelKeys = [
     "title", "moderator_key", "host", "port", "database", "groups", "programme", "statements",
     "keepalive_seconds", "tally_interval_ms", "allowed_origins", "language", "web_root", "limits", "tls",
+    "event_loop",
 ]
 private let limitKeys = [
     "message_bytes", "chat_chars", "chat_burst", "chat_per_second", "vote_burst", "votes_per_second",
@@ -300,6 +301,14 @@ private struct Checker {
             } else {
                 report(.invalidValue, "language", node.line, "expected nl or en, got \(node.shown)",
                        hint: "the web pages exist in Dutch (nl) and English (en)")
+            }
+        }
+        if let node = top["event_loop"], let name = text(node, path: "event_loop") {
+            if let eventLoop = EventLoop(rawValue: name) {
+                configuration.eventLoop = eventLoop
+            } else {
+                report(.invalidValue, "event_loop", node.line, "expected poll, libev or libuv, got \(node.shown)",
+                       hint: "poll is libwebsockets' own loop; libev and libuv use epoll (docs/BENCHMARKS.md)")
             }
         }
         if let node = top["groups"] { configuration.groups = groups(node) }
