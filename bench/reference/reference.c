@@ -167,7 +167,6 @@ struct conn {
 	/* inbound */
 	unsigned char *rx;
 	size_t rx_len, rx_cap;
-	int rx_too_big;
 	/* outbound: q[head, head + count); the slots are absolute indexes into q, -1 when empty */
 	struct blob **q;
 	int head, count, cap;
@@ -1201,9 +1200,9 @@ tick(lws_sorted_usec_list_t *sul)
 }
 
 static void
-closed(struct conn *c)
+closed(struct conn *c, struct lws *wsi)
 {
-	if (c->index < 0)
+	if (c->wsi != wsi || c->index < 0)     /* never established */
 		return;
 	conns[c->index] = conns[--conn_count];
 	conns[c->index]->index = c->index;
@@ -1247,8 +1246,13 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"too large", 9);
 			return -1;
 		}
+		if (!c->rx_len && lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi) &&
+		    !lws_remaining_packet_payload(wsi)) {
+			handle_message(c, in, len);     /* the usual case: one frame, no copy */
+			break;
+		}
 		if (c->rx_len + len > c->rx_cap) {
-			c->rx_cap = MESSAGE_LIMIT;
+			c->rx_cap = c->rx_len + len < 1024 ? 1024 : MESSAGE_LIMIT;
 			c->rx = xrealloc(c->rx, c->rx_cap);
 		}
 		memcpy(c->rx + c->rx_len, in, len);
@@ -1265,7 +1269,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return writeable(c);
 	case LWS_CALLBACK_CLOSED:
-		closed(c);
+		closed(c, wsi);
 		break;
 	default:
 		break;
