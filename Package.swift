@@ -25,6 +25,11 @@ let package = Package(
             pkgConfig: "libqrencode",
             providers: [.apt(["libqrencode-dev"])]
         ),
+        // libev and libuv, for libwebsockets' event-library plugins (`event_loop`); libwebsockets-dev brings both.
+        .systemLibrary(
+            name: "CEventLibs",
+            providers: [.apt(["libev-dev", "libuv1-dev"])]
+        ),
         .target(name: "StellingCore"),
         .target(
             name: "StellingAnalysis",
@@ -48,6 +53,7 @@ let package = Package(
                 "StellingStore",
                 "CWebSockets",
                 "CQRencode",
+                "CEventLibs",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
