@@ -20,11 +20,29 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev"])]
         ),
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
+        // libev and libuv, for libwebsockets' event-library plugins (`event_loop`); libwebsockets-dev brings both.
+        .systemLibrary(
+            name: "CEventLibs",
+            providers: [.apt(["libev-dev", "libuv1-dev"])]
+        ),
         .target(name: "StellingCore"),
+        .target(
+            name: "StellingAnalysis",
+            dependencies: ["StellingCore"],
+            // Numeric loops: optimised in debug builds too, so the exports of a large event in the
+            // tests (and a debug server) do not spend seconds on the analysis.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
         .target(
             name: "StellingStore",
             dependencies: [
                 "StellingCore",
+                "StellingAnalysis",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -34,6 +52,7 @@ let package = Package(
             name: "StellingLWS",
             dependencies: [
                 "CWebSockets",
+                "CEventLibs",
                 "StellingCore",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -44,6 +63,7 @@ let package = Package(
                 "StellingCore",
                 "StellingStore",
                 "StellingLWS",
+                "CQRencode",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -57,6 +77,7 @@ let package = Package(
                 "StellingStore",
                 "StellingLoad",
                 "StellingLWS",
+                "StellingAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -64,6 +85,11 @@ let package = Package(
         .target(name: "StellingLoad", dependencies: ["StellingLWS", "StellingCore"]),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
         .testTarget(name: "StellingLWSTests", dependencies: ["StellingLWS", "StellingCore"]),
+        .testTarget(
+            name: "StellingAnalysisTests",
+            dependencies: ["StellingAnalysis", "StellingCore"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(
             name: "StellingServerTests",
             dependencies: ["StellingServer", "StellingLWS", "StellingCore", "StellingStore", "StellingLoad"]

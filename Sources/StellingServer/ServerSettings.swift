@@ -1,4 +1,5 @@
 import StellingCore
+import StellingLWS
 
 /// How one Stelling process listens, stores and admits connections: read from the same
 /// configuration file as the room's rules (StellingCore's `Configuration`), but none of the
@@ -25,6 +26,8 @@ public struct ServerSettings: Equatable, Sendable {
     /// The most TCP connections from one address, a whole ministry behind NAT sharing one
     /// (`limits.max_connections_per_address`). The default is 500.
     public var maxConnectionsPerAddress: Int
+    /// The event loop libwebsockets runs on (`event_loop`). The default is `poll`.
+    public var eventLoop: EventLoop
 
     /// Makes settings; every value has the default its property documents.
     public init(
@@ -36,7 +39,8 @@ public struct ServerSettings: Equatable, Sendable {
         tlsPrivateKey: String? = nil,
         allowedOrigins: [String] = [],
         maxConnections: Int = 20000,
-        maxConnectionsPerAddress: Int = 500
+        maxConnectionsPerAddress: Int = 500,
+        eventLoop: EventLoop = .poll
     ) {
         self.host = host
         self.port = port
@@ -47,5 +51,6 @@ public struct ServerSettings: Equatable, Sendable {
         self.allowedOrigins = allowedOrigins
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
+        self.eventLoop = eventLoop
     }
 }

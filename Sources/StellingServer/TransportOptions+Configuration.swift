@@ -16,6 +16,6 @@ extension TransportOptions {
                   allowedOrigins: settings.allowedOrigins, tls: tls,
                   maxConnections: settings.maxConnections,
                   maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
-                  echoConformance: echoConformance)
+                  echoConformance: echoConformance, eventLoop: settings.eventLoop)
     }
 }

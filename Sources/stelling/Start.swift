@@ -14,6 +14,23 @@ struct StartError: Error, CustomStringConvertible {
 /// it listens. SIGINT/SIGTERM stop it gracefully, flushing the store first.
 func startServer(configuration: Configuration, settings: ServerSettings, logger: Logger,
                  echoConformance: Bool = false) throws -> Server {
+    if let days = configuration.retentionDays, FileManager.default.fileExists(atPath: settings.database) {
+        // retention_days: an event whose last activity is older loses its personal data first.
+        var random = SystemRandomNumberGenerator()
+        do {
+            let summary = try Privacy.purge(databasePath: settings.database, olderThanDays: days,
+                                            now: Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))),
+                                            random: &random)
+            if summary.purged {
+                logger.notice("personal data purged", metadata: [
+                    "retention.days": "\(days)", "purge.participants": "\(summary.participants)",
+                    "purge.messages": "\(summary.messages)",
+                ])
+            }
+        } catch {
+            throw StartError(description: "cannot purge the database \(settings.database) (retention_days): \(error)")
+        }
+    }
     let store: EventStore
     let records: [Record]
     do {

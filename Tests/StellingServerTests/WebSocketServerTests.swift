@@ -29,8 +29,7 @@ struct WebSocketServerTests {
             let allowed = try RawWebSocket.http(port: port, path: "/export/votes.csv?a=1&b=two",
                                                 headers: ["Authorization": "Bearer secret"])
             #expect(allowed.status == 200)
-            // The query is not part of the path.
-            #expect(String(decoding: allowed.body, as: UTF8.self) == "export votes.csv\n")
+            #expect(String(decoding: allowed.body, as: UTF8.self) == "export votes.csv query=a=1&b=two\n")
         }
     }
 

@@ -12,6 +12,21 @@ enum Headers {
         return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
+    /// The query's decoded name=value pairs (lws keeps each as a fragment of the URI_ARGS token).
+    static func queryFields(_ wsi: OpaquePointer) -> [String] {
+        var parts: [String] = []
+        var index: Int32 = 0
+        while true {
+            let length = Int(lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, index))
+            guard length > 0 else { break }
+            var buffer = [CChar](repeating: 0, count: length + 1)
+            guard lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index) >= 0 else { break }
+            parts.append(buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+            index += 1
+        }
+        return parts
+    }
+
     /// The peer's address as lws prints it ("127.0.0.1", "::ffff:127.0.0.1"); empty when unknown.
     static func peer(_ wsi: OpaquePointer) -> String {
         var buffer = [CChar](repeating: 0, count: 128)

@@ -39,6 +39,8 @@ public struct TransportOptions: Sendable, Equatable {
     /// Adds the Autobahn conformance echo endpoint `/echo` (docs/CONFORMANCE.md); only on a
     /// loopback host. The default is false.
     public var echoConformance: Bool
+    /// The event loop libwebsockets runs on: its own poll(2) loop, or libev or libuv (epoll). The default is poll.
+    public var eventLoop: EventLoop
 
     /// Makes options; every value has the default its property documents.
     public init(
@@ -58,7 +60,8 @@ public struct TransportOptions: Sendable, Equatable {
         maxConnectionsPerAddress: Int = 500,
         requestHeadTimeoutSeconds: Int = 10,
         httpIdleTimeoutSeconds: Int = 5,
-        echoConformance: Bool = false
+        echoConformance: Bool = false,
+        eventLoop: EventLoop = .poll
     ) {
         self.host = host
         self.port = port
@@ -77,6 +80,7 @@ public struct TransportOptions: Sendable, Equatable {
         self.requestHeadTimeoutSeconds = requestHeadTimeoutSeconds
         self.httpIdleTimeoutSeconds = httpIdleTimeoutSeconds
         self.echoConformance = echoConformance
+        self.eventLoop = eventLoop
     }
 }
 
@@ -109,4 +113,14 @@ public func isLoopbackHost(_ host: String) -> Bool {
     if lower == "localhost" || lower == "::1" || lower == "[::1]" { return true }
     let parts = lower.split(separator: ".", omittingEmptySubsequences: false)
     return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+}
+
+/// The event loop the server's libwebsockets context runs on (`event_loop` in the configuration file).
+public enum EventLoop: String, Equatable, Sendable, CaseIterable {
+    /// libwebsockets' own loop on poll(2): every pass scans every descriptor.
+    case poll
+    /// libev (epoll on Linux), through libwebsockets' libev plugin.
+    case libev
+    /// libuv (epoll on Linux), through libwebsockets' libuv plugin.
+    case libuv
 }

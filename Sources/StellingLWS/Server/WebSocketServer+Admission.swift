@@ -20,7 +20,7 @@ extension WebSocketServer {
         let address = SocketAddress.limiterKey(filter.pointer(to: \.cli_addr)!)
         if limiter.shouldDrop(address) {
             statistics.droppedAtAccept += 1
-            logger.debug("connection dropped at accept", metadata: ["peer.address": "\(address)"])
+            logger.debug("connection dropped at accept", metadata: ["peer.address": "\(PeerAddress.truncated(address))"])
             return false
         }
         return true

@@ -26,8 +26,9 @@ extension WebSocketServer {
         if let refusal = HTTPReply.refusal(method: method, admission: admission(wsi), shuttingDown: shuttingDown) {
             return respond(wsi, refusal, head: head, closeAfter: true)
         }
-        let request = HTTPRequest(method: method ?? "GET", path: path,
-                                  authorization: Headers.value(wsi, WSI_TOKEN_HTTP_AUTHORIZATION))
+        let request = HTTPRequest(method: method ?? "GET", path: path, query: Headers.queryFields(wsi).joined(separator: "&"),
+                                  authorization: Headers.value(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
+                                  host: Headers.value(wsi, WSI_TOKEN_HOST), secure: options.tls != nil)
         if let response = handler.httpRequest(request) {
             return respond(wsi, response, head: head, closeAfter: false)
         }

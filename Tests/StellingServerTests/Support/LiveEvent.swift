@@ -31,7 +31,8 @@ final class LiveEvent: @unchecked Sendable {
         return configuration
     }
 
-    init(configuration: Configuration = LiveEvent.configuration(), keepaliveSeconds: Int? = nil, tls: TLSFiles? = nil) throws {
+    init(configuration: Configuration = LiveEvent.configuration(), keepaliveSeconds: Int? = nil, tls: TLSFiles? = nil,
+         eventLoop: EventLoop = .poll) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("stelling-live-\(UUID().uuidString)")
         let store = try EventStore(path: folder.appendingPathComponent("event.sqlite").path, configuration: configuration)
         self.store = store
@@ -42,7 +43,8 @@ final class LiveEvent: @unchecked Sendable {
             messageLimitBytes: configuration.limits.messageBytes,
             keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds,
             tls: tls,
-            maxConnectionsPerAddress: 100_000)  // every test client comes from 127.0.0.1
+            maxConnectionsPerAddress: 100_000,  // every test client comes from 127.0.0.1
+            eventLoop: eventLoop)
         server = Server(room: Room(configuration: configuration), options: options, store: store, logger: logger)
         try server.start()
         secure = tls != nil

@@ -117,7 +117,7 @@ final class EchoHandler: TransportHandler, @unchecked Sendable {
                 return HTTPResponse(status: 401, contentType: "text/plain", headers: [HTTPHeader("WWW-Authenticate", "Bearer")],
                                     body: Array("unauthorized\n".utf8))
             }
-            return .text("export \(path.dropFirst(8))\n", contentType: "text/csv")
+            return .text("export \(path.dropFirst(8)) query=\(request.query)\n", contentType: "text/csv")
         case "/report":
             return HTTPResponse(status: 200, contentType: "text/html; charset=utf-8",
                                 headers: [HTTPHeader("Content-Security-Policy", "default-src 'none'; style-src 'sha256-abc'")],
