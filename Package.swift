@@ -1,6 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The settings every Swift target shares: one place to raise the language mode or enable a feature.
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
 let package = Package(
     name: "Stelling",
     platforms: [.macOS(.v15)],  // Synchronization.Mutex
@@ -30,13 +33,13 @@ let package = Package(
             name: "CEventLibs",
             providers: [.apt(["libev-dev", "libuv1-dev"])]
         ),
-        .target(name: "StellingCore"),
+        .target(name: "StellingCore", swiftSettings: swiftSettings),
         .target(
             name: "StellingAnalysis",
             dependencies: ["StellingCore"],
             // Numeric loops: optimised in debug builds too, so the exports of a large event in the
             // tests (and a debug server) do not spend seconds on the analysis.
-            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+            swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
             name: "StellingStore",
@@ -44,7 +47,8 @@ let package = Package(
                 "StellingCore",
                 "StellingAnalysis",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         // The one libwebsockets layer: the only target that depends on CWebSockets, so every
         // `lws_` call lives here. The service loop, the HTTP/WebSocket server and the client pool.
@@ -55,7 +59,8 @@ let package = Package(
                 "CEventLibs",
                 "StellingCore",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "StellingServer",
@@ -67,7 +72,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "stelling",
@@ -80,27 +86,33 @@ let package = Package(
                 "StellingAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
-        .target(name: "StellingLoad", dependencies: ["StellingLWS", "StellingCore"]),
-        .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
-        .testTarget(name: "StellingLWSTests", dependencies: ["StellingLWS", "StellingCore"]),
+        .target(name: "StellingLoad", dependencies: ["StellingLWS", "StellingCore"], swiftSettings: swiftSettings),
+        // What the tests share (like HummingbirdTesting): the seeded generator, the echo server.
+        .target(name: "StellingTesting", dependencies: ["StellingLWS", "StellingCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore", "StellingTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "StellingLWSTests", dependencies: ["StellingLWS", "StellingCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StellingAnalysisTests",
             dependencies: ["StellingAnalysis", "StellingCore"],
-            exclude: ["Fixtures"]
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "StellingServerTests",
-            dependencies: ["StellingServer", "StellingLWS", "StellingCore", "StellingStore", "StellingLoad"]
+            dependencies: ["StellingServer", "StellingLWS", "StellingCore", "StellingStore", "StellingLoad"],
+            swiftSettings: swiftSettings
         ),
-        .testTarget(name: "StellingStoreTests", dependencies: ["StellingStore", "StellingCore"]),
+        .testTarget(name: "StellingStoreTests", dependencies: ["StellingStore", "StellingCore", "StellingTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StellingLoadTests",
             dependencies: [
-                "StellingLoad", "StellingLWS", "StellingServer", "StellingStore", "StellingCore",
+                "StellingLoad", "StellingLWS", "StellingServer", "StellingStore", "StellingCore", "StellingTesting",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
     ]
 )

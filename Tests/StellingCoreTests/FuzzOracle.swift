@@ -3,31 +3,13 @@
 // no Foundation, no Testing: every check returns the problems it found as text.
 
 import StellingCore
+#if canImport(StellingTesting)
+import StellingTesting
+#endif
 
 // MARK: Randomness and mutation
 
-/// SplitMix64: a small deterministic generator, so every fuzz run repeats exactly per seed.
-struct FuzzRandom: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in `0..<bound` (`bound` > 0).
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-
-    /// `true` with the given chance in percent.
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-
-    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-}
+// The generator is StellingTesting's SeededRandom (the fuzz harness links its file).
 
 /// Byte-level mutations of seeds: bit flips, inserts, deletes, splices, truncation.
 enum Mutator {
@@ -46,7 +28,7 @@ enum Mutator {
     ].map { Array($0.utf8) }
 
     /// Applies one to four random mutations; `other` is a second seed for splicing.
-    static func mutate(_ input: [UInt8], other: [UInt8], random: inout FuzzRandom) -> [UInt8] {
+    static func mutate(_ input: [UInt8], other: [UInt8], random: inout SeededRandom) -> [UInt8] {
         var bytes = input
         for _ in 0..<(random.chance(50) ? 1 : 2 + random.below(3)) {
             switch random.below(9) {
@@ -82,7 +64,7 @@ enum Mutator {
     }
 
     /// Random bytes: uniform, or drawn from JSON's alphabet so the parser gets past the first byte.
-    static func randomBytes(random: inout FuzzRandom) -> [UInt8] {
+    static func randomBytes(random: inout SeededRandom) -> [UInt8] {
         let count = random.below(random.chance(10) ? 2048 : 48)
         let alphabet = Array("{}[]\":,\\ tfnrue0123456789-.+eEabu\u{00e9}".utf8) + interestingBytes
         let uniform = random.chance(50)
@@ -172,7 +154,7 @@ enum GeneratedJSON {
         "é", "\u{301}", "\u{212A}", "\u{2028}", "\u{FEFF}", "\u{FFFF}", "漢", "😀", "\u{10FFFF}", "\u{E000}",
     ]
 
-    static func value(depth: Int, random: inout FuzzRandom) -> JSONValue {
+    static func value(depth: Int, random: inout SeededRandom) -> JSONValue {
         switch random.below(depth >= 6 ? 5 : 7) {
         case 0: return .null
         case 1: return .bool(random.chance(50))
@@ -191,24 +173,24 @@ enum GeneratedJSON {
         }
     }
 
-    static func string(random: inout FuzzRandom) -> String {
+    static func string(random: inout SeededRandom) -> String {
         var view = String.UnicodeScalarView()
         for _ in 0..<random.below(8) { view.append(random.pick(scalars)) }
         return String(view)
     }
 
     /// JSON text for `value`, each character spelled in a randomly chosen valid way.
-    static func text(_ value: JSONValue, random: inout FuzzRandom) -> [UInt8] {
+    static func text(_ value: JSONValue, random: inout SeededRandom) -> [UInt8] {
         var out: [UInt8] = []
         write(value, into: &out, random: &random)
         return out
     }
 
-    private static func space(_ out: inout [UInt8], random: inout FuzzRandom) {
+    private static func space(_ out: inout [UInt8], random: inout SeededRandom) {
         if random.chance(20) { out.append(random.pick([0x20, 0x09, 0x0A, 0x0D])) }
     }
 
-    private static func write(_ value: JSONValue, into out: inout [UInt8], random: inout FuzzRandom) {
+    private static func write(_ value: JSONValue, into out: inout [UInt8], random: inout SeededRandom) {
         space(&out, random: &random)
         switch value {
         case .null: out += Array("null".utf8)
@@ -245,7 +227,7 @@ enum GeneratedJSON {
         space(&out, random: &random)
     }
 
-    private static func writeString(_ text: String, into out: inout [UInt8], random: inout FuzzRandom) {
+    private static func writeString(_ text: String, into out: inout [UInt8], random: inout SeededRandom) {
         let hex = Array("0123456789abcdefABCDEF".utf8)
         func u(_ unit: UInt32) {
             out += [0x5C, UInt8(ascii: "u")]
@@ -276,7 +258,7 @@ enum GeneratedJSON {
     }
 
     /// Generates a value, spells it, parses it: the parse must be exactly the value.
-    static func problem(random: inout FuzzRandom) -> String? {
+    static func problem(random: inout SeededRandom) -> String? {
         let value = value(depth: 0, random: &random)
         let text = text(value, random: &random)
         guard let parsed = JSONValue.parse(text) else { return "rejected \(String(decoding: text, as: UTF8.self)) for \(value)" }
@@ -401,7 +383,7 @@ struct RoomDriver {
     static let groups = ["Rijk", "Provincie", "Gemeente", "Kennis", "Café"]
 
     private(set) var room: Room
-    var random: FuzzRandom
+    var random: SeededRandom
     private(set) var clock = Instant(milliseconds: 1_610_715_600_000)
     private(set) var records: [Record] = []
     private(set) var problems: [String] = []
@@ -426,7 +408,7 @@ struct RoomDriver {
             moderatorKey: RoomDriver.key,
             tallyIntervalMilliseconds: 250)
         room = Room(configuration: configuration)
-        random = FuzzRandom(seed: seed)
+        random = SeededRandom(seed: seed)
     }
 
     var stopped: Bool { problems.count >= 20 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StellingCore
+import StellingTesting
 
 /// Deterministic fuzzing of the JSON parser, `Request.decode` and the room (docs/FUZZING.md).
 /// Seeds are fixed, so a failure repeats; the checks live in FuzzOracle.swift, which the
@@ -44,7 +45,7 @@ import Testing
     @Test func parserAndDecoderOnRandomAndMutatedInput() {
         let seeds = FuzzTests.corpus.map(\.bytes)
         try? #require(!seeds.isEmpty)
-        var random = FuzzRandom(seed: 0x5EED)
+        var random = SeededRandom(seed: 0x5EED)
         let clock = ContinuousClock()
         var slowest = Duration.zero
         var accepted = 0, decoded = 0, problems = 0
@@ -75,7 +76,7 @@ import Testing
     /// Random values spelled every valid way by an encoder independent of JSONWriter parse back
     /// exactly (the round trip alone cannot see a parser and writer agreeing on a wrong meaning).
     @Test func generatedJSONParsesToExactlyTheGeneratedValue() {
-        var random = FuzzRandom(seed: 0x150)
+        var random = SeededRandom(seed: 0x150)
         var problems = 0
         for _ in 0..<FuzzTests.generatedValues {
             if let problem = GeneratedJSON.problem(random: &random), problems < 10 {
@@ -146,12 +147,12 @@ import Testing
 /// Chooses the next step for a RoomDriver: joins of every role with right and wrong keys, valid
 /// and subtly wrong requests, mutated messages, disconnects, ticks and time.
 struct Script {
-    var random: FuzzRandom
+    var random: SeededRandom
     let corpus: [[UInt8]]
     var refs = 0
 
     init(seed: UInt64, corpus: [[UInt8]]) {
-        random = FuzzRandom(seed: seed)
+        random = SeededRandom(seed: seed)
         self.corpus = corpus.isEmpty ? [Array("{\"type\":\"next\"}".utf8)] : corpus
     }
 

@@ -2,8 +2,7 @@ import Testing
 @testable import StellingLWS
 
 /// The pure parts of the client, without sockets.
-@Suite(.timeLimit(.minutes(1)))
-struct ClientValueTests {
+@Suite struct ClientValueTests {
     @Test(arguments: [
         ("{\"a\":1}", ["{\"a\":1}"]),
         ("{\"a\":1}\n{\"b\":2}", ["{\"a\":1}", "{\"b\":2}"]),

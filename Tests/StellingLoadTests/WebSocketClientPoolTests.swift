@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import StellingCore
+import StellingTesting
 @testable import StellingLWS
 
 /// The client against the real server with an echo handler on 127.0.0.1.

@@ -3,6 +3,7 @@ import GRDB
 import StellingCore
 import Testing
 @testable import StellingStore
+import StellingTesting
 
 /// Issue 13 in the store: erasure and purge leave no old text in the file's bytes.
 @Suite(.timeLimit(.minutes(1)))

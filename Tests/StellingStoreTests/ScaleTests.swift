@@ -2,6 +2,7 @@ import Foundation
 import StellingCore
 import Testing
 @testable import StellingStore
+import StellingTesting
 
 /// The sizes DESIGN.md names: 10,000 participants and 100,000 votes, stored, recovered and
 /// exported within a few seconds even in a debug build.

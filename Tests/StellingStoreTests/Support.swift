@@ -1,19 +1,7 @@
 import Foundation
 import StellingCore
 @testable import StellingStore
-
-/// A deterministic random number generator (SplitMix64) so ids and tokens repeat per test.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64 = 42) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import StellingTesting
 
 /// A fresh temporary folder per test, removed when the value goes away.
 final class TemporaryFolder {

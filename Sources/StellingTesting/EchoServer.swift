@@ -4,7 +4,7 @@ import StellingCore
 import StellingLWS
 import Synchronization
 
-/// The real `WebSocketServer` with an echo handler, for testing the client: 127.0.0.1, port 0.
+/// The real `WebSocketServer` with an echo handler, for testing clients: 127.0.0.1, port 0.
 ///
 /// On `/ws` it answers each whole text message:
 /// - `close:NNNN` closes the connection with code NNNN and reason "bye";
@@ -14,12 +14,12 @@ import Synchronization
 /// - anything else comes back unchanged.
 /// `/echo` is the conformance echo (`echoConformance`): text and binary come back as they came.
 /// An upgrade from a foreign `Origin` is refused with HTTP 403, as on every Stelling server.
-final class EchoServer: Sendable {
+public final class EchoServer: Sendable {
     private let handler: EchoHandler
     private let server: WebSocketServer
 
     /// Starts listening.
-    init() throws {
+    public init() throws {
         var logger = Logger(label: "echo-server")
         logger.logLevel = .critical
         handler = EchoHandler()
@@ -31,18 +31,18 @@ final class EchoServer: Sendable {
     }
 
     /// `ws://127.0.0.1:PORT` followed by `path`.
-    func url(_ path: String = "/ws") -> String {
+    public func url(_ path: String = "/ws") -> String {
         "ws://127.0.0.1:\(server.boundPort)\(path)"
     }
 
     /// Every text message received on `/ws` so far, in order.
-    var messages: [String] { handler.state.withLock { $0.messages } }
+    public var messages: [String] { handler.state.withLock { $0.messages } }
 
     /// The close codes clients sent, in order.
-    var receivedCloseCodes: [CloseCode] { handler.state.withLock { $0.closeCodes } }
+    public var receivedCloseCodes: [CloseCode] { handler.state.withLock { $0.closeCodes } }
 
     /// Stops the server, waiting at most 10 s.
-    func stop() {
+    public func stop() {
         server.stop()
         _ = server.waitUntilStopped(timeoutMilliseconds: 10_000)
     }

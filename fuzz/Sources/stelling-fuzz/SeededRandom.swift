@@ -1,0 +1,1 @@
+../../../Sources/StellingTesting/SeededRandom.swift
