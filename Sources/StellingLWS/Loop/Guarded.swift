@@ -1,9 +1,8 @@
 import Foundation
 
-/// A value behind a lock, with a condition to wait on: the only lock in this module.
-///
-/// `NSCondition` rather than `Synchronization.Mutex` because the waits in the
-/// blocking inbox need a timed condition, and `Mutex` needs macOS 15.
+/// A value behind a lock, with a condition to wait on: the layer's one type for timed waits
+/// (the client's blocking inbox). `NSCondition`, because `Synchronization.Mutex` has no
+/// condition; where nothing waits, `Lock` or `Mutex` does.
 final class Guarded<Value: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private var value: Value

@@ -1,8 +1,9 @@
 import CWebSockets
 import Logging
 
-/// Routes libwebsockets' own log lines into the server's `Logger`. lws has one process-wide
-/// log hook, so the last server started owns it.
+/// Routes libwebsockets' own log lines into the server's `Logger` (addresses truncated), or
+/// quiets them for the load tool. lws has one process-wide log hook, so the last server
+/// started owns it.
 public enum LWSLog {
     private final class Sink: @unchecked Sendable {
         let lock = Lock()

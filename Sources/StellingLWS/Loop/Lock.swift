@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// A plain mutex. Used only for the service loop's job queue and the libwebsockets log sink.
+/// A plain mutex: the service loop's job queue, the libwebsockets log sink and the server's start state.
 final class Lock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
