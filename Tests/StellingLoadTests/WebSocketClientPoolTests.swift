@@ -68,7 +68,10 @@ final class WebSocketClientPoolTests {
         connection.send("batch")
         #expect(connection.nextEvent(timeout: 5) == "{\"a\":1}")
         #expect(connection.nextEvent(timeout: 5) == "{\"b\":2}")
-        #expect(connection.nextEvent(timeout: 0.2) == nil)
+        // A barrier instead of a waiting window: the echo of a later message comes next, so
+        // nothing else arrived in between.
+        connection.send("barrier")
+        #expect(connection.nextEvent(timeout: 5) == "barrier")
     }
 
     @Test func aFragmentedMessageReachesTheServerAsOneMessageInSeveralFrames() throws {
@@ -176,7 +179,11 @@ final class WebSocketClientPoolTests {
         try #require(connection.waitOpen(timeout: 5))
         connection.send("batch")
         #expect(received.wait(count: 1, timeout: 5) == ["{\"a\":1}\n{\"b\":2}"])
-        #expect(connection.next(timeout: 0.2) == nil)
+        // Barrier: once the echo of a later message reached the callback, the inbox would
+        // already hold any text that went astray.
+        connection.send("barrier")
+        #expect(received.wait(count: 2, timeout: 5).last == "barrier")
+        #expect(connection.next(timeout: 0) == nil)
     }
 
     @Test func aMessageOverTheLimitClosesTheConnection() throws {
