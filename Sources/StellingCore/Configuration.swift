@@ -24,6 +24,10 @@ public struct Configuration: Equatable, Sendable {
     public var tallyIntervalMilliseconds: Int
     /// Origins allowed to open a WebSocket; empty means the server's own host only.
     public var allowedOrigins: [String]
+    /// Reverse proxies whose `X-Forwarded-For` is believed: addresses and CIDR ranges, IPv4
+    /// and IPv6 (checked by the configuration reader). The default is loopback only:
+    /// `127.0.0.0/8` and `::1`.
+    public var trustedProxies: [String]
     /// The first language of the web pages, `nl` or `en`. The default is `nl`.
     public var language: String
     /// The folder of the web pages. The default is `web` (relative to the working folder).
@@ -49,6 +53,7 @@ public struct Configuration: Equatable, Sendable {
         keepaliveSeconds: Int = 60,
         tallyIntervalMilliseconds: Int = 250,
         allowedOrigins: [String] = [],
+        trustedProxies: [String] = ["127.0.0.0/8", "::1"],
         language: String = "nl",
         webRoot: String = "web",
         limits: Limits = Limits(),
@@ -66,6 +71,7 @@ public struct Configuration: Equatable, Sendable {
         self.keepaliveSeconds = keepaliveSeconds
         self.tallyIntervalMilliseconds = tallyIntervalMilliseconds
         self.allowedOrigins = allowedOrigins
+        self.trustedProxies = trustedProxies
         self.language = language
         self.webRoot = webRoot
         self.limits = limits

@@ -218,6 +218,7 @@ private extension Node {
 private let topLevelKeys = [
     "title", "moderator_key", "host", "port", "database", "groups", "programme", "statements",
     "keepalive_seconds", "tally_interval_ms", "allowed_origins", "language", "web_root", "limits", "tls",
+    "trusted_proxies",
 ]
 private let limitKeys = [
     "message_bytes", "chat_chars", "chat_burst", "chat_per_second", "vote_burst", "votes_per_second",
@@ -305,6 +306,7 @@ private struct Checker {
         if let node = top["groups"] { configuration.groups = groups(node) }
         if let node = top["programme"] { configuration.programme = programme(node) }
         if let node = top["allowed_origins"] { configuration.allowedOrigins = origins(node) }
+        if let node = top["trusted_proxies"] { configuration.trustedProxies = trustedProxies(node) }
         if let node = top["statements"] {
             configuration.statements = statements(node, maximumLength: configuration.limits.chatChars)
         }
@@ -403,6 +405,24 @@ private struct Checker {
             origins.append(origin)
         }
         return origins
+    }
+
+    /// `trusted_proxies`: addresses and CIDR ranges; `[]` trusts nobody.
+    mutating func trustedProxies(_ node: Node) -> [String] {
+        guard let items = list(node, path: "trusted_proxies", example: "trusted_proxies: [127.0.0.1, 10.0.0.0/8]")
+        else { return [] }
+        var ranges: [String] = []
+        for (index, item) in items.enumerated() {
+            let path = "trusted_proxies[\(index)]"
+            guard let entry = text(item, path: path) else { continue }
+            guard AddressRange(entry.strippingBlanks()) != nil else {
+                report(.invalidValue, path, item.line, "expected an IP address or CIDR range, got \(item.shown)",
+                       hint: "for example 127.0.0.1, 10.0.0.0/8, ::1 or fd00::/8")
+                continue
+            }
+            ranges.append(entry.strippingBlanks())
+        }
+        return ranges
     }
 
     mutating func statements(_ node: Node, maximumLength: Int) -> [StatementSpec] {

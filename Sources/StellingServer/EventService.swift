@@ -60,7 +60,7 @@ public actor EventService: TransportHandler {
         assumeIsolated { service in
             service.metrics.connections.increment()
             service.peers[id] = peer
-            service.logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(peer)"])
+            service.logger.debug("connection opened", metadata: ["connection": "\(id)", "client": "\(peer)"])
         }
     }
 
@@ -146,7 +146,7 @@ public actor EventService: TransportHandler {
     /// participant, a token and a record): a flood from one address cannot crowd out the rest.
     private func joinAllowed(from id: ConnectionID, at now: Instant) -> Bool {
         let limits = room.configuration.limits
-        let peer = peers[id] ?? ""
+        let peer = peers[id].map { IPAddress($0)?.limitKey ?? $0 } ?? ""
         var entry = joinBuckets[peer] ?? (TokenBucket(burst: limits.joinBurst, perSecond: limits.joinsPerSecond), now)
         let allowed = entry.bucket.take(at: now)
         entry.used = now

@@ -38,6 +38,9 @@ public struct TransportOptions: Sendable, Equatable {
     public var requestHeadTimeoutSeconds: Int
     /// An idle keep-alive HTTP connection is closed after this long. The default is 5 s.
     public var httpIdleTimeoutSeconds: Int
+    /// Peers whose `X-Forwarded-For` names the client (reverse proxies). The default is
+    /// loopback only (127.0.0.0/8 and ::1).
+    public var trustedProxies: TrustedProxies
     /// Adds the Autobahn conformance echo endpoint `/echo` (docs/CONFORMANCE.md); only on a
     /// loopback host. The default is false.
     public var echoConformance: Bool
@@ -60,6 +63,7 @@ public struct TransportOptions: Sendable, Equatable {
         maxConnectionsPerAddress: Int = 500,
         requestHeadTimeoutSeconds: Int = 10,
         httpIdleTimeoutSeconds: Int = 5,
+        trustedProxies: TrustedProxies = .loopback,
         echoConformance: Bool = false
     ) {
         self.host = host
@@ -78,6 +82,7 @@ public struct TransportOptions: Sendable, Equatable {
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.requestHeadTimeoutSeconds = requestHeadTimeoutSeconds
         self.httpIdleTimeoutSeconds = httpIdleTimeoutSeconds
+        self.trustedProxies = trustedProxies
         self.echoConformance = echoConformance
     }
 }
@@ -110,6 +115,7 @@ extension TransportOptions {
                   allowedOrigins: configuration.allowedOrigins, tls: tls,
                   maxConnections: configuration.limits.maxConnections,
                   maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress,
+                  trustedProxies: (try? TrustedProxies(parsing: configuration.trustedProxies)) ?? .loopback,
                   echoConformance: echoConformance)
     }
 
