@@ -7,7 +7,7 @@ CONFIG ?= config/seminar.yaml
 APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev
 BENCH_PACKAGES := jq curl util-linux
 
-.PHONY: run test build release deps bench-deps bench soak clean check-config browser-test fuzz
+.PHONY: run test build release deps embed-web bench-deps bench soak clean check-config browser-test fuzz
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -35,10 +35,14 @@ bench: deps bench-deps release
 soak: deps bench-deps release
 	bench/soak.sh
 
-build: deps
+# The web pages built into the binary (Sources/StellingServer/EmbeddedWeb.swift, from web/).
+embed-web:
+	python3 scripts/embed-web.py
+
+build: deps embed-web
 	$(SWIFT) build
 
-release: deps
+release: deps embed-web
 	$(SWIFT) build -c release
 
 run: release
@@ -47,7 +51,7 @@ run: release
 check-config: build
 	.build/debug/stelling check-config $(CONFIG)
 
-test: deps
+test: deps embed-web
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-browser/run.sh

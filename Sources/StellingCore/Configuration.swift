@@ -30,8 +30,9 @@ public struct Configuration: Equatable, Sendable {
     public var trustedProxies: [String]
     /// The first language of the web pages, `nl` or `en`. The default is `nl`.
     public var language: String
-    /// The folder of the web pages. The default is `web` (relative to the working folder).
-    public var webRoot: String
+    /// A folder of web pages to serve instead of those built into the binary; relative paths
+    /// are taken from the configuration file's folder. The default is none (built in).
+    public var webRoot: String?
     /// Size, length and rate limits.
     public var limits: Limits
     /// The TLS certificate (PEM) path; with `tlsPrivateKey`, the server speaks HTTPS and WSS.
@@ -55,7 +56,7 @@ public struct Configuration: Equatable, Sendable {
         allowedOrigins: [String] = [],
         trustedProxies: [String] = ["127.0.0.0/8", "::1"],
         language: String = "nl",
-        webRoot: String = "web",
+        webRoot: String? = nil,
         limits: Limits = Limits(),
         tlsCertificate: String? = nil,
         tlsPrivateKey: String? = nil

@@ -12,7 +12,21 @@ public enum ConfigurationFile {
     /// The environment variable whose value, when set and not empty, wins over `moderator_key`.
     public static let moderatorKeyVariable = "STELLING_MODERATOR_KEY"
     /// The shortest moderator key accepted from the file or the environment.
-    public static let minimumModeratorKeyLength = 12
+    public static let minimumModeratorKeyLength = 16
+    /// The placeholder the documentation shows (`change-me-to-a-long-random-key`): a key
+    /// that contains it is refused, since it is public.
+    public static let placeholderModeratorKey = "change-me"
+
+    /// Why `key` may not be the moderator key, or nil when it may.
+    public static func moderatorKeyProblem(_ key: String) -> String? {
+        if key.lowercased().contains(placeholderModeratorKey) {
+            return "the moderator key is the documentation's placeholder (\(placeholderModeratorKey)...)"
+        }
+        if key.unicodeScalars.count < minimumModeratorKeyLength {
+            return "the moderator key is shorter than \(minimumModeratorKeyLength) characters"
+        }
+        return nil
+    }
     /// The longest statement id.
     public static let maximumStatementIDLength = 32
 
@@ -23,6 +37,13 @@ public enum ConfigurationFile {
         configuration.database = resolve(configuration.database, againstFolderOf: path)
         configuration.tlsCertificate = configuration.tlsCertificate.map { resolve($0, againstFolderOf: path) }
         configuration.tlsPrivateKey = configuration.tlsPrivateKey.map { resolve($0, againstFolderOf: path) }
+        configuration.webRoot = configuration.webRoot.map { resolve($0, againstFolderOf: path) }
+        if let root = configuration.webRoot, let problem = StaticFiles.webRootProblem(root) {
+            throw ConfigurationError(file: path, problems: [
+                ConfigurationProblem(kind: .invalidValue, path: "web_root", line: nil, message: problem,
+                                     hint: "a web_root is only needed to serve pages of your own"),
+            ])
+        }
         return configuration
     }
 
@@ -317,18 +338,17 @@ private struct Checker {
 
     mutating func moderatorKey(_ top: Fields, environment: [String: String]) -> String? {
         let hint = "use a long random key, or leave it out so that the server makes one at start"
-        let minimum = ConfigurationFile.minimumModeratorKeyLength
         if let key = environment[ConfigurationFile.moderatorKeyVariable], !key.isEmpty {
-            if key.unicodeScalars.count < minimum {
+            if let problem = ConfigurationFile.moderatorKeyProblem(key) {
                 report(.invalidValue, ConfigurationFile.moderatorKeyVariable, nil,
-                       "the moderator key in the environment is shorter than \(minimum) characters", hint: hint)
+                       problem.replacingOccurrences(of: "the moderator key", with: "the moderator key in the environment"),
+                       hint: hint)
             }
             return key
         }
         guard let node = top["moderator_key"], let key = text(node, path: "moderator_key") else { return nil }
-        if key.unicodeScalars.count < minimum {
-            report(.invalidValue, "moderator_key", node.line,
-                   "the moderator key is shorter than \(minimum) characters", hint: hint)
+        if let problem = ConfigurationFile.moderatorKeyProblem(key) {
+            report(.invalidValue, "moderator_key", node.line, problem, hint: hint)
         }
         return key
     }

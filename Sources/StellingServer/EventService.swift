@@ -36,14 +36,17 @@ public actor EventService: TransportHandler {
     private var durableSequence: UInt64 = 0
     private var accepting = true
     private var peers: [ConnectionID: String] = [:]
-    private var joinBuckets: [String: (bucket: TokenBucket, used: Instant)] = [:]
-    private var lastPrune = Instant(milliseconds: 0)
+    private var joinLimiter: AddressRateLimiter
+    /// Wrong moderator keys on `/export/*`, per client address (ExportGuard).
+    private var exportGuard = AddressRateLimiter(burst: EventService.exportKeyBurst, perSecond: EventService.exportKeysPerSecond)
 
     /// Makes the service for a room rebuilt from the store's records (or a new one).
     public init(room: Room, loop: ServiceLoop, store: EventStore, metrics: Metrics, logger: Logger) {
         self.room = room
         self.store = store
         self.moderatorKey = room.configuration.moderatorKey
+        self.joinLimiter = AddressRateLimiter(burst: room.configuration.limits.joinBurst,
+                                              perSecond: room.configuration.limits.joinsPerSecond)
         self.loop = loop
         self.metrics = metrics
         self.logger = logger
@@ -145,19 +148,7 @@ public actor EventService: TransportHandler {
     /// Joins are limited per network address before the room does any work (a join makes a
     /// participant, a token and a record): a flood from one address cannot crowd out the rest.
     private func joinAllowed(from id: ConnectionID, at now: Instant) -> Bool {
-        let limits = room.configuration.limits
-        let peer = peers[id].map { IPAddress($0)?.limitKey ?? $0 } ?? ""
-        var entry = joinBuckets[peer] ?? (TokenBucket(burst: limits.joinBurst, perSecond: limits.joinsPerSecond), now)
-        let allowed = entry.bucket.take(at: now)
-        entry.used = now
-        joinBuckets[peer] = entry
-        // A bucket unused for longer than it takes to refill is full again: forget it.
-        let refill = Int64(Double(limits.joinBurst) / max(limits.joinsPerSecond, 0.001) * 1000) + 1000
-        if now.milliseconds - lastPrune.milliseconds > 60_000 {
-            lastPrune = now
-            joinBuckets = joinBuckets.filter { now.milliseconds - $0.value.used.milliseconds < refill }
-        }
-        return allowed
+        joinLimiter.take(AddressRateLimiter.key(for: peers[id] ?? ""), at: now)
     }
 
     /// Carries effects out in order, holding everything behind a record that is not durable yet.
@@ -229,7 +220,7 @@ public actor EventService: TransportHandler {
         case let .error(code, _, _):
             metrics.error(code).increment()
             if code == .unauthorized {
-                logger.warning("moderator key refused", metadata: ["connection": "\(id)"])
+                logger.warning("moderator key refused", metadata: ["connection": "\(id)", "client": "\(peers[id] ?? "unknown")"])
             }
         case let .welcome(welcome, _):
             metrics.joined(welcome.you.role).increment()
@@ -270,8 +261,19 @@ public actor EventService: TransportHandler {
             return .json(String(decoding: eventInfo(), as: UTF8.self))
         default:
             guard request.path.hasPrefix("/export/") else { return nil }
+            let now = Instant(milliseconds: wallClockMilliseconds())
+            let client = AddressRateLimiter.key(for: request.clientAddress)
+            guard exportGuard.hasToken(client, at: now) else {
+                let seconds = (exportGuard.millisecondsUntilToken(client, at: now) + 999) / 1000
+                logger.warning("export refused after wrong keys", metadata: ["client": "\(request.clientAddress)"])
+                return HTTPResponse(status: 429, contentType: "text/plain; charset=utf-8",
+                                    headers: [HTTPHeader("Retry-After", "\(seconds)"), HTTPHeader("Cache-Control", "no-store")],
+                                    body: Array("Too many wrong moderator keys from your address; try again later.\n".utf8))
+            }
             guard let key = moderatorKey, let given = request.authorization, given.hasPrefix("Bearer "),
                   Room.keysMatch(String(given.dropFirst("Bearer ".count)), key) else {
+                _ = exportGuard.take(client, at: now)
+                logger.warning("export key refused", metadata: ["client": "\(request.clientAddress)", "path": "\(request.path)"])
                 var response = HTTPResponse.text("The exports need the moderator key: Authorization: Bearer <key>.\n", status: 401)
                 response.headers.append(HTTPHeader("WWW-Authenticate", "Bearer realm=\"stelling\""))
                 return response
@@ -298,6 +300,13 @@ public actor EventService: TransportHandler {
         json.endObject()
         return json.bytes
     }
+}
+
+extension EventService {
+    /// Wrong moderator keys one address may try on `/export/*` at once: 10.
+    public static let exportKeyBurst = 10
+    /// Wrong keys a second after that: one a minute.
+    public static let exportKeysPerSecond = 1.0 / 60
 }
 
 extension HTTPResponse {

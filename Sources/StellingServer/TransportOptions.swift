@@ -6,8 +6,9 @@ public struct TransportOptions: Sendable, Equatable {
     public var host: String
     /// The TCP port; 0 picks a free one (read it back from `WebSocketServer.boundPort`). The default is 8080.
     public var port: Int
-    /// The folder the static web pages are served from. The default is "web".
-    public var webRoot: String
+    /// The folder the static web pages are served from; nil serves the pages built into the
+    /// binary (EmbeddedWeb). The default is nil.
+    public var webRoot: String?
     /// The WebSocket subprotocol; upgrades that offer none bind to it too. The default is "stelling.v1".
     public var subprotocol: String
     /// The largest client message, reassembled; a larger one closes the connection with 1009. The default is 8192.
@@ -49,7 +50,7 @@ public struct TransportOptions: Sendable, Equatable {
     public init(
         host: String = "0.0.0.0",
         port: Int = 8080,
-        webRoot: String = "web",
+        webRoot: String? = nil,
         subprotocol: String = "stelling.v1",
         messageLimitBytes: Int = 8192,
         keepaliveSeconds: Int = 60,

@@ -67,13 +67,9 @@ public final class EventStore: @unchecked Sendable {
     ) throws(StoreError) {
         self.path = path
         let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty {
-            do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            } catch {
-                throw .cannotCreateFolder(path: folder, reason: error.localizedDescription)
-            }
-        }
+        // Owner only (0700 folders, a 0600 database whose mode SQLite gives its -wal and -shm).
+        try PrivateFiles.makeFolder(folder)
+        try PrivateFiles.createFile(path)
         var options = GRDB.Configuration()
         options.journalMode = .wal
         options.label = "stelling.store"

@@ -1,3 +1,4 @@
+import StellingCore
 import Testing
 @testable import StellingServer
 
@@ -135,5 +136,41 @@ import Testing
         #expect(limiter.openedUnattributed() == .overTotal)
         for _ in 0..<15 { #expect(limiter.openedUnattributed() == .overTotal) }
         #expect(limiter.openedUnattributed() == .drop)   // past the headroom of 16
+    }
+}
+
+/// Per-address token buckets (joins, wrong export keys).
+@Suite struct AddressRateLimiterTests {
+    @Test func eachAddressHasItsOwnBurstAndRefills() {
+        var limiter = AddressRateLimiter(burst: 2, perSecond: 1)
+        let start = Instant(milliseconds: 1_000_000)
+        let r1 = limiter.take("a", at: start)
+        #expect(r1)
+        let r2 = limiter.take("a", at: start)
+        #expect(r2)
+        let r3 = limiter.take("a", at: start)
+        #expect(!r3)
+        let r4 = limiter.hasToken("a", at: start)
+        #expect(!r4)
+        let r5 = limiter.millisecondsUntilToken("a", at: start)
+        #expect(r5 == 1000)
+        let r6 = limiter.take("b", at: start)
+        #expect(r6)
+        let r7 = limiter.take("a", at: Instant(milliseconds: 1_001_000))
+        #expect(r7)
+    }
+
+    @Test func anIPv6AddressCountsAsItsSlash64() {
+        #expect(AddressRateLimiter.key(for: "2001:db8:1:2::7") == AddressRateLimiter.key(for: "2001:db8:1:2:ffff::1"))
+        #expect(AddressRateLimiter.key(for: "192.0.2.7") == "192.0.2.7")
+    }
+
+    @Test func idleAddressesAreForgotten() {
+        var limiter = AddressRateLimiter(burst: 2, perSecond: 1)
+        let r8 = limiter.take("a", at: Instant(milliseconds: 0))
+        #expect(r8)
+        let r9 = limiter.take("b", at: Instant(milliseconds: 100_000))
+        #expect(r9)
+        #expect(limiter.trackedAddresses == 1)
     }
 }

@@ -423,7 +423,7 @@ extension WebSocketServer {
 
     private func staticFile(_ path: String) -> HTTPResponse {
         guard let relative = StaticFiles.relativePath(for: path),
-              let body = StaticFiles.read(root: options.webRoot, relativePath: relative) else {
+              let body = StaticFiles.file(root: options.webRoot, relativePath: relative) else {
             return .text("not found\n", status: 404)
         }
         return HTTPResponse(status: 200, contentType: StaticFiles.contentType(for: relative), body: body)
