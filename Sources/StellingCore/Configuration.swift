@@ -123,10 +123,14 @@ public struct Limits: Equatable, Sendable {
     public var voteBurst: Int
     /// Votes a second after the burst. The default is 2.
     public var votesPerSecond: Double
-    /// Joins one network address may make at once (offices share an address). The default is 100.
+    /// Joins one network address may make at once (offices share an address). The default is 200.
     public var joinBurst: Int
-    /// Joins a second per network address after the burst. The default is 20.
+    /// Joins a second per network address after the burst. The default is 50.
     public var joinsPerSecond: Double
+    /// Joins the whole event takes at once (a rush at the hour). The default is 2000.
+    public var joinBurstTotal: Int
+    /// Joins a second the whole event takes after that burst. The default is 500.
+    public var joinsPerSecondTotal: Double
     /// Bytes queued for one connection before it is closed as too slow (1008). The default is 1 MiB.
     public var outboundQueueBytes: Int
     /// The most TCP connections the server holds at once. The default is 20000.
@@ -142,8 +146,10 @@ public struct Limits: Equatable, Sendable {
         chatPerSecond: Double = 1,
         voteBurst: Int = 10,
         votesPerSecond: Double = 2,
-        joinBurst: Int = 100,
-        joinsPerSecond: Double = 20,
+        joinBurst: Int = 200,
+        joinsPerSecond: Double = 50,
+        joinBurstTotal: Int = 2000,
+        joinsPerSecondTotal: Double = 500,
         outboundQueueBytes: Int = 1 << 20,
         maxConnections: Int = 20000,
         maxConnectionsPerAddress: Int = 500
@@ -156,6 +162,8 @@ public struct Limits: Equatable, Sendable {
         self.votesPerSecond = votesPerSecond
         self.joinBurst = joinBurst
         self.joinsPerSecond = joinsPerSecond
+        self.joinBurstTotal = joinBurstTotal
+        self.joinsPerSecondTotal = joinsPerSecondTotal
         self.outboundQueueBytes = outboundQueueBytes
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress

@@ -36,7 +36,7 @@ public actor EventService: TransportHandler {
     private var durableSequence: UInt64 = 0
     private var accepting = true
     private var peers: [ConnectionID: String] = [:]
-    private var joinLimiter: AddressRateLimiter
+    private var admission: AdmissionPolicy
     /// Wrong moderator keys on `/export/*`, per client address (ExportGuard).
     private var exportGuard = AddressRateLimiter(burst: EventService.exportKeyBurst, perSecond: EventService.exportKeysPerSecond)
 
@@ -45,8 +45,7 @@ public actor EventService: TransportHandler {
         self.room = room
         self.store = store
         self.moderatorKey = room.configuration.moderatorKey
-        self.joinLimiter = AddressRateLimiter(burst: room.configuration.limits.joinBurst,
-                                              perSecond: room.configuration.limits.joinsPerSecond)
+        self.admission = AdmissionPolicy(limits: room.configuration.limits)
         self.loop = loop
         self.metrics = metrics
         self.logger = logger
@@ -139,7 +138,7 @@ public actor EventService: TransportHandler {
         let decoded = Request.decode(text)
         if case let .success(request) = decoded, case .join = request.body, room.role(of: id) == nil,
            !joinAllowed(from: id, at: now) {
-            carryOut([.send(id, .error(.rateLimited, message: "Too many joins from your network; trying again shortly.", ref: request.ref))])
+            carryOut([.send(id, .error(.rateLimited, message: "Many people are joining at once; trying again shortly.", ref: request.ref))])
             return
         }
         carryOut(room.handle(decoded, from: id, now: now, random: &random))
@@ -148,7 +147,7 @@ public actor EventService: TransportHandler {
     /// Joins are limited per network address before the room does any work (a join makes a
     /// participant, a token and a record): a flood from one address cannot crowd out the rest.
     private func joinAllowed(from id: ConnectionID, at now: Instant) -> Bool {
-        joinLimiter.take(AddressRateLimiter.key(for: peers[id] ?? ""), at: now)
+        admission.admit(peers[id] ?? "unknown", at: now) == .admitted
     }
 
     /// Carries effects out in order, holding everything behind a record that is not durable yet.

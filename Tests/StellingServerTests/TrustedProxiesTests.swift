@@ -174,3 +174,39 @@ import Testing
         #expect(limiter.trackedAddresses == 1)
     }
 }
+
+/// Join admission: per-address fairness within an event-wide budget.
+@Suite struct AdmissionPolicyTests {
+    static let now = Instant(milliseconds: 5_000_000)
+
+    @Test func oneAddressPastItsShareSpendsNothingOfTheEventsBudget() {
+        var policy = AdmissionPolicy(limits: Limits(joinBurst: 3, joinsPerSecond: 1, joinBurstTotal: 5, joinsPerSecondTotal: 1))
+        var flood: [AdmissionPolicy.Decision] = []
+        for _ in 0..<100 { flood.append(policy.admit("203.0.113.9", at: Self.now)) }
+        #expect(flood.filter { $0 == .admitted }.count == 3)
+        #expect(flood.last == .addressLimited)
+        // Two tokens of the event's five are left for everyone else.
+        let a = policy.admit("198.51.100.1", at: Self.now)
+        let b = policy.admit("198.51.100.2", at: Self.now)
+        let c = policy.admit("198.51.100.3", at: Self.now)
+        #expect([a, b, c] == [.admitted, .admitted, .eventLimited])
+    }
+
+    @Test func bothBucketsRefillWithTime() {
+        var policy = AdmissionPolicy(limits: Limits(joinBurst: 1, joinsPerSecond: 2, joinBurstTotal: 1, joinsPerSecondTotal: 2))
+        let first = policy.admit("a", at: Self.now)
+        let second = policy.admit("a", at: Self.now)
+        let later = policy.admit("a", at: Instant(milliseconds: Self.now.milliseconds + 500))
+        #expect([first, second, later] == [.admitted, .addressLimited, .admitted])
+    }
+
+    @Test func theDefaultsLetTheFourHundredOfOneOfficeJoinWithinSeconds() {
+        // 400 from one address at once: 200 now, the rest at 50 a second (4 s more).
+        var policy = AdmissionPolicy(limits: Limits())
+        var admitted = 0
+        for _ in 0..<400 where policy.admit("192.0.2.1", at: Self.now) == .admitted { admitted += 1 }
+        #expect(admitted == 200)
+        for _ in 0..<200 where policy.admit("192.0.2.1", at: Instant(milliseconds: Self.now.milliseconds + 4000)) == .admitted { admitted += 1 }
+        #expect(admitted == 400)
+    }
+}

@@ -27,6 +27,7 @@ final class LiveEvent: @unchecked Sendable {
             moderatorKey: key)
         configuration.tallyIntervalMilliseconds = 100
         configuration.limits.joinBurst = 100_000 // every test client joins from 127.0.0.1
+        configuration.limits.joinBurstTotal = 100_000
         return configuration
     }
 
