@@ -4,10 +4,10 @@
 
 SWIFT ?= swift
 CONFIG ?= config/seminar.yaml
-APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev
+APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev nginx curl python3
 BENCH_PACKAGES := jq curl util-linux
 
-.PHONY: run test build release deps embed-web bench-deps bench soak clean check-config browser-test fuzz
+.PHONY: run test build release deps embed-web nginx-test bench-deps bench soak clean check-config browser-test fuzz
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -54,7 +54,13 @@ check-config: build
 test: deps embed-web
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-nginx/run.sh
 	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-browser/run.sh
+
+# Real nginx in front, with docs/DEPLOYMENT.md's own block (part of `make test`).
+nginx-test: deps
+	$(SWIFT) build
+	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-nginx/run.sh
 
 # Real-browser tests of the web pages (headless Chromium); screenshots in test-output/screenshots/.
 browser-test: deps
