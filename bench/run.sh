@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=.build/release/stelling
+BIN=${BENCH_BIN:-.build/release/stelling}
 PORT=${BENCH_PORT:-18090}
 export STELLING_MODERATOR_KEY=bench-moderator-key-0123456789
 WORK=$(mktemp -d /tmp/stelling-bench.XXXXXX)
@@ -32,7 +32,7 @@ trap 'stop_server; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"' EXIT
 start_server() {
     local dir=$WORK/server-$1
     mkdir -p "$dir"
-    cp bench/bench.yaml "$dir/bench.yaml"
+    cp "${2:-bench/bench.yaml}" "$dir/bench.yaml"
     taskset -c 0 "$BIN" serve --config "$dir/bench.yaml" --port "$PORT" --host 127.0.0.1 --log-level error \
         >"$dir/server.log" 2>&1 &
     SERVER_PID=$!
@@ -58,6 +58,38 @@ run() {
     [ $status -le 1 ] || echo "{\"error\":$(jq -Rs . <"$RESULTS/$name.err")}" >"$RESULTS/$name.json"
     stop_server
 }
+
+# pair NAME CONFIG "ARGS A" DELAY "ARGS B": one fresh server (CONFIG), two load runs at once
+# (B starts DELAY seconds after A), their JSON lines in $RESULTS/NAME-a.json and NAME-b.json.
+pair() {
+    local name=$1 config=$2 first=$3 delay=$4 second=$5
+    if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $name "* ]]; then return; fi
+    echo "bench: $name" >&2
+    start_server "$name" "$config" || return
+    sleep 0.5
+    # shellcheck disable=SC2086
+    taskset -c 1 "$BIN" load --url "ws://127.0.0.1:$PORT/ws" join --server-pid "$SERVER_PID" --json --quiet \
+        ${LOAD_ARGS:-} $first >"$RESULTS/$name-a.json" 2>"$RESULTS/$name-a.err" &
+    local a=$!
+    sleep "$delay"
+    # shellcheck disable=SC2086
+    taskset -c 1 "$BIN" load --url "ws://127.0.0.1:$PORT/ws" join --server-pid "$SERVER_PID" --json --quiet \
+        ${LOAD_ARGS:-} $second >"$RESULTS/$name-b.json" 2>"$RESULTS/$name-b.err"
+    wait $a
+    for part in a b; do
+        [ -s "$RESULTS/$name-$part.json" ] || echo "{\"error\":$(jq -Rs . <"$RESULTS/$name-$part.err")}" >"$RESULTS/$name-$part.json"
+    done
+    stop_server
+}
+
+# The rush at the hour (issue 11) with the default join limits (bench/rush.yaml): 2,000 from 40
+# addresses over 10 s, 400 of them from one office address (A), 1,600 from 39 others (B).
+pair rush-2000 bench/rush.yaml "--clients 400 --source-addresses 127.0.0.50 --spread 10 --retry-joins page --hold 1 --timeout 60" 0 \
+    "--clients 1600 --source-addresses 127.0.0.51-127.0.0.89 --spread 10 --retry-joins page --hold 1 --timeout 60"
+# One address sends joins as fast as it can (A: 490 connections retrying at once) while 500
+# participants from ten other addresses join (B, all at once, the page's backoff).
+pair flood-500 bench/rush.yaml "--clients 490 --source-addresses 127.0.0.100 --retry-joins immediate --hold 1 --timeout 60" 0.5 \
+    "--clients 500 --source-addresses 127.0.0.101-127.0.0.110 --retry-joins page --hold 1 --timeout 60"
 
 run join-10000  join  --clients 10000
 # The hard open-file limit (ulimit -Hn) caps each process; 20,000 needs it above 20,000 (see docs/BENCHMARKS.md).
@@ -119,6 +151,13 @@ row votes-10000 10,000 "next to last durable ack (s)" next_to_last_ack_s "<=" 1
 row votes-10000 10,000 "vote to ack p99 (ms)" ack_p99_ms "-" "-"
 row event-2000 "2,000, 30 s" "delivery p99 (ms)" latency_p99_ms "-" "-"
 row event-2000 "2,000, 30 s" "vote to ack p99 (ms)" ack_p99_ms "-" "-"
+row rush-2000-a "400 of 2,000, one address" "first connect to last welcome (s)" join_all_s "<=" 20
+row rush-2000-a "400 of 2,000, one address" "joins retried after rate_limited" join_retries "-" "-"
+row rush-2000-b "1,600 of 2,000, 39 addresses" "first connect to last welcome (s)" join_all_s "<=" 20
+row rush-2000-b "1,600 of 2,000, 39 addresses" "joins retried after rate_limited" join_retries "-" "-"
+row flood-500-a "490, one address, flooding" "joins retried after rate_limited" join_retries "-" "-"
+row flood-500-b "500, ten addresses" "first connect to last welcome (s)" join_all_s "<=" 10
+row flood-500-b "500, ten addresses" "participants welcomed" welcomed ">=" 500
 echo
 echo "hard open-file limit: $(ulimit -Hn); ephemeral ports: $(tr '\t' '-' </proc/sys/net/ipv4/ip_local_port_range); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)"
 if [ -n "${BENCH_KEEP:-}" ]; then echo "JSON lines: $RESULTS"; fi

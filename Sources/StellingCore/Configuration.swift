@@ -131,6 +131,9 @@ public struct Limits: Equatable, Sendable {
     public var joinBurstTotal: Int
     /// Joins a second the whole event takes after that burst. The default is 500.
     public var joinsPerSecondTotal: Double
+    /// Records waiting for the store (a full disk) past which new requests get `unavailable`
+    /// instead of queueing. The default is 10000.
+    public var storeBacklogRecords: Int
     /// Bytes queued for one connection before it is closed as too slow (1008). The default is 1 MiB.
     public var outboundQueueBytes: Int
     /// The most TCP connections the server holds at once. The default is 20000.
@@ -150,6 +153,7 @@ public struct Limits: Equatable, Sendable {
         joinsPerSecond: Double = 50,
         joinBurstTotal: Int = 2000,
         joinsPerSecondTotal: Double = 500,
+        storeBacklogRecords: Int = 10_000,
         outboundQueueBytes: Int = 1 << 20,
         maxConnections: Int = 20000,
         maxConnectionsPerAddress: Int = 500
@@ -164,6 +168,7 @@ public struct Limits: Equatable, Sendable {
         self.joinsPerSecond = joinsPerSecond
         self.joinBurstTotal = joinBurstTotal
         self.joinsPerSecondTotal = joinsPerSecondTotal
+        self.storeBacklogRecords = storeBacklogRecords
         self.outboundQueueBytes = outboundQueueBytes
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress

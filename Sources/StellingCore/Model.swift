@@ -31,6 +31,10 @@ public enum ErrorCode: String, Sendable, CaseIterable, Error {
     case noCurrentStatement = "no_current_statement"
     case unknownMessage = "unknown_message"
     case unknownParticipant = "unknown_participant"
+    /// The server cannot save new work now (its store is failing, e.g. a full disk, and the
+    /// backlog is at its bound); nothing of the request was done. Not in PROTOCOL.md: see
+    /// docs/DECISIONS.md, "A full disk".
+    case unavailable
 
     /// A short English explanation for people; programs read the code.
     public var defaultMessage: String {
@@ -52,6 +56,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Error {
         case .noCurrentStatement: "No statement is shown."
         case .unknownMessage: "There is no chat message with that id."
         case .unknownParticipant: "There is no participant with that id."
+        case .unavailable: "The server cannot save anything right now; try again in a moment."
         }
     }
 }

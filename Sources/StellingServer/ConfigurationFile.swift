@@ -243,7 +243,7 @@ private let topLevelKeys = [
 ]
 private let limitKeys = [
     "message_bytes", "chat_chars", "chat_burst", "chat_per_second", "vote_burst", "votes_per_second",
-    "join_burst", "joins_per_second", "join_burst_total", "joins_per_second_total", "outbound_queue_bytes",
+    "join_burst", "joins_per_second", "join_burst_total", "joins_per_second_total", "store_backlog_records", "outbound_queue_bytes",
     "max_connections", "max_connections_per_address",
 ]
 private let tlsKeys = ["certificate", "private_key"]
@@ -282,6 +282,7 @@ private struct Checker {
             positiveRate(fields, "joins_per_second", into: &limits.joinsPerSecond)
             positive(fields, "join_burst_total", into: &limits.joinBurstTotal)
             positiveRate(fields, "joins_per_second_total", into: &limits.joinsPerSecondTotal)
+            positive(fields, "store_backlog_records", into: &limits.storeBacklogRecords)
             positive(fields, "outbound_queue_bytes", into: &limits.outboundQueueBytes)
             positive(fields, "max_connections", into: &limits.maxConnections)
             positive(fields, "max_connections_per_address", into: &limits.maxConnectionsPerAddress)

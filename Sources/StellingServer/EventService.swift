@@ -136,6 +136,15 @@ public actor EventService: TransportHandler {
         metrics.messagesIn.increment()
         let now = Instant(milliseconds: wallClockMilliseconds())
         let decoded = Request.decode(text)
+        if store.backlog >= room.configuration.limits.storeBacklogRecords {
+            // The store cannot write (a full disk) and its backlog is at the bound: refuse new
+            // work instead of queueing it, so memory stays flat; what was acked is on disk.
+            // The refusal goes out at once, ahead of the answers still waiting for the disk:
+            // it changed nothing, so nothing it could overtake depends on it.
+            let ref: String? = if case let .success(request) = decoded { request.ref } else { nil }
+            perform(.send(id, .error(.unavailable, ref: ref)), admittedUpTo: room.admissions)
+            return
+        }
         if case let .success(request) = decoded, case .join = request.body, room.role(of: id) == nil,
            !joinAllowed(from: id, at: now) {
             carryOut([.send(id, .error(.rateLimited, message: "Many people are joining at once; trying again shortly.", ref: request.ref))])

@@ -145,6 +145,9 @@ public final class EventStore: @unchecked Sendable {
     /// The highest sequence number known durable (0 before anything was written).
     public var durableSequence: UInt64 { locked { durable } }
 
+    /// Records appended and not yet durable (grows while writes fail, e.g. on a full disk).
+    public var backlog: Int { locked { Int(nextSequence - 1 - durable) } }
+
     /// The highest sequence number handed out (0 before anything was appended or stored).
     public var lastSequence: UInt64 { locked { nextSequence - 1 } }
 

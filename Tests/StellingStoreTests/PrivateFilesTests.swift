@@ -52,3 +52,35 @@ struct PrivateFilesTests {
         }
     }
 }
+
+/// Turnout never above 100% (issue 11, §7): voters who left before voting closed still count
+/// as present.
+@Suite struct TurnoutTests {
+    let folder = TemporaryFolder()
+
+    @Test func votersWhoLeftBeforeVotingClosedKeepTurnoutAtMostAHundredPercent() throws {
+        var driver = Driver(KnownSession.configuration)
+        let (moderator, _) = driver.moderator()
+        var voters: [ConnectionID] = []
+        for index in 0..<3 { voters.append(driver.join("V\(index)").0) }
+        driver.at(1); driver.expectAck(.next, from: moderator)           // 3 present when shown
+        for connection in voters { driver.expectAck(.vote(statement: "s1", choice: "agree"), from: connection) }
+        for connection in voters.dropFirst() { driver.room.disconnect(connection) }
+        driver.at(2); driver.expectAck(.close, from: moderator)          // 1 present when closed
+        let store = try EventStore(path: folder.database, configuration: KnownSession.configuration)
+        let last = driver.records.map { store.append($0) }.last!
+        #expect(store.waitUntilDurable(last, timeout: 10))
+        store.close()
+        let exporter = try Exporter(databasePath: folder.database)
+        let csv = try #require(exporter.file(named: "results.csv"))
+        let results = try #require(parseCSV(csv))
+        let header = results[0]
+        let s1 = results[1]
+        #expect(s1[header.firstIndex(of: "voters")!] == "3")
+        #expect(s1[header.firstIndex(of: "present")!] == "3")
+        let html = try #require(exporter.file(named: "report.html"))
+        let report = String(decoding: html, as: UTF8.self)
+        #expect(report.contains("opkomst 100"))
+        #expect(!report.contains("opkomst 300"))
+    }
+}
