@@ -86,6 +86,9 @@ pair() {
 # addresses over 10 s, 400 of them from one office address (A), 1,600 from 39 others (B).
 pair rush-2000 bench/rush.yaml "--clients 400 --source-addresses 127.0.0.50 --spread 10 --retry-joins page --hold 1 --timeout 60" 0 \
     "--clients 1600 --source-addresses 127.0.0.51-127.0.0.89 --spread 10 --retry-joins page --hold 1 --timeout 60"
+# The same 2,000 all at once: the office's 400 get 200 at once and wait for the rest.
+pair rush-burst bench/rush.yaml "--clients 400 --source-addresses 127.0.0.50 --retry-joins page --hold 1 --timeout 60" 0 \
+    "--clients 1600 --source-addresses 127.0.0.51-127.0.0.89 --retry-joins page --hold 1 --timeout 60"
 # One address sends joins as fast as it can (A: 490 connections retrying at once) while 500
 # participants from ten other addresses join (B, all at once, the page's backoff).
 pair flood-500 bench/rush.yaml "--clients 490 --source-addresses 127.0.0.100 --retry-joins immediate --hold 1 --timeout 60" 0.5 \
@@ -155,6 +158,9 @@ row rush-2000-a "400 of 2,000, one address" "first connect to last welcome (s)" 
 row rush-2000-a "400 of 2,000, one address" "joins retried after rate_limited" join_retries "-" "-"
 row rush-2000-b "1,600 of 2,000, 39 addresses" "first connect to last welcome (s)" join_all_s "<=" 20
 row rush-2000-b "1,600 of 2,000, 39 addresses" "joins retried after rate_limited" join_retries "-" "-"
+row rush-burst-a "400 of 2,000 at once, one address" "first connect to last welcome (s)" join_all_s "<=" 20
+row rush-burst-a "400 of 2,000 at once, one address" "joins retried after rate_limited" join_retries "-" "-"
+row rush-burst-b "1,600 of 2,000 at once, 39 addresses" "first connect to last welcome (s)" join_all_s "<=" 20
 row flood-500-a "490, one address, flooding" "joins retried after rate_limited" join_retries "-" "-"
 row flood-500-b "500, ten addresses" "first connect to last welcome (s)" join_all_s "<=" 10
 row flood-500-b "500, ten addresses" "participants welcomed" welcomed ">=" 500

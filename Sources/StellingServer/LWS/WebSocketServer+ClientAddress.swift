@@ -56,7 +56,9 @@ extension WebSocketServer {
     /// The client's address for logs and per-address rules: behind a trusted proxy the one
     /// `X-Forwarded-For` names, else the peer; "unknown" when neither is known.
     func clientAddress(_ wsi: OpaquePointer) -> String {
-        sockets[wsi]?.client?.description ?? sockets[wsi]?.peer?.description ?? "unknown"
+        // An HTTP/2 stream has its own wsi; the TCP connection's is the one counted.
+        let entry = sockets[wsi] ?? lws_get_network_wsi(wsi).flatMap { sockets[$0] }
+        return entry?.client?.description ?? entry?.peer?.description ?? "unknown"
     }
 }
 
