@@ -71,6 +71,11 @@ enum EmbeddedWeb {
         </select>
         <p id="join-group-hint" class="hint" data-i18n="join.group.hint">De uitslag wordt ook per groep bekeken.</p>
       </div>
+      <div class="field field-check">
+        <input id="join-remember" name="remember" type="checkbox" aria-describedby="join-remember-hint">
+        <label for="join-remember" data-i18n="join.remember">Onthoud mij op dit apparaat</label>
+        <p id="join-remember-hint" class="hint" data-i18n="join.remember.hint">Zonder vinkje vergeet deze browser u als u het tabblad sluit: kies dat op een gedeelde computer.</p>
+      </div>
       <p id="join-error" class="form-error" role="alert"></p>
       <button id="join-submit" class="btn btn-primary btn-large" type="submit" data-i18n="join.submit">Deelnemen</button>
     </form>
@@ -101,23 +106,56 @@ enum EmbeddedWeb {
 
   <section id="chat" class="card chat" aria-labelledby="chat-heading" hidden>
     <div class="chat-head">
-      <h2 id="chat-heading" data-i18n="chat.title">Chat</h2>
+      <h2 id="chat-heading" class="visually-hidden" data-i18n="talk.title">Chat en vragen</h2>
+      <div class="tabs" role="tablist" data-i18n-attr="aria-label:talk.title" aria-label="Chat en vragen">
+        <button id="tab-chat" class="tab" type="button" role="tab" aria-selected="true" aria-controls="panel-chat" data-i18n="chat.title">Chat</button>
+        <button id="tab-questions" class="tab" type="button" role="tab" aria-selected="false" aria-controls="panel-questions" tabindex="-1"><span data-i18n="q.title">Vragen</span> <span id="tab-questions-count" class="tab-count"></span></button>
+      </div>
       <p id="you" class="you"></p>
     </div>
-    <ol id="chat-list" class="chat-list" tabindex="0" data-i18n-attr="aria-label:chat.log" aria-label="Chatberichten"></ol>
-    <p id="chat-empty" class="chat-empty" data-i18n="chat.empty">Nog geen berichten.</p>
-    <form id="chat-form" class="chat-form" novalidate>
-      <label for="chat-input" class="visually-hidden" data-i18n="chat.label">Uw bericht</label>
-      <div class="chat-compose">
-        <textarea id="chat-input" rows="2" data-i18n-attr="placeholder:chat.placeholder" placeholder="Typ een bericht…" aria-describedby="chat-counter-label chat-error"></textarea>
-        <button id="chat-send" class="btn btn-primary" type="submit" data-i18n="chat.send">Versturen</button>
+    <div id="panel-chat" class="tab-panel" role="tabpanel" aria-labelledby="tab-chat">
+      <ol id="chat-list" class="chat-list" tabindex="0" data-i18n-attr="aria-label:chat.log" aria-label="Chatberichten"></ol>
+      <p id="chat-empty" class="chat-empty" data-i18n="chat.empty">Nog geen berichten.</p>
+      <p id="chat-mode" class="chat-mode" role="status" hidden></p>
+      <form id="chat-form" class="chat-form" novalidate>
+        <label for="chat-input" class="visually-hidden" data-i18n="chat.label">Uw bericht</label>
+        <div class="chat-compose">
+          <textarea id="chat-input" rows="2" data-i18n-attr="placeholder:chat.placeholder" placeholder="Typ een bericht…" aria-describedby="chat-mode chat-counter-label chat-error"></textarea>
+          <button id="chat-send" class="btn btn-primary" type="submit" data-i18n="chat.send">Versturen</button>
+        </div>
+        <div class="chat-meta">
+          <p id="chat-error" class="form-error" role="alert"></p>
+          <span id="chat-counter" class="counter" aria-hidden="true"></span>
+          <span id="chat-counter-label" class="visually-hidden"></span>
+        </div>
+      </form>
+    </div>
+    <div id="panel-questions" class="tab-panel" role="tabpanel" aria-labelledby="tab-questions" hidden>
+      <form id="ask-form" class="ask-form" novalidate>
+        <label for="ask-input" data-i18n="q.ask.label">Uw vraag aan het panel</label>
+        <p id="ask-help" class="hint" data-i18n="q.help">Stel een vraag aan het panel of steun met ▲ de vragen die u ook gesteld wilt zien. De moderator kiest welke vraag het panel krijgt.</p>
+        <textarea id="ask-input" rows="2" aria-describedby="ask-help ask-closed ask-error"></textarea>
+        <div class="ask-row">
+          <span class="check"><input id="ask-anonymous" type="checkbox"> <label for="ask-anonymous" data-i18n="q.anonymous">Anoniem stellen</label></span>
+          <button id="ask-send" class="btn btn-primary" type="submit" data-i18n="q.ask.submit">Vraag stellen</button>
+        </div>
+        <p id="ask-closed" class="chat-mode" hidden data-i18n="q.closed">Er kunnen nu geen vragen gesteld worden. Stemmen op vragen kan nog wel.</p>
+        <p id="ask-error" class="form-error" role="alert"></p>
+      </form>
+      <div class="q-toolbar">
+        <h3 id="questions-heading" class="q-heading" data-i18n="q.list">Vragen van de zaal</h3>
+        <div class="segmented" role="group" data-i18n-attr="aria-label:q.sort" aria-label="Sorteren">
+          <button id="sort-votes" class="btn btn-small" type="button" aria-pressed="true" data-i18n="q.sort.votes">Meeste stemmen</button>
+          <button id="sort-time" class="btn btn-small" type="button" aria-pressed="false" data-i18n="q.sort.time">Nieuwste</button>
+        </div>
       </div>
-      <div class="chat-meta">
-        <p id="chat-error" class="form-error" role="alert"></p>
-        <span id="chat-counter" class="counter" aria-hidden="true"></span>
-        <span id="chat-counter-label" class="visually-hidden"></span>
-      </div>
-    </form>
+      <ol id="question-list" class="question-list" aria-labelledby="questions-heading"></ol>
+      <p id="questions-empty" class="chat-empty" data-i18n="q.empty">Nog geen vragen. Stel de eerste!</p>
+      <details id="answered-wrap" class="answered" hidden>
+        <summary><span data-i18n="q.answered.list">Beantwoord</span> (<span id="answered-count">0</span>)</summary>
+        <ol id="answered-list" class="question-list"></ol>
+      </details>
+    </div>
   </section>
 
   <aside id="programme" class="card programme" aria-labelledby="programme-heading" hidden>
@@ -126,7 +164,8 @@ enum EmbeddedWeb {
   </aside>
 
   <footer id="footer" class="page-footer" hidden>
-    <button id="leave" class="btn btn-link" type="button" data-i18n="leave">Afmelden</button>
+    <p class="your-id"><span data-i18n="you.id">Uw deelnemerscode:</span> <code id="your-id"></code> <span class="hint" data-i18n="you.id.hint">(noem deze code als u de organisator vraagt uw gegevens te wissen)</span></p>
+    <button id="leave" class="btn btn-link" type="button" data-i18n="leave">Verlaten</button>
   </footer>
 </main>
 <div id="live" class="visually-hidden" aria-live="polite" aria-atomic="true"></div>
@@ -147,6 +186,7 @@ enum EmbeddedWeb {
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/css/base.css">
 <link rel="stylesheet" href="/css/moderator.css">
+<link rel="stylesheet" href="/css/analysis.css">
 <script type="module" src="/js/moderator.js"></script>
 </head>
 <body class="page-moderator">
@@ -256,14 +296,54 @@ enum EmbeddedWeb {
       </div>
     </section>
 
+    <section id="questions-panel" class="card panel-questions" aria-labelledby="questions-heading">
+      <div class="current-head">
+        <h2 id="questions-heading" data-i18n="q.title">Vragen</h2>
+        <button id="questions-toggle" class="btn btn-small" type="button" aria-pressed="true"></button>
+      </div>
+      <p id="questions-state" class="hint"></p>
+      <div id="live-question" class="live-question" hidden>
+        <h3 class="q-heading" data-i18n="q.state.live">Live</h3>
+        <ol id="live-list" class="question-list"></ol>
+      </div>
+      <div id="pending-wrap" hidden>
+        <h3 class="q-heading"><span data-i18n="q.pending">Wachten op goedkeuring</span> (<span id="pending-count">0</span>)</h3>
+        <ol id="pending-list" class="question-list"></ol>
+      </div>
+      <h3 id="open-heading" class="q-heading" data-i18n="q.open">Open vragen, meeste stemmen eerst</h3>
+      <ol id="open-list" class="question-list" aria-labelledby="open-heading"></ol>
+      <p id="open-empty" class="chat-empty" data-i18n="q.empty.mod">Nog geen open vragen.</p>
+      <details id="answered-wrap" class="answered" hidden>
+        <summary><span data-i18n="q.answered.list">Beantwoord</span> (<span id="answered-count">0</span>)</summary>
+        <ol id="answered-list" class="question-list"></ol>
+      </details>
+      <p id="question-feedback" class="feedback" role="status"></p>
+      <p class="hint" data-i18n="q.keys.hint">Toetsen op een vraag met focus: L live, A beantwoord, D afwijzen, G goedkeuren. L zonder focus zet de bovenste open vraag live.</p>
+    </section>
+
     <section class="card panel-chat" aria-labelledby="chat-heading">
       <h2 id="chat-heading" data-i18n="chat.title">Chat</h2>
+      <form id="chat-mode-form" class="chat-mode-form" novalidate>
+        <fieldset>
+          <legend data-i18n="mod.chatmode">Chatstand</legend>
+          <div class="mode-row">
+            <span class="check"><input id="mode-open" type="radio" name="chat-mode" value="open" checked> <label for="mode-open" data-i18n="mod.chatmode.open">Open</label></span>
+            <span class="check"><input id="mode-slow" type="radio" name="chat-mode" value="slow"> <label for="mode-slow" data-i18n="mod.chatmode.slow">Langzaam</label></span>
+            <span class="check"><input id="mode-closed" type="radio" name="chat-mode" value="closed"> <label for="mode-closed" data-i18n="mod.chatmode.closed">Gesloten</label></span>
+          </div>
+          <div class="mode-row">
+            <span class="check"><label for="mode-seconds" data-i18n="mod.chatmode.seconds">Seconden bij langzaam</label> <input id="mode-seconds" type="number" min="5" max="600" step="1" value="30" inputmode="numeric"></span>
+            <button class="btn btn-small" type="submit" data-i18n="mod.chatmode.apply">Toepassen</button>
+          </div>
+        </fieldset>
+      </form>
+      <p id="chat-mode" class="chat-mode" role="status" hidden></p>
       <ol id="chat-list" class="chat-list" tabindex="0" data-i18n-attr="aria-label:chat.log" aria-label="Chatberichten"></ol>
       <p id="chat-empty" class="chat-empty" data-i18n="chat.empty">Nog geen berichten.</p>
       <form id="chat-form" class="chat-form" novalidate>
         <label for="chat-input" class="visually-hidden" data-i18n="chat.label">Uw bericht</label>
         <div class="chat-compose">
-          <textarea id="chat-input" rows="1" data-i18n-attr="placeholder:chat.placeholder" placeholder="Typ een bericht…" aria-describedby="chat-error"></textarea>
+          <textarea id="chat-input" rows="1" data-i18n-attr="placeholder:chat.placeholder;aria-label:chat.label" placeholder="Typ een bericht…" aria-label="Uw bericht" aria-describedby="chat-error"></textarea>
           <button id="chat-send" class="btn btn-primary" type="submit" data-i18n="chat.send">Versturen</button>
         </div>
         <p id="chat-error" class="form-error" role="alert"></p>
@@ -292,10 +372,33 @@ enum EmbeddedWeb {
         <button class="btn btn-small" type="button" data-export="results.csv" data-i18n="mod.export.results">Uitslagen (CSV)</button>
         <button class="btn btn-small" type="button" data-export="votes.csv" data-i18n="mod.export.votes">Stemmen (CSV)</button>
         <button class="btn btn-small" type="button" data-export="chat.csv" data-i18n="mod.export.chat">Chat (CSV)</button>
+        <button class="btn btn-small" type="button" data-export="questions.csv" data-i18n="mod.export.questions">Vragen (CSV)</button>
         <button class="btn btn-small" type="button" data-export="session.json" data-i18n="mod.export.session">Hele sessie (JSON)</button>
         <button class="btn btn-small" type="button" data-export="report.html" data-i18n="mod.export.report">Verslag (HTML)</button>
       </div>
+      <p class="check"><input id="export-names" type="checkbox" aria-describedby="export-names-hint"> <label for="export-names" data-i18n="mod.export.names">Met namen</label></p>
+      <p id="export-names-hint" class="hint" data-i18n="mod.export.names.hint">Zonder vinkje staan in de exports alleen deelnemerscodes, geen namen (privacy).</p>
       <p id="export-feedback" class="feedback" role="status"></p>
+    </section>
+
+    <section class="card panel-privacy" aria-labelledby="erase-heading">
+      <h2 id="erase-heading" data-i18n="mod.erase">Deelnemer wissen</h2>
+      <p class="hint" data-i18n="mod.erase.hint">Wist naam, chatberichten, vragen en de koppeling met stemmen van één deelnemer (AVG art. 17). De tellingen blijven. Dit kan niet ongedaan worden.</p>
+      <form id="erase-form" class="add-form" novalidate>
+        <label for="erase-id" data-i18n="mod.erase.label">Deelnemerscode (bijv. p7Hq2)</label>
+        <input id="erase-id" type="text" autocomplete="off" spellcheck="false" aria-describedby="erase-feedback">
+        <div class="row">
+          <button class="btn btn-danger" type="submit" data-i18n="mod.erase.submit">Wissen…</button>
+          <p id="erase-feedback" class="feedback" role="status"></p>
+        </div>
+      </form>
+    </section>
+
+    <section class="card panel-join" aria-labelledby="join-heading">
+      <h2 id="join-heading" data-i18n="mod.join">Deelnemen</h2>
+      <img id="qr-small" class="qr-small" src="/qr.svg" width="120" height="120" data-i18n-attr="alt:qr.alt" alt="QR-code met het deelnameadres">
+      <p id="join-url" class="join-url"></p>
+      <button id="qr-enlarge" class="btn btn-small" type="button" data-i18n="mod.qr.enlarge">QR-code vergroten</button>
     </section>
 
     <section class="card panel-shortcuts" aria-labelledby="shortcuts-heading">
@@ -305,11 +408,21 @@ enum EmbeddedWeb {
         <div><dt><kbd>C</kbd></dt><dd data-i18n="mod.shortcuts.close">stemming sluiten</dd></div>
         <div><dt><kbd>O</kbd></dt><dd data-i18n="mod.shortcuts.open">stemming openen</dd></div>
         <div><dt><kbd>R</kbd></dt><dd data-i18n="mod.shortcuts.reveal">uitslag tonen of verbergen</dd></div>
+        <div><dt><kbd>L</kbd></dt><dd data-i18n="mod.shortcuts.live">vraag live zetten</dd></div>
+        <div><dt><kbd>A</kbd></dt><dd data-i18n="mod.shortcuts.answered">vraag beantwoord</dd></div>
+        <div><dt><kbd>D</kbd></dt><dd data-i18n="mod.shortcuts.dismiss">vraag afwijzen</dd></div>
+        <div><dt><kbd>G</kbd></dt><dd data-i18n="mod.shortcuts.approve">vraag goedkeuren</dd></div>
       </dl>
       <p class="hint" data-i18n="mod.shortcuts.note">Sneltoetsen werken niet terwijl u in een invoerveld typt.</p>
     </section>
   </div>
 </main>
+<dialog id="qr-dialog" class="qr-dialog" aria-labelledby="qr-dialog-heading">
+  <h2 id="qr-dialog-heading" data-i18n="mod.join">Deelnemen</h2>
+  <img class="qr-large" src="/qr.svg" width="480" height="480" data-i18n-attr="alt:qr.alt" alt="QR-code met het deelnameadres">
+  <p id="qr-dialog-url" class="join-url join-url-large"></p>
+  <form method="dialog"><button class="btn btn-primary" type="submit" data-i18n="close">Sluiten</button></form>
+</dialog>
 <div id="live" class="visually-hidden" aria-live="polite" aria-atomic="true"></div>
 </body>
 </html>
@@ -341,8 +454,16 @@ enum EmbeddedWeb {
   </header>
 
   <section class="screen-body">
+    <div id="join-hero" class="screen-hero" hidden>
+      <img class="screen-qr-large" src="/qr.svg" width="600" height="600" data-i18n-attr="alt:qr.alt" alt="QR-code met het deelnameadres">
+      <div class="screen-hero-text">
+        <p class="screen-join-label" data-i18n="screen.join.scan">Scan de code of ga naar</p>
+        <p id="hero-url" class="screen-hero-url"></p>
+      </div>
+    </div>
     <p id="statement-label" class="screen-eyebrow"></p>
     <h1 id="statement-text" class="screen-statement"></h1>
+    <p id="question-meta" class="screen-question-meta" hidden></p>
     <div id="results" class="screen-results" hidden>
       <div id="bars" class="bars screen-bars"></div>
       <p id="votes" class="screen-votes"></p>
@@ -351,13 +472,32 @@ enum EmbeddedWeb {
   </section>
 
   <footer class="screen-foot">
-    <p class="screen-join"><span class="screen-join-label" data-i18n="screen.join">Doe mee via</span> <span id="join-url" class="screen-url"></span></p>
+    <div id="join-corner" class="screen-join">
+      <img class="screen-qr" src="/qr.svg" width="120" height="120" data-i18n-attr="alt:qr.alt" alt="QR-code met het deelnameadres">
+      <p class="screen-join-text"><span class="screen-join-label" data-i18n="screen.join">Doe mee via</span> <span id="join-url" class="screen-url"></span></p>
+    </div>
     <p id="announcement" class="screen-announcement" hidden></p>
   </footer>
 </main>
 <div id="live" class="visually-hidden" aria-live="polite" aria-atomic="true"></div>
 </body>
 </html>
+
+"""#),
+        "css/analysis.css": .text(#"""
+/* The console's Analyse panel (web/js/analysis.js). */
+.panel-analysis { grid-column: 1 / -1; }
+.panel-analysis h3 { font-size: 0.95rem; margin: 0.75rem 0 0.25rem; }
+.analysis-status { color: var(--muted, #4a5563); margin: 0.25rem 0; }
+.analysis-rankings { display: grid; gap: 0 1.5rem; grid-template-columns: minmax(0, 1fr); }
+@media (min-width: 760px) { .analysis-rankings { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); } }
+.analysis-list { margin: 0; padding-left: 1.4rem; }
+.analysis-list li { margin: 0.2rem 0; }
+.analysis-detail, .analysis-none { color: var(--muted, #4a5563); }
+.analysis-map-holder { max-width: 36rem; }
+.analysis-map { display: block; width: 100%; height: auto; }
+.analysis-legend { list-style: none; margin: 0.5rem 0 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.3rem 1.2rem; }
+.analysis-legend svg { vertical-align: -2px; }
 
 """#),
         "css/base.css": .text(#"""
@@ -692,6 +832,32 @@ input:focus-visible, select:focus-visible, textarea:focus-visible { border-color
   .vote-btn[aria-pressed="true"] { outline: 3px solid Highlight; }
 }
 
+/* ---- shared by the participant page and the console: checkboxes, chat mode, questions ---- */
+.check { display: inline-flex; align-items: center; gap: 0.4rem; margin: 0; }
+.field-check { grid-template-columns: auto 1fr; align-items: center; column-gap: 0.5rem; }
+.field-check .hint { grid-column: 1 / -1; }
+.field-check input, .check input[type="checkbox"], .check input[type="radio"] { width: 1.15rem; height: 1.15rem; margin: 0; }
+.chat-mode { margin: 0.4rem 0; padding: 0.35rem 0.6rem; border-radius: 6px; background: var(--warn-bg); border: 1px solid var(--warn-line); font-size: 0.9rem; font-weight: 600; }
+.question-list { list-style: none; margin: 0; padding: 0; display: grid; gap: 0.5rem; }
+.question { display: flex; gap: 0.7rem; align-items: flex-start; padding: 0.6rem 0.7rem; border: 1px solid var(--line); border-radius: 8px; background: var(--card); }
+.question[data-state="live"] { border-color: var(--warn-line); background: var(--warn-bg); }
+.question[data-state="pending"] { border-style: dashed; }
+.question[data-state="answered"] { opacity: 0.85; }
+.q-side { flex: none; }
+.q-body { flex: 1 1 auto; min-width: 0; }
+.q-text { margin: 0.15rem 0 0; white-space: pre-wrap; overflow-wrap: anywhere; font-weight: 600; }
+.q-badge[data-state="live"] { background: #7a4d00; color: #fff; }
+.q-badge[data-state="answered"] { background: var(--agree-soft); color: var(--agree); }
+.q-badge[data-state="pending"] { background: var(--pass-soft); color: var(--ink); }
+.q-badge[data-state="dismissed"] { background: var(--disagree-soft); color: var(--disagree); }
+.upvote, .upvote-static { display: inline-flex; flex-direction: column; align-items: center; min-width: 3rem; gap: 0; line-height: 1.1; font-variant-numeric: tabular-nums; }
+.upvote { min-height: 2.75rem; }
+.upvote[aria-pressed="true"] { background: var(--brand); color: #fff; border-color: var(--brand); }
+.upvote-static { color: var(--muted); font-weight: 700; padding: 0.2rem 0.4rem; }
+.upvote-count { font-weight: 700; }
+.answered summary { cursor: pointer; font-weight: 650; margin: 0.8rem 0 0.4rem; }
+.msg-actions { display: flex; flex-wrap: wrap; gap: 0.4rem; margin-top: 0.35rem; }
+
 """#),
         "css/moderator.css": .text(#"""
 /* The moderator console. */
@@ -721,8 +887,11 @@ main { max-width: 1500px; margin: 0 auto; padding: 1rem; }
   display: grid;
   gap: 1rem;
   grid-template-columns: minmax(0, 1fr);
-  grid-template-areas: "current" "statements" "chat" "announce" "export" "shortcuts";
+  grid-template-areas: "current" "questions" "statements" "chat" "announce" "export" "privacy" "join" "shortcuts";
 }
+.panel-questions { grid-area: questions; }
+.panel-privacy { grid-area: privacy; }
+.panel-join { grid-area: join; }
 .panel-statements { grid-area: statements; }
 .panel-current { grid-area: current; }
 .panel-chat { grid-area: chat; }
@@ -735,19 +904,22 @@ main { max-width: 1500px; margin: 0 auto; padding: 1rem; }
     grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
     grid-template-areas:
       "current current"
-      "statements chat"
-      "announce export"
-      "shortcuts shortcuts";
+      "questions chat"
+      "statements announce"
+      "export privacy"
+      "join shortcuts";
   }
 }
 @media (min-width: 1200px) {
   .console {
     grid-template-columns: minmax(0, 1fr) minmax(0, 1.3fr) minmax(0, 1fr);
-    grid-template-rows: auto auto 1fr;
+    grid-template-rows: auto auto auto 1fr;
     grid-template-areas:
       "statements current chat"
-      "statements announce chat"
-      "export shortcuts chat";
+      "statements questions chat"
+      "announce questions chat"
+      "export privacy join"
+      "shortcuts shortcuts shortcuts";
     align-items: start;
   }
   .panel-chat { align-self: stretch; display: flex; flex-direction: column; max-height: calc(100vh - 6rem); position: sticky; top: 1rem; }
@@ -855,6 +1027,29 @@ kbd {
 .shortcuts div { display: flex; gap: 0.5rem; align-items: baseline; }
 .shortcuts dt { flex: none; }
 .shortcuts dd { margin: 0; }
+
+/* ---- questions ---- */
+.panel-questions .current-head { display: flex; align-items: center; justify-content: space-between; gap: 0.5rem; }
+.q-heading { font-size: 1rem; margin: 0.9rem 0 0.4rem; }
+.live-question .question { border-color: #b7791f; background: var(--warn-bg); }
+.question[tabindex]:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+.panel-questions .question-list { max-height: 26rem; overflow-y: auto; }
+
+/* ---- chat mode ---- */
+.chat-mode-form fieldset { border: 1px solid var(--line); border-radius: 8px; padding: 0.4rem 0.7rem 0.6rem; margin: 0 0 0.6rem; display: grid; gap: 0.5rem; }
+.mode-row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem 1rem; }
+.chat-mode-form legend { font-weight: 650; font-size: 0.9rem; padding: 0 0.3rem; }
+.chat-mode-form input[type="number"] { width: 5rem; }
+
+/* ---- join code ---- */
+.panel-join { display: grid; gap: 0.5rem; justify-items: start; }
+.qr-small { width: 120px; height: 120px; background: #fff; border: 1px solid var(--line); border-radius: 6px; }
+.join-url { margin: 0; font-weight: 700; overflow-wrap: anywhere; }
+.qr-dialog { border: none; border-radius: 12px; padding: 1.5rem 2rem; text-align: center; max-width: 95vw; }
+.qr-dialog::backdrop { background: rgba(7, 24, 43, 0.75); }
+.qr-large { width: min(70vh, 80vw); height: min(70vh, 80vw); display: block; margin: 0 auto; }
+.join-url-large { font-size: clamp(1.4rem, 3vw, 2.6rem); margin: 0.8rem 0 1rem; }
+.panel-privacy input[type="text"] { max-width: 14rem; }
 
 """#),
         "css/participant.css": .text(#"""
@@ -1006,6 +1201,25 @@ kbd {
 .counter.near { color: #8a5a00; font-weight: 600; }
 .counter.over { color: var(--error); font-weight: 700; }
 
+/* ---- chat and questions tabs ---- */
+.chat-head { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.5rem; }
+.tabs { display: flex; gap: 0.25rem; border-bottom: 2px solid var(--line); flex: 1 1 auto; }
+.tab { font: inherit; font-weight: 650; font-size: 1.05rem; background: none; border: none; border-bottom: 3px solid transparent; margin-bottom: -2px; padding: 0.45rem 0.8rem; color: var(--muted); cursor: pointer; min-height: 2.75rem; }
+.tab[aria-selected="true"] { color: var(--brand); border-bottom-color: var(--brand); }
+.tab-count { font-weight: 600; font-size: 0.9rem; }
+.tab-panel { display: flex; flex-direction: column; min-height: 0; flex: 1 1 auto; }
+.tab-panel[hidden] { display: none; }
+.ask-form { display: grid; gap: 0.4rem; margin: 0.6rem 0; }
+.ask-form label { font-weight: 650; }
+.ask-row { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.5rem; }
+.q-toolbar { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.4rem; margin: 0.4rem 0; }
+.q-heading { font-size: 1rem; margin: 0; }
+.segmented { display: inline-flex; gap: 0.25rem; }
+.segmented .btn[aria-pressed="true"] { background: var(--brand); color: #fff; border-color: var(--brand); }
+#panel-questions .question-list { overflow-y: auto; }
+.your-id { margin: 0 0 0.4rem; }
+.your-id code { font-weight: 700; color: var(--ink); }
+
 """#),
         "css/screen.css": .text(#"""
 /* The presenter screen: a 16:9 stage, letterboxed, sized in container units so it reads
@@ -1108,6 +1322,447 @@ body.page-screen {
   .screen-bars .bar-fill { transition: none; }
 }
 
+/* ---- the join code: large before the first statement, in the corner afterwards ---- */
+.screen-join { display: flex; align-items: center; gap: 1.5cqw; }
+.screen-join-text { margin: 0; display: flex; align-items: baseline; gap: 1.5cqw; flex-wrap: wrap; }
+.screen-qr { width: 12cqh; height: 12cqh; background: #fff; padding: 0.6cqh; border-radius: 0.8cqh; }
+.screen-hero { display: flex; align-items: center; gap: 4cqw; }
+.screen-qr-large { width: 46cqh; height: 46cqh; background: #fff; padding: 1.5cqh; border-radius: 1.5cqh; flex: none; }
+.screen-hero-text { display: grid; gap: 1.5cqh; min-width: 0; }
+.screen-hero-text .screen-join-label { margin: 0; font-size: 3.6cqh; }
+.screen-hero-url { margin: 0; font-size: 7cqh; font-weight: 800; line-height: 1.1; overflow-wrap: anywhere; color: #fff; }
+.screen-stage[data-mode="waiting"] .screen-join { visibility: hidden; }
+.screen-stage[data-mode="waiting"] .screen-statement { font-size: 3.6cqh; }
+
+/* ---- the live question ---- */
+.screen-stage[data-mode="question"] .screen-eyebrow { color: #ffd88a; }
+.screen-question-meta { margin: 0; font-size: 3.4cqh; font-weight: 650; color: #c9d8ea; display: flex; gap: 2cqw; flex-wrap: wrap; }
+.screen-question-meta .upvotes { color: #fff; font-weight: 800; font-variant-numeric: tabular-nums; }
+
+"""#),
+        "js/analysis.js": .text(#"""
+// The console's "Analyse" panel (issue 15): most divisive and most agreed statements so far and
+// the opinion map, from GET /analysis.json (moderator key), refreshed every 10 s while the console
+// shows. Self-contained: its own nl + en strings; camps differ by shape and letter, not colour alone.
+import { h, clear } from './dom.js';
+import { language, onLanguageChange } from './i18n.js';
+
+const REFRESH_MS = 10000;
+const MAX_DOTS = 3000;
+const SVG = 'http://www.w3.org/2000/svg';
+/** Camp colours (each at least 3:1 on white), as report.html uses them. */
+export const CAMP_COLOURS = ['#0072b2', '#b34700', '#00785a', '#7b3294', '#444444'];
+
+const STRINGS = {
+  nl: {
+    title: 'Analyse',
+    hint: 'Welke stellingen de zaal verdelen, waarover iedereen het eens is, en welke kampen er zijn. Elke 10 seconden bijgewerkt.',
+    updated: 'Bijgewerkt om {time}: {n} deelnemers met genoeg stemmen.',
+    waiting: 'Nog geen deelnemers die op minstens {m} stellingen stemden.',
+    divisive: 'Meest verdeeld',
+    agreed: 'Meest eens',
+    none: 'Nog niets.',
+    divisiveDetail: '{agree} eens, {disagree} oneens',
+    agreedDetail: 'overeenstemming {value}',
+    map: 'Meningskaart',
+    mapLabel: 'Meningskaart met {n} deelnemers: wie dicht bij elkaar staat, stemde ongeveer hetzelfde.',
+    sample: 'Een steekproef van {shown} van de {n} deelnemers is getekend.',
+    noCamps: 'Nog geen kampen: daarvoor zijn minstens 10 deelnemers met genoeg stemmen nodig.',
+    camp: 'Kamp {id}: {n} deelnemers',
+    unavailable: 'De analyse is nu niet beschikbaar ({status}).',
+    network: 'De analyse kon niet worden opgehaald; nieuwe poging over 10 seconden.',
+  },
+  en: {
+    title: 'Analysis',
+    hint: 'Which statements divide the room, which everyone agrees on, and which camps there are. Updated every 10 seconds.',
+    updated: 'Updated at {time}: {n} participants with enough votes.',
+    waiting: 'No participant has voted on at least {m} statements yet.',
+    divisive: 'Most divisive',
+    agreed: 'Most agreed',
+    none: 'Nothing yet.',
+    divisiveDetail: '{agree} agree, {disagree} disagree',
+    agreedDetail: 'consensus {value}',
+    map: 'Opinion map',
+    mapLabel: 'Opinion map of {n} participants: people close together voted alike.',
+    sample: 'A sample of {shown} of the {n} participants is drawn.',
+    noCamps: 'No camps yet: that takes at least 10 participants with enough votes.',
+    camp: 'Camp {id}: {n} participants',
+    unavailable: 'The analysis is not available now ({status}).',
+    network: 'The analysis could not be fetched; trying again in 10 seconds.',
+  },
+};
+
+function s(key, params = {}) {
+  const table = STRINGS[language()] || STRINGS.nl;
+  let text = table[key] ?? STRINGS.nl[key];
+  for (const [name, value] of Object.entries(params)) text = text.split('{' + name + '}').join(String(value));
+  return text;
+}
+
+function percent(part, whole) {
+  const value = whole > 0 ? part / whole : 0;
+  return value.toLocaleString(language() === 'nl' ? 'nl-NL' : 'en-GB', { style: 'percent', maximumFractionDigits: 0 });
+}
+
+function decimal(value) {
+  return Number(value).toLocaleString(language() === 'nl' ? 'nl-NL' : 'en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function svg(tag, attrs = {}) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, String(value));
+  return element;
+}
+
+/** The SVG shape of camp `index` (circle, square, triangle, diamond, cross) at (x, y); grey dot without a camp. */
+export function campMarker(index, x, y, size = 3.5) {
+  if (index === null || index === undefined) return svg('circle', { cx: x, cy: y, r: size, fill: '#666666' });
+  const colour = CAMP_COLOURS[index % CAMP_COLOURS.length];
+  const p = (dx, dy) => `${(x + dx).toFixed(1)},${(y + dy).toFixed(1)}`;
+  switch (index % 5) {
+    case 0: return svg('circle', { cx: x, cy: y, r: size, fill: colour });
+    case 1: return svg('rect', { x: x - size, y: y - size, width: 2 * size, height: 2 * size, fill: colour });
+    case 2: return svg('polygon', { points: `${p(0, -size * 1.2)} ${p(size * 1.1, size * 0.8)} ${p(-size * 1.1, size * 0.8)}`, fill: colour });
+    case 3: return svg('polygon', { points: `${p(0, -size * 1.3)} ${p(size * 1.3, 0)} ${p(0, size * 1.3)} ${p(-size * 1.3, 0)}`, fill: colour });
+    default: return svg('path', { d: `M${p(-size, -size)}L${p(size, size)}M${p(size, -size)}L${p(-size, size)}`, stroke: colour, 'stroke-width': 2 });
+  }
+}
+
+/** Draws the opinion map of `analysis` into a new SVG element. */
+export function opinionMap(analysis, titleId) {
+  const width = 480, height = 320, margin = 18;
+  const points = analysis.participants || [];
+  const step = Math.max(1, Math.ceil(points.length / MAX_DOTS));
+  const drawn = points.filter((_, i) => i % step === 0);
+  const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
+  const minX = Math.min(...xs, 0), maxX = Math.max(...xs, 0), minY = Math.min(...ys, 0), maxY = Math.max(...ys, 0);
+  const scale = Math.min((width - 2 * margin) / Math.max(maxX - minX, 1e-9), (height - 2 * margin) / Math.max(maxY - minY, 1e-9));
+  const px = (x) => width / 2 + (x - (minX + maxX) / 2) * scale;
+  const py = (y) => height / 2 - (y - (minY + maxY) / 2) * scale;
+  const index = new Map((analysis.opinion_groups || []).map((g, i) => [g.id, i]));
+  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': titleId, class: 'analysis-map', focusable: 'false' });
+  const title = svg('title', { id: titleId });
+  title.textContent = s('mapLabel', { n: points.length });
+  root.append(title);
+  root.append(svg('rect', { x: 0.5, y: 0.5, width: width - 1, height: height - 1, fill: '#ffffff', stroke: '#8a94a3' }));
+  const dots = svg('g', { 'aria-hidden': 'true' });
+  for (const point of drawn) {
+    const marker = campMarker(point.opinion_group === null ? null : index.get(point.opinion_group), px(point.x), py(point.y));
+    marker.setAttribute('class', 'analysis-dot');
+    if (point.opinion_group) marker.setAttribute('data-camp', point.opinion_group);
+    dots.append(marker);
+  }
+  root.append(dots);
+  for (const group of analysis.opinion_groups || []) {
+    const label = svg('text', { x: px(group.x).toFixed(1), y: py(group.y).toFixed(1), 'text-anchor': 'middle', 'dominant-baseline': 'middle',
+      'font-size': 20, 'font-weight': 700, fill: '#1b1f24', stroke: '#ffffff', 'stroke-width': 4, 'paint-order': 'stroke', 'aria-hidden': 'true' });
+    label.textContent = group.id;
+    root.append(label);
+  }
+  return { element: root, drawn: drawn.length };
+}
+
+/**
+ * Adds the Analyse panel to `container` (the console) and keeps it fresh. `key()` gives the
+ * moderator key (empty: not signed in, nothing is fetched). Returns a function that stops it.
+ */
+export function mountAnalysis(container, key) {
+  const heading = h('h2', { attrs: { id: 'analysis-heading' } });
+  const hint = h('p', { class: 'hint' });
+  const status = h('p', { class: 'analysis-status', attrs: { id: 'analysis-status' } });
+  const divisiveHeading = h('h3', { attrs: { id: 'analysis-divisive-heading' } });
+  const divisiveList = h('ol', { class: 'analysis-list', attrs: { id: 'analysis-divisive', 'aria-labelledby': 'analysis-divisive-heading' } });
+  const agreedHeading = h('h3', { attrs: { id: 'analysis-agreed-heading' } });
+  const agreedList = h('ol', { class: 'analysis-list', attrs: { id: 'analysis-agreed', 'aria-labelledby': 'analysis-agreed-heading' } });
+  const mapHeading = h('h3', { attrs: { id: 'analysis-map-heading' } });
+  const mapHolder = h('div', { class: 'analysis-map-holder', attrs: { id: 'analysis-map' } });
+  const legend = h('ul', { class: 'analysis-legend', attrs: { id: 'analysis-legend', 'aria-labelledby': 'analysis-map-heading' } });
+  const note = h('p', { class: 'hint', attrs: { id: 'analysis-note' } });
+  const panel = h('section', { class: 'card panel-analysis', attrs: { id: 'analysis-panel', 'aria-labelledby': 'analysis-heading' } },
+    heading, hint, status,
+    h('div', { class: 'analysis-rankings' },
+      h('div', {}, divisiveHeading, divisiveList),
+      h('div', {}, agreedHeading, agreedList)),
+    mapHeading, mapHolder, legend, note);
+  container.append(panel);
+
+  let latest = null;
+  let problem = null;
+  let timer = null;
+  let busy = false;
+
+  function renderStatic() {
+    heading.textContent = s('title');
+    hint.textContent = s('hint');
+    divisiveHeading.textContent = s('divisive');
+    agreedHeading.textContent = s('agreed');
+    mapHeading.textContent = s('map');
+  }
+
+  function render() {
+    renderStatic();
+    clear(divisiveList); clear(agreedList); clear(mapHolder); clear(legend);
+    note.textContent = '';
+    if (problem) { status.textContent = problem; return; }
+    if (!latest) { status.textContent = ''; return; }
+    const analysis = latest;
+    const count = (analysis.participants || []).length;
+    const time = new Date(analysis.computed_at).toLocaleTimeString(language() === 'nl' ? 'nl-NL' : 'en-GB');
+    status.textContent = count > 0 ? s('updated', { time, n: count }) : s('waiting', { m: analysis.minimum_votes ?? 3 });
+    const statements = analysis.statements || [];
+    const divisive = statements.filter((st) => st.divisiveness !== null)
+      .sort((a, b) => b.divisiveness - a.divisiveness || b.voters - a.voters).slice(0, 3);
+    const camps = (analysis.opinion_groups || []).length > 0;
+    const consensus = (st) => (camps ? st.group_consensus : st.configured_group_consensus);
+    const agreed = statements.filter((st) => consensus(st) !== null && consensus(st) !== undefined)
+      .sort((a, b) => consensus(b) - consensus(a)).slice(0, 3);
+    fill(divisiveList, divisive, (st) => s('divisiveDetail', { agree: percent(st.agree, st.voters), disagree: percent(st.disagree, st.voters) }));
+    fill(agreedList, agreed, (st) => s('agreedDetail', { value: decimal(consensus(st)) }));
+    if (count === 0) return;
+    const map = opinionMap(analysis, 'analysis-map-title');
+    mapHolder.append(map.element);
+    (analysis.opinion_groups || []).forEach((group, i) => {
+      const swatch = svg('svg', { viewBox: '0 0 16 16', width: 16, height: 16, 'aria-hidden': 'true', focusable: 'false' });
+      swatch.append(campMarker(i, 8, 8, 5));
+      legend.append(h('li', { dataset: { camp: group.id } }, swatch, ' ', s('camp', { id: group.id, n: group.size })));
+    });
+    const notes = [];
+    if (!camps) notes.push(s('noCamps'));
+    if (map.drawn < count) notes.push(s('sample', { shown: map.drawn, n: count }));
+    note.textContent = notes.join(' ');
+  }
+
+  function fill(list, statements, detail) {
+    if (statements.length === 0) { list.append(h('li', { class: 'analysis-none', text: s('none') })); return; }
+    for (const statement of statements) {
+      list.append(h('li', { dataset: { statement: statement.id } },
+        h('span', { class: 'analysis-text', text: statement.text || statement.id }),
+        ' ', h('span', { class: 'analysis-detail', text: '(' + detail(statement) + ')' })));
+    }
+  }
+
+  async function refresh() {
+    const current = key();
+    if (!current || container.hidden || busy) return;
+    busy = true;
+    try {
+      const response = await fetch('/analysis.json', { headers: { Authorization: 'Bearer ' + current }, cache: 'no-store' });
+      if (response.ok) { latest = await response.json(); problem = null; }
+      else problem = s('unavailable', { status: response.status });
+    } catch {
+      problem = s('network');
+    } finally {
+      busy = false;
+    }
+    render();
+  }
+
+  renderStatic();
+  onLanguageChange(render);
+  refresh();
+  timer = setInterval(refresh, REFRESH_MS);
+  // The console appears after signing in: fetch at once then rather than up to 10 s later.
+  new MutationObserver(() => { if (!container.hidden) refresh(); }).observe(container, { attributes: true, attributeFilter: ['hidden'] });
+  return () => clearInterval(timer);
+}
+
+"""#),
+        "js/chat.js": .text(#"""
+// The chat view the participant page and the moderator console share: the message list
+// (drawn from the session state, appended in place when only new messages came), the
+// compose form (Enter sends, Shift+Enter a new line, length counter, kind errors) and the
+// chat mode (closed: input off with a message; slow: a countdown until the next message).
+import { h, clear, codePoints, clockTime } from './dom.js';
+import { t, onLanguageChange } from './i18n.js';
+import { chatAllowance } from './session.js';
+import { errorText } from './ui.js';
+
+/** The elements of a chat on a page, by their ids; the counter and mode line are optional. */
+export function chatElements(doc = document) {
+  const get = (id) => doc.getElementById(id);
+  return {
+    list: get('chat-list'), empty: get('chat-empty'), form: get('chat-form'), input: get('chat-input'),
+    send: get('chat-send'), error: get('chat-error'), counter: get('chat-counter'),
+    counterLabel: get('chat-counter-label'), mode: get('chat-mode'),
+  };
+}
+
+/** The list of messages, the form and the mode line of one page. */
+export class ChatView {
+  /**
+   * @param {object} o
+   * @param {object} [o.elements]  list, empty, form, input, send, error, and optionally
+   *   counter, counterLabel (length counter) and mode (the chat mode line); by default
+   *   the elements with the usual ids (chatElements)
+   * @param {object} o.store  the page's store (session.js createStore): state and dispatch
+   * @param {() => object|null} o.getConnection  the page's Connection, if any
+   * @param {() => object} o.limits  {chat_chars}
+   * @param {(message: object, state: object) => Node[]} [o.actions]  extra buttons per message
+   * @param {number} [o.maxShown]
+   */
+  constructor({ elements = chatElements(), store, getConnection, limits, actions = null, maxShown = 300 }) {
+    this.el = elements;
+    this.store = store;
+    this.getConnection = getConnection;
+    this.limits = limits;
+    this.actions = actions;
+    this.maxShown = maxShown;
+    this.shown = []; // ids drawn, in order
+    this.sending = false;
+    this.ticker = null;
+    this.bind();
+    onLanguageChange(() => this.render(true));
+  }
+
+  bind() {
+    const { input, form, error } = this.el;
+    input.addEventListener('input', () => {
+      this.renderCounter();
+      if (error.textContent && !this.sending) error.textContent = '';
+    });
+    input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+  }
+
+  submit() {
+    if (this.sending) return;
+    const { input, error } = this.el;
+    const text = input.value;
+    const limits = this.limits();
+    const max = limits.chat_chars || 500;
+    if (text.trim() === '') { error.textContent = errorText({ code: 'empty' }); return; }
+    if (codePoints(text) > max) { error.textContent = errorText({ code: 'too_long' }, limits); return; }
+    const allowance = chatAllowance(this.store.state, Date.now());
+    if (!allowance.allowed) {
+      error.textContent = allowance.reason === 'closed' ? t('error.chat_closed') : t('chat.wait', { s: Math.ceil(allowance.waitMs / 1000) });
+      return;
+    }
+    this.sending = true;
+    this.renderMode();
+    error.textContent = '';
+    const connection = this.getConnection();
+    const sent = connection ? connection.request({ type: 'chat', text }) : Promise.reject({ code: 'offline' });
+    sent.then(() => {
+      if (input.value === text) input.value = '';
+      const state = this.store.state;
+      const isModerator = state.you && state.you.role === 'moderator';
+      if (!isModerator && state.chatMode.mode === 'slow') {
+        this.store.dispatch({ type: '@chat_wait', until: Date.now() + state.chatMode.seconds * 1000 });
+      }
+      this.renderCounter();
+    }, (failure) => {
+      if (failure && failure.code === 'rate_limited' && Number.isFinite(failure.retry_after_ms)) {
+        this.store.dispatch({ type: '@chat_wait', until: Date.now() + failure.retry_after_ms });
+        error.textContent = t('error.rate_limited.wait', { s: Math.max(1, Math.ceil(failure.retry_after_ms / 1000)) });
+      } else {
+        error.textContent = errorText(failure, limits);
+      }
+    }).finally(() => {
+      this.sending = false;
+      this.renderMode();
+    });
+  }
+
+  isNearBottom() {
+    const list = this.el.list;
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  }
+
+  messageElement(message, state) {
+    const from = message.from || {};
+    const own = Boolean(state.you && from.id === state.you.id);
+    const isModerator = from.role === 'moderator';
+    const tags = [];
+    if (own) tags.push(h('span', { class: 'msg-tag', text: t('chat.you') }));
+    else if (isModerator) tags.push(h('span', { class: 'msg-tag msg-tag-mod', text: t('chat.moderator') }));
+    if (state.muted.includes(from.id)) tags.push(h('span', { class: 'msg-tag msg-tag-muted', text: t('mod.muted') }));
+    const actions = this.actions ? this.actions(message, state) : [];
+    return h('li', { class: 'msg' + (own ? ' own' : '') + (isModerator ? ' from-moderator' : ''), dataset: { id: message.id, from: from.id || '' } },
+      h('div', { class: 'msg-head' },
+        h('span', { class: 'msg-name', text: from.name || '' }),
+        ...tags,
+        h('time', { class: 'msg-time', text: clockTime(message.at), attrs: { datetime: message.at } })),
+      h('p', { class: 'msg-text', text: message.text }),
+      actions.length ? h('div', { class: 'msg-actions' }, actions) : null);
+  }
+
+  /** Draws the list from the state: appends when only new messages came, else redraws. */
+  render(full = false) {
+    const state = this.store.state;
+    const { list, empty } = this.el;
+    const messages = state.chat.slice(-this.maxShown);
+    const ids = messages.map((m) => m.id);
+    const stick = this.isNearBottom();
+    const prefix = this.shown.length;
+    const appendOnly = !full && prefix <= ids.length && this.shown.every((id, i) => ids[i] === id);
+    const ownNew = messages.slice(prefix).some((m) => state.you && m.from && m.from.id === state.you.id);
+    if (appendOnly) {
+      for (const message of messages.slice(prefix)) list.append(this.messageElement(message, state));
+    } else {
+      const scroll = list.scrollTop;
+      clear(list);
+      for (const message of messages) list.append(this.messageElement(message, state));
+      list.scrollTop = scroll;
+    }
+    this.shown = ids;
+    empty.hidden = messages.length > 0;
+    if (stick || ownNew) list.scrollTop = list.scrollHeight;
+    this.renderMode();
+    this.renderCounter();
+  }
+
+  scrollToBottom() {
+    this.el.list.scrollTop = this.el.list.scrollHeight;
+  }
+
+  renderCounter() {
+    const { counter, counterLabel, input } = this.el;
+    const max = this.limits().chat_chars || 500;
+    const n = codePoints(input.value);
+    input.setAttribute('aria-invalid', String(n > max));
+    if (!counter) return;
+    counter.textContent = t('chat.counter', { n, max });
+    counter.classList.toggle('over', n > max);
+    counter.classList.toggle('near', n <= max && n > max * 0.9);
+    if (counterLabel) counterLabel.textContent = t('chat.counter.label', { left: Math.max(0, max - n) });
+  }
+
+  /** The chat mode line and the state of the input; ticks once a second while waiting. */
+  renderMode() {
+    const state = this.store.state;
+    const { mode: line, input, send } = this.el;
+    const allowance = chatAllowance(state, Date.now());
+    const closed = allowance.reason === 'closed';
+    input.disabled = closed;
+    send.disabled = closed || this.sending || allowance.reason === 'wait';
+    const chatMode = state.chatMode;
+    let text = '';
+    if (closed) text = t('chat.mode.closed');
+    else if (allowance.reason === 'wait') text = t('chat.wait', { s: Math.ceil(allowance.waitMs / 1000) });
+    else if (chatMode.mode === 'slow') text = t('chat.mode.slow', { s: chatMode.seconds });
+    else if (chatMode.mode === 'closed') text = t('chat.mode.closed.moderator');
+    if (line) {
+      line.textContent = text;
+      line.hidden = text === '';
+      line.dataset.mode = chatMode.mode;
+    }
+    if (allowance.reason === 'wait' && !this.ticker) {
+      this.ticker = setInterval(() => this.renderMode(), 1000);
+    } else if (allowance.reason !== 'wait' && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = null;
+    }
+  }
+}
+
 """#),
         "js/connection.js": .text(#"""
 // The WebSocket connection shared by the three pages: stelling.v1, newline-separated
@@ -1140,6 +1795,9 @@ export function splitEvents(data, onBad) {
   return events;
 }
 
+/** The close code of a connection whose participant a moderator erased. */
+export const ERASED_CLOSE_CODE = 4001;
+
 /** Error codes after which reconnecting with the same join is pointless. */
 const FATAL_JOIN_ERRORS = new Set(['unauthorized', 'invalid_name', 'invalid_group']);
 
@@ -1154,12 +1812,14 @@ export class Connection {
    * @param {(event: object) => void} options.onEvent  every event, welcome included, in order
    * @param {(state: string, info: object) => void} [options.onState]
    * @param {(error: object) => void} [options.onJoinError]  a join was refused
+   * @param {() => void} [options.onErased]  the server closed with 4001 (this participant was erased)
    */
-  constructor({ join, onEvent, onState = () => {}, onJoinError = () => {}, baseDelay = 500, maxDelay = 20000 }) {
+  constructor({ join, onEvent, onState = () => {}, onJoinError = () => {}, onErased = () => {}, baseDelay = 500, maxDelay = 20000 }) {
     this.join = join;
     this.onEvent = onEvent;
     this.onState = onState;
     this.onJoinError = onJoinError;
+    this.onErased = onErased;
     this.baseDelay = baseDelay;
     this.maxDelay = maxDelay;
     this.state = 'idle';
@@ -1303,6 +1963,13 @@ export class Connection {
       this.setState('stopped');
       return;
     }
+    if (close.code === ERASED_CLOSE_CODE) {
+      // The moderator erased this participant: the token no longer resumes; reconnecting
+      // would make a new participant behind their back (docs/DECISIONS.md, privacy).
+      this.setState('stopped');
+      this.onErased();
+      return;
+    }
     this.scheduleRetry();
   }
 
@@ -1319,6 +1986,11 @@ export class Connection {
       this.start();
     }, delay);
   }
+}
+
+/** Whether `connection` exists and is welcomed (requests can be sent). */
+export function isOnline(connection) {
+  return Boolean(connection && connection.state === 'online');
 }
 
 /** Fetches /event.json: {title, language, groups, programme, limits}. */
@@ -1417,7 +2089,7 @@ export function isTyping(target) {
 // Strings in Dutch (first) and English, the language toggle, and static translation of
 // elements marked with data-i18n="key" (text) or data-i18n-attr="attr:key;attr:key".
 
-const STRINGS = {
+export const STRINGS = {
   nl: {
     'lang.toggle': 'English',
     'lang.toggle.label': 'Switch to English',
@@ -1470,8 +2142,8 @@ const STRINGS = {
     'join.unreachable': 'De server is niet bereikbaar. We proberen het opnieuw.',
     'you.as': 'U doet mee als {name}',
     'you.as.group': 'U doet mee als {name} ({group})',
-    'leave': 'Afmelden',
-    'leave.confirm': 'Afmelden? Op dit apparaat wordt u dan niet meer herkend.',
+    'leave': 'Verlaten',
+    'leave.confirm': 'Verlaten? Uw naam en sleutel worden van dit apparaat verwijderd; u wordt dan niet meer herkend.',
     'vote.legend': 'Uw stem',
     'vote.none': 'U heeft nog niet gestemd.',
     'vote.yours': 'Uw stem: {choice}. U kunt die wijzigen zolang de stemming open is.',
@@ -1571,6 +2243,86 @@ const STRINGS = {
     'screen.soon': 'De uitslag volgt zo.',
     'screen.present.one': '1 deelnemer',
     'screen.present.other': '{n} deelnemers',
+    'join.remember': 'Onthoud mij op dit apparaat',
+    'join.remember.hint': 'Zonder vinkje vergeet deze browser u als u het tabblad sluit: kies dat op een gedeelde computer.',
+    'erased': 'De moderator heeft uw gegevens gewist. U kunt opnieuw deelnemen als nieuwe deelnemer.',
+    'you.id': 'Uw deelnemerscode:',
+    'you.id.hint': '(noem deze code als u de organisator vraagt uw gegevens te wissen)',
+    'talk.title': 'Chat en vragen',
+    'chat.wait': 'U kunt over {s} s weer een bericht sturen.',
+    'chat.mode.slow': 'Langzame chat: één bericht per {s} seconden.',
+    'chat.mode.closed': 'De chat is gesloten. U kunt nog wel stemmen en vragen stellen.',
+    'chat.mode.closed.moderator': 'De chat is gesloten voor deelnemers; moderatoren kunnen nog schrijven.',
+    'error.chat_closed': 'De chat is gesloten.',
+    'error.rate_limited.wait': 'U stuurt wat snel achter elkaar: over {s} s kan het weer.',
+    'error.questions_closed': 'Er kunnen nu geen vragen gesteld worden.',
+    'error.unknown_question': 'Die vraag is niet (meer) bekend.',
+    'error.question_closed': 'Die vraag is al beantwoord of afgewezen.',
+    'error.empty.question': 'Typ eerst een vraag.',
+    'q.title': 'Vragen',
+    'q.help': 'Stel een vraag aan het panel of steun met ▲ de vragen die u ook gesteld wilt zien. De moderator kiest welke vraag het panel krijgt.',
+    'q.ask.label': 'Uw vraag aan het panel',
+    'q.anonymous': 'Anoniem stellen',
+    'q.ask.submit': 'Vraag stellen',
+    'q.closed': 'Er kunnen nu geen vragen gesteld worden. Stemmen op vragen kan nog wel.',
+    'q.list': 'Vragen van de zaal',
+    'q.sort': 'Sorteren',
+    'q.sort.votes': 'Meeste stemmen',
+    'q.sort.time': 'Nieuwste',
+    'q.empty': 'Nog geen vragen. Stel de eerste!',
+    'q.empty.mod': 'Nog geen open vragen.',
+    'q.answered.list': 'Beantwoord',
+    'q.upvote.label': 'Steun deze vraag ({n} stemmen)',
+    'q.upvote.undo.label': 'Steun intrekken ({n} stemmen)',
+    'q.upvotes.one': '1 stem',
+    'q.upvotes.other': '{n} stemmen',
+    'q.asked': 'Uw vraag is verstuurd.',
+    'q.anonymous.name': 'Anoniem',
+    'q.state.live': 'Nu aan het panel',
+    'q.state.answered': 'Beantwoord',
+    'q.state.pending': 'Wacht op goedkeuring',
+    'q.state.dismissed': 'Afgewezen',
+    'q.yours': 'uw vraag',
+    'q.pending': 'Wachten op goedkeuring',
+    'q.open': 'Open vragen, meeste stemmen eerst',
+    'q.keys.hint': 'Toetsen op een vraag met focus: L live, A beantwoord, D afwijzen, G goedkeuren. L zonder focus zet de bovenste open vraag live, A zonder focus markeert de live vraag als beantwoord.',
+    'q.approve': 'Goedkeuren',
+    'q.live': 'Live zetten',
+    'q.answered': 'Beantwoord',
+    'q.reopen': 'Heropenen',
+    'q.dismiss': 'Afwijzen',
+    'mod.questions.open': 'Vragen openen',
+    'mod.questions.close': 'Vragen sluiten',
+    'mod.questions.isopen': 'Deelnemers kunnen vragen stellen.',
+    'mod.questions.isclosed': 'Vragen stellen is gesloten; stemmen op vragen kan nog.',
+    'mod.chatmode': 'Chatstand',
+    'mod.chatmode.open': 'Open',
+    'mod.chatmode.slow': 'Langzaam',
+    'mod.chatmode.seconds': 'Seconden bij langzaam',
+    'mod.chatmode.closed': 'Gesloten',
+    'mod.chatmode.apply': 'Toepassen',
+    'mod.chatmode.range': 'Kies 5 tot 600 seconden.',
+    'mod.export.questions': 'Vragen (CSV)',
+    'mod.export.names': 'Met namen',
+    'mod.export.names.hint': 'Zonder vinkje staan in de exports alleen deelnemerscodes, geen namen (privacy).',
+    'mod.erase': 'Deelnemer wissen',
+    'mod.erase.hint': 'Wist naam, chatberichten, vragen en de koppeling met stemmen van één deelnemer (AVG art. 17). De tellingen blijven. Dit kan niet ongedaan worden.',
+    'mod.erase.label': 'Deelnemerscode (bijv. p7Hq2)',
+    'mod.erase.submit': 'Wissen…',
+    'mod.erase.short': 'Wissen…',
+    'mod.erase.label.person': 'Gegevens van {name} ({id}) wissen',
+    'mod.erase.confirm': 'De gegevens van {who} definitief wissen? Naam, berichten en vragen verdwijnen; de tellingen blijven.',
+    'mod.erase.done': 'Gegevens van {who} gewist.',
+    'mod.join': 'Deelnemen',
+    'mod.qr.enlarge': 'QR-code vergroten',
+    'qr.alt': 'QR-code met het deelnameadres',
+    'close': 'Sluiten',
+    'mod.shortcuts.live': 'vraag live zetten',
+    'mod.shortcuts.answered': 'vraag beantwoord',
+    'mod.shortcuts.dismiss': 'vraag afwijzen',
+    'mod.shortcuts.approve': 'vraag goedkeuren',
+    'screen.join.scan': 'Scan de code of ga naar',
+    'screen.question': 'Vraag uit de zaal',
   },
   en: {
     'lang.toggle': 'Nederlands',
@@ -1624,8 +2376,8 @@ const STRINGS = {
     'join.unreachable': 'The server cannot be reached. Trying again.',
     'you.as': 'You take part as {name}',
     'you.as.group': 'You take part as {name} ({group})',
-    'leave': 'Sign out',
-    'leave.confirm': 'Sign out? This device will no longer recognise you.',
+    'leave': 'Leave',
+    'leave.confirm': 'Leave? Your name and key are removed from this device; it will no longer recognise you.',
     'vote.legend': 'Your vote',
     'vote.none': 'You have not voted yet.',
     'vote.yours': 'Your vote: {choice}. You can change it while voting is open.',
@@ -1725,6 +2477,86 @@ const STRINGS = {
     'screen.soon': 'The results follow shortly.',
     'screen.present.one': '1 participant',
     'screen.present.other': '{n} participants',
+    'join.remember': 'Remember me on this device',
+    'join.remember.hint': 'Without the tick this browser forgets you when you close the tab: choose that on a shared computer.',
+    'erased': 'The moderator erased your data. You can join again as a new participant.',
+    'you.id': 'Your participant code:',
+    'you.id.hint': '(give this code when you ask the organiser to erase your data)',
+    'talk.title': 'Chat and questions',
+    'chat.wait': 'You can send another message in {s} s.',
+    'chat.mode.slow': 'Slow chat: one message every {s} seconds.',
+    'chat.mode.closed': 'The chat is closed. You can still vote and ask questions.',
+    'chat.mode.closed.moderator': 'The chat is closed to participants; moderators can still write.',
+    'error.chat_closed': 'The chat is closed.',
+    'error.rate_limited.wait': 'You are sending a little fast: you can try again in {s} s.',
+    'error.questions_closed': 'Questions cannot be asked right now.',
+    'error.unknown_question': 'That question is not (or no longer) known.',
+    'error.question_closed': 'That question has already been answered or dismissed.',
+    'error.empty.question': 'Type a question first.',
+    'q.title': 'Questions',
+    'q.help': 'Ask the panel a question, or support with ▲ the questions you want asked too. The moderator picks which question goes to the panel.',
+    'q.ask.label': 'Your question to the panel',
+    'q.anonymous': 'Ask anonymously',
+    'q.ask.submit': 'Ask',
+    'q.closed': 'Questions cannot be asked right now. You can still upvote.',
+    'q.list': 'Questions from the audience',
+    'q.sort': 'Sort',
+    'q.sort.votes': 'Most votes',
+    'q.sort.time': 'Newest',
+    'q.empty': 'No questions yet. Ask the first!',
+    'q.empty.mod': 'No open questions yet.',
+    'q.answered.list': 'Answered',
+    'q.upvote.label': 'Support this question ({n} votes)',
+    'q.upvote.undo.label': 'Withdraw support ({n} votes)',
+    'q.upvotes.one': '1 vote',
+    'q.upvotes.other': '{n} votes',
+    'q.asked': 'Your question was sent.',
+    'q.anonymous.name': 'Anonymous',
+    'q.state.live': 'Now with the panel',
+    'q.state.answered': 'Answered',
+    'q.state.pending': 'Waiting for approval',
+    'q.state.dismissed': 'Dismissed',
+    'q.yours': 'your question',
+    'q.pending': 'Waiting for approval',
+    'q.open': 'Open questions, most votes first',
+    'q.keys.hint': 'Keys on a focused question: L live, A answered, D dismiss, G approve. L without focus puts the top open question live, A without focus marks the live question answered.',
+    'q.approve': 'Approve',
+    'q.live': 'Put live',
+    'q.answered': 'Answered',
+    'q.reopen': 'Reopen',
+    'q.dismiss': 'Dismiss',
+    'mod.questions.open': 'Open questions',
+    'mod.questions.close': 'Close questions',
+    'mod.questions.isopen': 'Participants can ask questions.',
+    'mod.questions.isclosed': 'Asking is closed; upvoting still works.',
+    'mod.chatmode': 'Chat mode',
+    'mod.chatmode.open': 'Open',
+    'mod.chatmode.slow': 'Slow',
+    'mod.chatmode.seconds': 'Seconds when slow',
+    'mod.chatmode.closed': 'Closed',
+    'mod.chatmode.apply': 'Apply',
+    'mod.chatmode.range': 'Choose 5 to 600 seconds.',
+    'mod.export.questions': 'Questions (CSV)',
+    'mod.export.names': 'With names',
+    'mod.export.names.hint': 'Without the tick the exports carry participant codes only, no names (privacy).',
+    'mod.erase': 'Erase a participant',
+    'mod.erase.hint': 'Erases one participant\'s name, chat messages, questions and the link to their votes (GDPR art. 17). The counts stay. This cannot be undone.',
+    'mod.erase.label': 'Participant code (e.g. p7Hq2)',
+    'mod.erase.submit': 'Erase…',
+    'mod.erase.short': 'Erase…',
+    'mod.erase.label.person': 'Erase the data of {name} ({id})',
+    'mod.erase.confirm': 'Erase the data of {who} for good? Name, messages and questions disappear; the counts stay.',
+    'mod.erase.done': 'The data of {who} was erased.',
+    'mod.join': 'Join',
+    'mod.qr.enlarge': 'Enlarge QR code',
+    'qr.alt': 'QR code with the address to join',
+    'close': 'Close',
+    'mod.shortcuts.live': 'put a question live',
+    'mod.shortcuts.answered': 'question answered',
+    'mod.shortcuts.dismiss': 'dismiss a question',
+    'mod.shortcuts.approve': 'approve a question',
+    'screen.join.scan': 'Scan the code or go to',
+    'screen.question': 'Question from the audience',
   },
 };
 
@@ -1822,11 +2654,16 @@ export function bindLanguageToggle(button) {
 
 """#),
         "js/moderator.js": .text(#"""
-// The moderator console: statements, voting, results, chat moderation, announcement, exports.
-import { Connection, fetchEventInfo } from './connection.js';
-import { byId, h, clear, codePoints, clockTime, announce, isTyping } from './dom.js';
-import { t, tn, applyStatic, bindLanguageToggle, onLanguageChange, setDefaultLanguage, formatNumber, formatPercent } from './i18n.js';
-import { CHOICES, connectionIndicator, renderBars, errorText, renderAnnouncement, resultsSentence } from './ui.js';
+// The moderator console: statements, voting, results, questions, chat moderation and
+// chat modes, announcement, erasure, exports and the join QR code. The state comes
+// from the pure reducer in session.js; the chat list and form from chat.js.
+import { Connection, fetchEventInfo, isOnline } from './connection.js';
+import { byId, h, clear, codePoints, announce, isTyping } from './dom.js';
+import { t, tn, onLanguageChange, setDefaultLanguage, formatNumber, formatPercent } from './i18n.js';
+import { CHOICES, startPage, renderBars, errorText, renderAnnouncement, resultsSentence, questionElement, participantAddress } from './ui.js';
+import { createStore, statementText, currentPosition, rankedQuestions, liveQuestion, turnout } from './session.js';
+import { ChatView } from './chat.js';
+import { mountAnalysis } from './analysis.js';
 
 const KEY_STORAGE = 'stelling.moderator.key';
 const NAME_STORAGE = 'stelling.moderator.name';
@@ -1843,27 +2680,25 @@ const ui = {
   reveal: byId('btn-reveal'), revealLabel: byId('btn-reveal-label'), controlFeedback: byId('control-feedback'),
   bars: byId('bars'), turnout: byId('turnout'), turnoutFill: byId('turnout-fill'),
   groupsWrap: byId('groups-wrap'), groupsBody: byId('groups-body'),
-  chatList: byId('chat-list'), chatEmpty: byId('chat-empty'), chatForm: byId('chat-form'), chatInput: byId('chat-input'),
-  chatSend: byId('chat-send'), chatError: byId('chat-error'), chatFeedback: byId('chat-feedback'),
+  questionsPanel: byId('questions-panel'), questionsToggle: byId('questions-toggle'), questionsState: byId('questions-state'),
+  liveQuestion: byId('live-question'), liveList: byId('live-list'), pendingWrap: byId('pending-wrap'),
+  pendingCount: byId('pending-count'), pendingList: byId('pending-list'), openList: byId('open-list'),
+  openEmpty: byId('open-empty'), answeredWrap: byId('answered-wrap'), answeredCount: byId('answered-count'),
+  answeredList: byId('answered-list'), questionFeedback: byId('question-feedback'),
+  chatModeForm: byId('chat-mode-form'), modeSeconds: byId('mode-seconds'), chatFeedback: byId('chat-feedback'),
   announceCurrent: byId('announce-current'), announceForm: byId('announce-form'), announceText: byId('announce-text'),
   announceRemove: byId('announce-remove'), announceFeedback: byId('announce-feedback'),
-  exportFeedback: byId('export-feedback'), live: byId('live'),
-  storeAlert: byId('store-alert'), storeAlertText: byId('store-alert-text'),
+  exportFeedback: byId('export-feedback'), exportNames: byId('export-names'),
+  eraseForm: byId('erase-form'), eraseId: byId('erase-id'), eraseFeedback: byId('erase-feedback'),
+  joinUrl: byId('join-url'), qrEnlarge: byId('qr-enlarge'), qrDialog: byId('qr-dialog'), qrDialogUrl: byId('qr-dialog-url'),
+  live: byId('live'), storeAlert: byId('store-alert'), storeAlertText: byId('store-alert-text'),
 };
 
-const state = {
+const page = {
   info: { title: 'Stelling', groups: [], limits: { chat_chars: 500, name_chars: 40 } },
-  you: null,
-  statements: [],
-  groups: [],
-  current: null,
-  tally: null,
-  present: null,
-  announcement: null,
-  messages: new Map(),
-  muted: new Set(),
   shown: new Set(), // statements shown during this console's life
 };
+const store = createStore(changed);
 let connection = null;
 
 // ---- key handling: sessionStorage only; a #key=… fragment moves there and leaves the address bar ----
@@ -1886,23 +2721,30 @@ function storedName() {
 }
 
 takeKeyFromFragment();
-applyStatic();
-bindLanguageToggle(ui.lang);
-const onState = connectionIndicator(ui.conn, ui.retry, () => connection);
+const onState = startPage(ui, () => connection);
+const chat = new ChatView({
+  store,
+  getConnection: () => connection,
+  limits: () => page.info.limits,
+  actions: chatActions,
+  maxShown: MAX_CHAT_SHOWN,
+});
+mountAnalysis(ui.console, storedKey);
 onLanguageChange(renderAll);
 
 fetchEventInfo().then((info) => {
-  state.info = { ...state.info, ...info, limits: { ...state.info.limits, ...(info.limits || {}) } };
+  page.info = { ...page.info, ...info, limits: { ...page.info.limits, ...(info.limits || {}) } };
   setDefaultLanguage(info.language);
   renderTitle();
+  renderJoin();
 }, () => { /* the welcome brings the title; the language stays as it is */ });
 
 if (storedKey()) connect();
 else showLogin('');
 
 function renderTitle() {
-  ui.title.textContent = state.info.title || 'Stelling';
-  document.title = (state.info.title || 'Stelling') + ': ' + t('mod.title');
+  ui.title.textContent = page.info.title || 'Stelling';
+  document.title = (page.info.title || 'Stelling') + ': ' + t('mod.title');
 }
 
 function showLogin(message) {
@@ -1956,72 +2798,52 @@ function connect() {
       if (name) message.name = name;
       return message;
     },
-    onEvent: handleEvent,
-    onState: (s, info) => { onState(s, info); renderControls(); },
+    onEvent: store.dispatch,
+    onState: (s, info) => { onState(s, info); renderControls(); renderQuestions(); },
     onJoinError: (error) => {
       connection = null;
       if (error.code === 'unauthorized') {
         try { sessionStorage.removeItem(KEY_STORAGE); } catch { /* ignore */ }
       }
       ui.conn.hidden = true;
-      showLogin(errorText(error, state.info.limits));
+      showLogin(errorText(error, page.info.limits));
     },
   });
   connection.start();
 }
 
-// ---- events ----
+// ---- events: the reducer makes the state, the console renders what changed ----
 
-function handleEvent(event) {
+function changed(before, event) {
   switch (event.type) {
-    case 'welcome': return welcome(event);
-    case 'statement': return statementChanged(event);
-    case 'tally': return tallied(event);
-    case 'chat': return chatReceived(event.message);
-    case 'hidden': return messageHidden(event.message);
-    case 'presence': state.present = event.present; return renderPresent();
-    case 'announcement': state.announcement = event.text || null; return renderAnnouncementState();
-    default: return;
+    case 'welcome':
+      if (store.state.title) page.info.title = store.state.title;
+      if (store.state.current) page.shown.add(store.state.current.statement);
+      renderAll();
+      chat.scrollToBottom();
+      return;
+    case 'statement': return statementChanged(before);
+    case 'tally': return renderTally();
+    case 'chat': case 'hidden': return chat.render();
+    case 'presence': renderPresent(); return renderTally();
+    case 'announcement': return renderAnnouncementState();
+    case 'chat_mode': return renderChatMode();
+    case 'question': case 'upvotes': case 'questions': return renderQuestions();
+    case '@muted': chat.render(true); return renderQuestions();
+    default: return undefined;
   }
 }
 
-function welcome(event) {
-  const session = event.session || {};
-  state.you = event.you;
-  state.statements = session.statements || [];
-  state.groups = session.groups || [];
-  state.current = session.current || null;
-  state.tally = session.tally || null;
-  state.present = session.present ?? null;
-  state.announcement = session.announcement ?? null;
-  if (session.title) state.info.title = session.title;
-  if (state.current) state.shown.add(state.current.statement);
-  state.messages = new Map();
-  for (const message of session.chat || []) state.messages.set(message.id, message);
-  renderTitle();
-  renderAll();
-  renderChatList(true);
-}
-
-function statementChanged(event) {
-  const before = state.current;
-  if (Array.isArray(event.statements)) state.statements = event.statements;
-  state.current = event.current || null;
-  if (state.current) {
-    state.shown.add(state.current.statement);
-    if (!before || before.statement !== state.current.statement) {
-      state.tally = null;
-      announce(ui.live, t('live.statement', { text: statementText(state.current.statement) }));
+function statementChanged(before) {
+  const current = store.state.current;
+  if (current) {
+    page.shown.add(current.statement);
+    if (!before.current || before.current.statement !== current.statement) {
+      announce(ui.live, t('live.statement', { text: statementText(store.state, current.statement) }));
     }
   }
   renderStatements();
   renderCurrent();
-}
-
-function tallied(tally) {
-  if (!state.current || tally.statement !== state.current.statement) return;
-  state.tally = tally;
-  renderTally();
 }
 
 // ---- rendering ----
@@ -2031,36 +2853,34 @@ function renderAll() {
   renderPresent();
   renderStatements();
   renderCurrent();
-  renderChatList(false);
+  chat.render(true);
+  renderChatMode();
+  renderQuestions();
   renderAnnouncementState();
+  renderJoin();
 }
 
 function renderPresent() {
-  if (state.present === null || state.present === undefined) { ui.present.hidden = true; return; }
+  if (store.state.present === null || store.state.present === undefined) { ui.present.hidden = true; return; }
   ui.present.hidden = false;
-  ui.present.textContent = tn('present', state.present);
-  renderTally();
-}
-
-function statementText(id) {
-  const statement = state.statements.find((s) => s.id === id);
-  return statement ? statement.text : '';
+  ui.present.textContent = tn('present', store.state.present);
 }
 
 function renderStatements() {
   clear(ui.statementList);
-  state.statements.forEach((statement, index) => {
-    const isCurrent = state.current && state.current.statement === statement.id;
+  const current = store.state.current;
+  store.state.statements.forEach((statement, index) => {
+    const isCurrent = current && current.statement === statement.id;
     const badges = [];
     if (isCurrent) {
-      badges.push(h('span', { class: 'badge', dataset: { state: state.current.voting }, text: t(state.current.voting === 'open' ? 'voting.open' : 'voting.closed') }));
-      if (state.current.results === 'visible') badges.push(h('span', { class: 'badge', dataset: { state: 'visible' }, text: t('results.visible') }));
+      badges.push(h('span', { class: 'badge', dataset: { state: current.voting }, text: t(current.voting === 'open' ? 'voting.open' : 'voting.closed') }));
+      if (current.results === 'visible') badges.push(h('span', { class: 'badge', dataset: { state: 'visible' }, text: t('results.visible') }));
     } else {
-      badges.push(h('span', { class: 'st-state', text: t(state.shown.has(statement.id) ? 'mod.state.shown' : 'mod.state.new') }));
+      badges.push(h('span', { class: 'st-state', text: t(page.shown.has(statement.id) ? 'mod.state.shown' : 'mod.state.new') }));
     }
     const go = h('button', {
       class: 'btn btn-small', text: t('mod.goto'),
-      attrs: { type: 'button', 'aria-label': t('mod.goto.label', { n: index + 1 }), disabled: isCurrent || !online() },
+      attrs: { type: 'button', 'aria-label': t('mod.goto.label', { n: index + 1 }), disabled: isCurrent || !isOnline(connection) },
       on: { click: () => command({ type: 'goto', statement: statement.id }) },
     });
     const li = h('li', { class: 'st-item' + (isCurrent ? ' current' : ''), dataset: { id: statement.id } },
@@ -2072,12 +2892,8 @@ function renderStatements() {
   });
 }
 
-function online() {
-  return connection && connection.state === 'online';
-}
-
 function renderCurrent() {
-  const current = state.current;
+  const current = store.state.current;
   if (!current) {
     ui.currentLabel.textContent = '';
     ui.currentText.textContent = t('mod.none');
@@ -2085,9 +2901,8 @@ function renderCurrent() {
     ui.votingBadge.hidden = true;
     ui.resultsBadge.hidden = true;
   } else {
-    const index = state.statements.findIndex((s) => s.id === current.statement);
-    ui.currentLabel.textContent = t('statement.label', { n: index + 1, total: state.statements.length });
-    ui.currentText.textContent = statementText(current.statement);
+    ui.currentLabel.textContent = t('statement.label', { n: currentPosition(store.state), total: store.state.statements.length });
+    ui.currentText.textContent = statementText(store.state, current.statement);
     ui.currentText.classList.remove('waiting');
     ui.votingBadge.hidden = false;
     ui.votingBadge.dataset.state = current.voting;
@@ -2101,10 +2916,10 @@ function renderCurrent() {
 }
 
 function renderControls() {
-  const current = state.current;
-  const on = online();
-  const index = current ? state.statements.findIndex((s) => s.id === current.statement) : -1;
-  ui.next.disabled = !on || index >= state.statements.length - 1;
+  const current = store.state.current;
+  const on = isOnline(connection);
+  const position = currentPosition(store.state);
+  ui.next.disabled = !on || position >= store.state.statements.length;
   ui.close.disabled = !on || !current || current.voting !== 'open';
   ui.open.disabled = !on || !current || current.voting === 'open';
   ui.reveal.disabled = !on || !current;
@@ -2117,15 +2932,15 @@ function renderControls() {
 }
 
 function renderTally() {
-  const tally = state.tally && state.current && state.tally.statement === state.current.statement ? state.tally : null;
+  const tally = store.state.tally;
   renderBars(ui.bars, tally || { agree: 0, disagree: 0, pass: 0, voters: 0 });
-  const voters = tally ? tally.voters : 0;
-  const present = tally ? tally.present : state.present || 0;
+  // Never above 100%: voters / max(present, voters) (issue 11 §7).
+  const { voters, base, share } = turnout(tally, store.state.present);
   ui.turnout.textContent = t('mod.turnout.value', {
-    voters: formatNumber(voters), present: formatNumber(present), pct: formatPercent(voters, present),
+    voters: formatNumber(voters), present: formatNumber(base), pct: formatPercent(voters, base),
   });
-  ui.turnoutFill.style.width = (present > 0 ? Math.min(100, (100 * voters) / present) : 0).toFixed(1) + '%';
-  const groups = state.groups || [];
+  ui.turnoutFill.style.width = (100 * share).toFixed(1) + '%';
+  const groups = store.state.groups || [];
   ui.groupsWrap.hidden = groups.length === 0;
   clear(ui.groupsBody);
   for (const group of groups) {
@@ -2140,9 +2955,9 @@ function renderTally() {
 }
 
 function renderAnnouncementState() {
-  renderAnnouncement(ui.banner, ui.bannerText, state.announcement);
-  ui.announceCurrent.textContent = state.announcement || t('mod.announce.none');
-  ui.announceRemove.disabled = !state.announcement;
+  renderAnnouncement(ui.banner, ui.bannerText, store.state.announcement);
+  ui.announceCurrent.textContent = store.state.announcement || t('mod.announce.none');
+  ui.announceRemove.disabled = !store.state.announcement;
 }
 
 // ---- commands ----
@@ -2157,25 +2972,26 @@ function feedback(element, text, ok = true) {
   if (ok) feedbackTimers.set(element, setTimeout(() => { if (element.textContent === text) element.textContent = ''; }, 5000));
 }
 
+/** Sends a request; resolves with the ack, or undefined after showing the error. */
 function command(request, element = ui.controlFeedback) {
-  if (!connection) return Promise.reject({ code: 'offline' });
+  if (!connection) return Promise.resolve(undefined);
   return connection.request(request).then((ack) => {
     feedback(element, t('mod.done'));
     return ack;
   }, (error) => {
-    feedback(element, errorText(error, state.info.limits), false);
-    throw error;
-  }).catch(() => undefined);
+    feedback(element, errorText(error, page.info.limits), false);
+    return undefined;
+  });
 }
 
 function next() { if (!ui.next.disabled) command({ type: 'next' }); }
 function closeVoting() { if (!ui.close.disabled) command({ type: 'close' }); }
 function openVoting() { if (!ui.open.disabled) command({ type: 'open' }); }
 function toggleReveal() {
-  if (ui.reveal.disabled || !state.current) return;
-  const visible = state.current.results !== 'visible';
+  if (ui.reveal.disabled || !store.state.current) return;
+  const visible = store.state.current.results !== 'visible';
   command({ type: 'reveal', visible }).then((ack) => {
-    if (ack && visible && state.tally) announce(ui.live, resultsSentence(state.tally));
+    if (ack && visible && store.state.tally) announce(ui.live, resultsSentence(store.state.tally));
   });
 }
 
@@ -2186,12 +3002,27 @@ ui.reveal.addEventListener('click', toggleReveal);
 
 document.addEventListener('keydown', (event) => {
   if (ui.console.hidden || event.repeat || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (isTyping(event.target)) return;
+  if (isTyping(event.target) || ui.qrDialog.open) return;
+  const focused = event.target instanceof Element ? event.target.closest('.question[data-id]') : null;
   switch (event.key.toLowerCase()) {
     case 'n': event.preventDefault(); next(); break;
     case 'c': event.preventDefault(); closeVoting(); break;
     case 'o': event.preventDefault(); openVoting(); break;
     case 'r': event.preventDefault(); toggleReveal(); break;
+    case 'l': {
+      event.preventDefault();
+      const target = focused ? focused.dataset.id : (rankedQuestions(store.state, { states: ['open'] })[0] || {}).id;
+      if (target) setQuestionState(target, 'live');
+      break;
+    }
+    case 'a': {
+      event.preventDefault();
+      const target = focused ? focused.dataset.id : (liveQuestion(store.state) || {}).id;
+      if (target) setQuestionState(target, 'answered');
+      break;
+    }
+    case 'd': if (focused) { event.preventDefault(); setQuestionState(focused.dataset.id, 'dismissed'); } break;
+    case 'g': if (focused) { event.preventDefault(); setQuestionState(focused.dataset.id, 'open'); } break;
     default: break;
   }
 });
@@ -2200,8 +3031,8 @@ ui.addForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const text = ui.addText.value;
   if (text.trim() === '') { feedback(ui.addFeedback, errorText({ code: 'empty' }), false); return; }
-  if (codePoints(text) > (state.info.limits.chat_chars || 500)) {
-    feedback(ui.addFeedback, errorText({ code: 'too_long' }, state.info.limits), false);
+  if (codePoints(text) > (page.info.limits.chat_chars || 500)) {
+    feedback(ui.addFeedback, errorText({ code: 'too_long' }, page.info.limits), false);
     return;
   }
   command({ type: 'add', text }, ui.addFeedback).then((ack) => {
@@ -2213,8 +3044,8 @@ ui.announceForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const text = ui.announceText.value.trim();
   if (text === '') { feedback(ui.announceFeedback, errorText({ code: 'empty' }), false); return; }
-  if (codePoints(text) > (state.info.limits.chat_chars || 500)) {
-    feedback(ui.announceFeedback, errorText({ code: 'too_long' }, state.info.limits), false);
+  if (codePoints(text) > (page.info.limits.chat_chars || 500)) {
+    feedback(ui.announceFeedback, errorText({ code: 'too_long' }, page.info.limits), false);
     return;
   }
   command({ type: 'announce', text }, ui.announceFeedback).then((ack) => { if (ack) ui.announceText.value = ''; });
@@ -2222,106 +3053,170 @@ ui.announceForm.addEventListener('submit', (event) => {
 
 ui.announceRemove.addEventListener('click', () => command({ type: 'announce', text: '' }, ui.announceFeedback));
 
-// ---- chat ----
+// ---- chat: hide, mute, erase per message; the chat mode ----
 
-function isNearBottom() {
-  const list = ui.chatList;
-  return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+function personActions(from, element) {
+  const actions = [];
+  if (!from || !from.id || from.role === 'moderator') return actions;
+  const muted = store.state.muted.includes(from.id);
+  actions.push(h('button', {
+    class: 'btn btn-small' + (muted ? '' : ' btn-danger'), text: t(muted ? 'mod.unmute' : 'mod.mute'),
+    attrs: { type: 'button', 'aria-pressed': String(muted), 'aria-label': t(muted ? 'mod.unmute.label' : 'mod.mute.label', { name: from.name || from.id }) },
+    on: { click: () => toggleMute(from.id, element) },
+  }));
+  actions.push(h('button', {
+    class: 'btn btn-small btn-quiet erase', text: t('mod.erase.short'),
+    attrs: { type: 'button', 'aria-label': t('mod.erase.label.person', { name: from.name || from.id, id: from.id }) },
+    dataset: { participant: from.id },
+    on: { click: () => erase(from.id, from.name, element) },
+  }));
+  return actions;
 }
 
-function messageElement(message) {
+function chatActions(message) {
   const from = message.from || {};
-  const own = state.you && from.id === state.you.id;
-  const isModerator = from.role === 'moderator';
-  const muted = state.muted.has(from.id);
-  const actions = [
+  return [
     h('button', {
       class: 'btn btn-small', text: t('mod.hide'),
       attrs: { type: 'button', 'aria-label': t('mod.hide.label', { name: from.name || '' }) },
       on: { click: () => command({ type: 'hide', message: message.id }, ui.chatFeedback) },
     }),
+    ...personActions(from, ui.chatFeedback),
   ];
-  if (!isModerator && from.id) {
-    actions.push(h('button', {
-      class: 'btn btn-small' + (muted ? '' : ' btn-danger'), text: t(muted ? 'mod.unmute' : 'mod.mute'),
-      attrs: { type: 'button', 'aria-pressed': String(muted), 'aria-label': t(muted ? 'mod.unmute.label' : 'mod.mute.label', { name: from.name || '' }) },
-      on: { click: () => toggleMute(from.id) },
-    }));
-  }
-  const tags = [];
-  if (own) tags.push(h('span', { class: 'msg-tag', text: t('chat.you') }));
-  else if (isModerator) tags.push(h('span', { class: 'msg-tag msg-tag-mod', text: t('chat.moderator') }));
-  if (muted) tags.push(h('span', { class: 'msg-tag msg-tag-muted', text: t('mod.muted') }));
-  return h('li', { class: 'msg' + (own ? ' own' : '') + (isModerator ? ' from-moderator' : ''), dataset: { id: message.id, from: from.id || '' } },
-    h('div', { class: 'msg-head' },
-      h('span', { class: 'msg-name', text: from.name || '' }),
-      ...tags,
-      h('time', { class: 'msg-time', text: clockTime(message.at), attrs: { datetime: message.at } })),
-    h('p', { class: 'msg-text', text: message.text }),
-    h('div', { class: 'msg-actions' }, actions));
 }
 
-function toggleMute(participant) {
-  const muted = !state.muted.has(participant);
-  command({ type: 'mute', participant, muted }, ui.chatFeedback).then((ack) => {
-    if (!ack) return;
-    if (muted) state.muted.add(participant); else state.muted.delete(participant);
-    renderChatList(false);
+function toggleMute(participant, element) {
+  const muted = !store.state.muted.includes(participant);
+  command({ type: 'mute', participant, muted }, element).then((ack) => {
+    if (ack) store.dispatch({ type: '@muted', participant, muted });
   });
 }
 
-function renderChatList(toBottom) {
-  const stick = toBottom || isNearBottom();
-  const scroll = ui.chatList.scrollTop;
-  clear(ui.chatList);
-  const messages = [...state.messages.values()].slice(-MAX_CHAT_SHOWN);
-  for (const message of messages) ui.chatList.append(messageElement(message));
-  ui.chatEmpty.hidden = messages.length > 0;
-  ui.chatList.scrollTop = stick ? ui.chatList.scrollHeight : scroll;
+function renderChatMode() {
+  const mode = store.state.chatMode;
+  for (const radio of ui.chatModeForm.querySelectorAll('input[name="chat-mode"]')) radio.checked = radio.value === mode.mode;
+  if (mode.mode === 'slow') ui.modeSeconds.value = String(mode.seconds);
+  chat.renderMode();
 }
 
-function chatReceived(message) {
-  if (!message || state.messages.has(message.id)) return;
-  const stick = isNearBottom();
-  state.messages.set(message.id, message);
-  ui.chatList.append(messageElement(message));
-  while (ui.chatList.children.length > MAX_CHAT_SHOWN) ui.chatList.firstElementChild.remove();
-  if (state.messages.size > MAX_CHAT_SHOWN * 2) state.messages = new Map([...state.messages.entries()].slice(-MAX_CHAT_SHOWN));
-  ui.chatEmpty.hidden = true;
-  if (stick) ui.chatList.scrollTop = ui.chatList.scrollHeight;
-}
-
-function messageHidden(id) {
-  state.messages.delete(id);
-  for (const element of ui.chatList.querySelectorAll('.msg')) {
-    if (element.dataset.id === String(id)) element.remove();
+ui.chatModeForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const chosen = ui.chatModeForm.querySelector('input[name="chat-mode"]:checked');
+  const mode = chosen ? chosen.value : 'open';
+  const request = { type: 'chat_mode', mode };
+  if (mode === 'slow') {
+    const seconds = Number(ui.modeSeconds.value);
+    if (!Number.isInteger(seconds) || seconds < 5 || seconds > 600) {
+      feedback(ui.chatFeedback, t('mod.chatmode.range'), false);
+      ui.modeSeconds.focus();
+      return;
+    }
+    request.seconds = seconds;
   }
-  ui.chatEmpty.hidden = state.messages.size > 0;
-}
-
-ui.chatInput.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    ui.chatForm.requestSubmit();
-  }
+  command(request, ui.chatFeedback);
 });
 
-ui.chatForm.addEventListener('submit', (event) => {
+// ---- erasure (a moderator request Stelling adds; docs/DECISIONS.md "Privacy") ----
+
+function erase(participant, name, element = ui.eraseFeedback) {
+  const who = name ? name + ' (' + participant + ')' : participant;
+  if (!window.confirm(t('mod.erase.confirm', { who }))) return Promise.resolve(undefined);
+  return command({ type: 'erase', participant }, element).then((ack) => {
+    if (ack) feedback(element, t('mod.erase.done', { who }));
+    return ack;
+  });
+}
+
+ui.eraseForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  const text = ui.chatInput.value;
-  if (text.trim() === '') { ui.chatError.textContent = errorText({ code: 'empty' }); return; }
-  if (codePoints(text) > (state.info.limits.chat_chars || 500)) {
-    ui.chatError.textContent = errorText({ code: 'too_long' }, state.info.limits);
-    return;
+  const id = ui.eraseId.value.trim();
+  if (!id) { feedback(ui.eraseFeedback, t('error.unknown_participant'), false); ui.eraseId.focus(); return; }
+  erase(id, '', ui.eraseFeedback).then((ack) => { if (ack) ui.eraseId.value = ''; });
+});
+
+// ---- questions: the queue ----
+
+function setQuestionState(question, state) {
+  return command({ type: 'question_state', question, state }, ui.questionFeedback);
+}
+
+function questionActions(question) {
+  const actions = [];
+  const button = (key, state, shortcut) => h('button', {
+    class: 'btn btn-small' + (state === 'dismissed' ? ' btn-danger' : state === 'live' ? ' btn-primary' : ''),
+    text: t(key), attrs: { type: 'button', 'aria-keyshortcuts': shortcut, disabled: !isOnline(connection) },
+    dataset: { action: state },
+    on: { click: () => setQuestionState(question.id, state) },
+  });
+  if (question.state === 'pending') actions.push(button('q.approve', 'open', 'G'));
+  if (question.state === 'open' || question.state === 'pending') actions.push(button('q.live', 'live', 'L'));
+  if (question.state === 'live') actions.push(button('q.answered', 'answered', 'A'));
+  if (question.state === 'answered') actions.push(button('q.reopen', 'open', 'G'));
+  if (question.state !== 'dismissed') actions.push(button('q.dismiss', 'dismissed', 'D'));
+  return [...actions, ...personActions(question.from, ui.questionFeedback)];
+}
+
+function moderatorQuestion(question) {
+  const side = h('span', { class: 'upvote-static', attrs: { 'aria-label': tn('q.upvotes', question.upvotes || 0) } },
+    h('span', { class: 'upvote-mark', attrs: { 'aria-hidden': 'true' }, text: '▲' }),
+    h('span', { class: 'upvote-count', text: String(question.upvotes || 0) }));
+  const li = questionElement(question, { side, actions: questionActions(question) });
+  li.tabIndex = 0;
+  if (question.from && store.state.muted.includes(question.from.id)) {
+    li.querySelector('.msg-head').append(h('span', { class: 'msg-tag msg-tag-muted', text: t('mod.muted') }));
   }
-  if (!connection) return;
-  ui.chatSend.disabled = true;
-  ui.chatError.textContent = '';
-  connection.request({ type: 'chat', text }).then(() => {
-    if (ui.chatInput.value === text) ui.chatInput.value = '';
-  }, (error) => {
-    ui.chatError.textContent = errorText(error, state.info.limits);
-  }).finally(() => { ui.chatSend.disabled = false; });
+  return li;
+}
+
+function fillList(list, questions) {
+  const focusedId = document.activeElement && document.activeElement.closest ? (document.activeElement.closest('.question') || {}).dataset : null;
+  clear(list);
+  for (const question of questions) list.append(moderatorQuestion(question));
+  if (focusedId && focusedId.id) {
+    const again = list.querySelector('.question[data-id="' + CSS.escape(focusedId.id) + '"]');
+    if (again) again.focus();
+  }
+}
+
+function renderQuestions() {
+  // A server without Revision 2 (no "questions"/"chat_mode" in the welcome's features) gets neither control.
+  const features = store.state.features;
+  ui.questionsPanel.hidden = store.state.welcomed && !features.includes('questions');
+  ui.chatModeForm.hidden = store.state.welcomed && !features.includes('chat_mode');
+  const live = liveQuestion(store.state);
+  ui.liveQuestion.hidden = !live;
+  fillList(ui.liveList, live ? [live] : []);
+  const pending = store.state.questions.filter((q) => q.state === 'pending');
+  ui.pendingWrap.hidden = pending.length === 0;
+  ui.pendingCount.textContent = String(pending.length);
+  fillList(ui.pendingList, pending);
+  const open = rankedQuestions(store.state, { states: ['open'] });
+  fillList(ui.openList, open);
+  ui.openEmpty.hidden = open.length > 0;
+  const answered = rankedQuestions(store.state, { order: 'time', states: ['answered'] });
+  ui.answeredWrap.hidden = answered.length === 0;
+  ui.answeredCount.textContent = String(answered.length);
+  fillList(ui.answeredList, answered);
+  ui.questionsToggle.textContent = t(store.state.questionsOpen ? 'mod.questions.close' : 'mod.questions.open');
+  ui.questionsToggle.setAttribute('aria-pressed', String(store.state.questionsOpen));
+  ui.questionsToggle.disabled = !isOnline(connection);
+  ui.questionsState.textContent = t(store.state.questionsOpen ? 'mod.questions.isopen' : 'mod.questions.isclosed');
+}
+
+ui.questionsToggle.addEventListener('click', () => command({ type: 'questions', open: !store.state.questionsOpen }, ui.questionFeedback));
+
+// ---- the join address and QR code (the same address the screen shows) ----
+
+function renderJoin() {
+  const address = participantAddress(page.info);
+  ui.joinUrl.textContent = address;
+  ui.qrDialogUrl.textContent = address;
+}
+
+ui.qrEnlarge.addEventListener('click', () => {
+  renderJoin();
+  if (typeof ui.qrDialog.showModal === 'function') ui.qrDialog.showModal();
+  else ui.qrDialog.setAttribute('open', '');
 });
 
 // ---- exports: fetched with the key in a header, saved through a Blob link ----
@@ -2337,7 +3232,8 @@ async function download(file, button) {
   try {
     let response;
     try {
-      response = await fetch('/export/' + file, { headers: { Authorization: 'Bearer ' + key }, cache: 'no-store' });
+      const names = ui.exportNames.checked ? '?names=1' : '';
+      response = await fetch('/export/' + file + names, { headers: { Authorization: 'Bearer ' + key }, cache: 'no-store' });
     } catch {
       feedback(ui.exportFeedback, t('mod.export.network', { file }), false);
       return;
@@ -2352,21 +3248,22 @@ async function download(file, button) {
     }
     const blob = await response.blob();
     const url = URL.createObjectURL(blob);
-    const link = h('a', { attrs: { href: url, download: exportName(file) }, class: 'visually-hidden' });
+    const link = h('a', { attrs: { href: url, download: exportName(file, ui.exportNames.checked) }, class: 'visually-hidden' });
     document.body.append(link);
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
-    feedback(ui.exportFeedback, t('mod.export.done', { file: exportName(file) }));
+    feedback(ui.exportFeedback, t('mod.export.done', { file: exportName(file, ui.exportNames.checked) }));
   } finally {
     button.disabled = false;
   }
 }
 
-function exportName(file) {
+/** stelling-votes-20261202-1405.csv, or stelling-votes-names-… for an export with names. */
+function exportName(file, names = false) {
   const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
   const dot = file.lastIndexOf('.');
-  return 'stelling-' + file.slice(0, dot) + '-' + stamp + file.slice(dot);
+  return 'stelling-' + file.slice(0, dot) + (names ? '-names' : '') + '-' + stamp + file.slice(dot);
 }
 
 // ---- store health: PROTOCOL.md has no event for it, so the console asks /healthz ----
@@ -2396,14 +3293,18 @@ checkHealth();
 
 """#),
         "js/participant.js": .text(#"""
-// The participant page: join, vote, chat, programme, announcement.
-import { Connection, fetchEventInfo } from './connection.js';
-import { byId, h, clear, codePoints, clockTime, announce } from './dom.js';
-import { t, tn, applyStatic, bindLanguageToggle, onLanguageChange, setDefaultLanguage } from './i18n.js';
+// The participant page: join, vote, chat, questions to the panel, programme, announcement.
+// The store.state state comes from the pure reducer in store.state.js; this file only renders it
+// and sends requests.
+import { Connection, fetchEventInfo, isOnline } from './connection.js';
+import { byId, h, clear, codePoints, announce } from './dom.js';
+import { t, tn, onLanguageChange, setDefaultLanguage } from './i18n.js';
 import {
-  CHOICES, connectionIndicator, renderBars, resultsSentence, turnoutText, errorText,
-  renderAnnouncement, renderProgramme,
+  CHOICES, startPage, renderBars, resultsSentence, turnoutText, errorText,
+  renderAnnouncement, renderProgramme, questionElement,
 } from './ui.js';
+import { createStore, statementText, currentPosition, rankedQuestions } from './session.js';
+import { ChatView } from './chat.js';
 
 const IDENTITY_KEY = 'stelling.participant';
 const MAX_CHAT_SHOWN = 300;
@@ -2413,71 +3314,94 @@ const ui = {
   lang: byId('lang'), banner: byId('announcement'), bannerText: byId('announcement-text'),
   loading: byId('loading'), join: byId('join'), joinForm: byId('join-form'), joinName: byId('join-name'),
   joinGroupField: byId('join-group-field'), joinGroup: byId('join-group'), joinError: byId('join-error'),
-  joinSubmit: byId('join-submit'),
+  joinSubmit: byId('join-submit'), joinRemember: byId('join-remember'),
   stage: byId('stage'), statementLabel: byId('statement-label'), votingBadge: byId('voting-badge'),
   statementText: byId('statement-text'), vote: byId('vote'), voteStatus: byId('vote-status'),
   voteError: byId('vote-error'), results: byId('results'), bars: byId('bars'), turnout: byId('turnout'),
-  chat: byId('chat'), you: byId('you'), chatList: byId('chat-list'), chatEmpty: byId('chat-empty'),
-  chatForm: byId('chat-form'), chatInput: byId('chat-input'), chatSend: byId('chat-send'),
-  chatError: byId('chat-error'), chatCounter: byId('chat-counter'), chatCounterLabel: byId('chat-counter-label'),
+  chat: byId('chat'), you: byId('you'),
+  tabChat: byId('tab-chat'), tabQuestions: byId('tab-questions'), tabQuestionsCount: byId('tab-questions-count'),
+  panelChat: byId('panel-chat'), panelQuestions: byId('panel-questions'),
+  askForm: byId('ask-form'), askInput: byId('ask-input'), askAnonymous: byId('ask-anonymous'), askSend: byId('ask-send'),
+  askClosed: byId('ask-closed'), askError: byId('ask-error'), sortVotes: byId('sort-votes'), sortTime: byId('sort-time'),
+  questionList: byId('question-list'), questionsEmpty: byId('questions-empty'),
+  answeredWrap: byId('answered-wrap'), answeredCount: byId('answered-count'), answeredList: byId('answered-list'),
   programme: byId('programme'), programmeList: byId('programme-list'),
-  footer: byId('footer'), leave: byId('leave'), live: byId('live'), liveAssertive: byId('live-assertive'),
+  footer: byId('footer'), yourId: byId('your-id'), leave: byId('leave'), live: byId('live'),
 };
 
-const state = {
-  info: { title: 'Stelling', groups: [], programme: [], limits: { chat_chars: 500, name_chars: 40 } },
-  you: null,
-  statements: [],
-  current: null,
-  tally: null,
-  myVotes: {},
+const page = {
+  info: { title: 'Stelling', groups: [], programme: [], limits: { chat_chars: 500, name_chars: 40, question_chars: 300 } },
   pendingVote: null,
-  present: null,
-  announcement: null,
-  messages: new Map(), // id -> message
-  sendingChat: false,
   resultsToAnnounce: false,
+  order: 'votes',
+  asking: false,
+  upvoting: new Set(),
+  erased: false,
 };
+const store = createStore(changed);
 let connection = null;
 
-// ---- identity (localStorage: the same person after a reload or a dropped network) ----
+// ---- identity: sessionStorage by default, localStorage only with "remember me" ----
+// (issue 13: shared computers in ministries and libraries must not keep a person.)
+
+function storages() {
+  const list = [];
+  try { list.push(sessionStorage); } catch { /* blocked */ }
+  try { list.push(localStorage); } catch { /* blocked */ }
+  return list;
+}
 
 function loadIdentity() {
-  try {
-    const value = JSON.parse(localStorage.getItem(IDENTITY_KEY) || 'null');
-    if (value && typeof value.name === 'string') return value;
-  } catch { /* ignore a damaged entry */ }
+  for (const store of storages()) {
+    try {
+      const value = JSON.parse(store.getItem(IDENTITY_KEY) || 'null');
+      if (value && typeof value.name === 'string') return value;
+    } catch { /* ignore a damaged entry */ }
+  }
   return null;
 }
 
 function saveIdentity(identity) {
-  try { localStorage.setItem(IDENTITY_KEY, JSON.stringify(identity)); } catch { /* private mode */ }
+  let keep = null;
+  let drop = null;
+  try {
+    keep = identity.remember ? localStorage : sessionStorage;
+    drop = identity.remember ? sessionStorage : localStorage;
+  } catch { return; }
+  try { keep.setItem(IDENTITY_KEY, JSON.stringify(identity)); } catch { /* private mode */ }
+  try { drop.removeItem(IDENTITY_KEY); } catch { /* ignore */ }
 }
 
 function forgetIdentity() {
-  try { localStorage.removeItem(IDENTITY_KEY); } catch { /* ignore */ }
+  for (const store of storages()) {
+    try { store.removeItem(IDENTITY_KEY); } catch { /* ignore */ }
+  }
 }
 
 // ---- start ----
 
-applyStatic();
-bindLanguageToggle(ui.lang);
-const onState = connectionIndicator(ui.conn, ui.retry, () => connection);
+const onState = startPage(ui, () => connection);
+const chat = new ChatView({
+  store,
+  getConnection: () => connection,
+  limits: () => page.info.limits,
+  maxShown: MAX_CHAT_SHOWN,
+});
 onLanguageChange(renderAll);
 loadEventInfo(0);
-setInterval(() => renderProgramme(ui.programmeList, state.info.programme || []), 30000);
+setInterval(() => renderProgramme(ui.programmeList, page.info.programme || []), 30000);
 
 async function loadEventInfo(attempt) {
   try {
     const info = await fetchEventInfo();
-    state.info = { ...state.info, ...info, limits: { ...state.info.limits, ...(info.limits || {}) } };
+    page.info = { ...page.info, ...info, limits: { ...page.info.limits, ...(info.limits || {}) } };
   } catch {
     ui.loading.textContent = t('join.unreachable');
     const delay = Math.min(20000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
     setTimeout(() => loadEventInfo(attempt + 1), delay);
     return;
   }
-  setDefaultLanguage(state.info.language);
+  setDefaultLanguage(page.info.language);
   renderEventInfo();
   const identity = loadIdentity();
   if (identity) {
@@ -2489,16 +3413,15 @@ async function loadEventInfo(attempt) {
 }
 
 function renderEventInfo() {
-  ui.title.textContent = state.info.title || 'Stelling';
-  document.title = state.info.title || 'Stelling';
-  const groups = state.info.groups || [];
+  ui.title.textContent = page.info.title || 'Stelling';
+  document.title = page.info.title || 'Stelling';
+  const groups = page.info.groups || [];
   ui.joinGroupField.hidden = groups.length === 0;
   while (ui.joinGroup.options.length > 1) ui.joinGroup.remove(1);
   for (const group of groups) ui.joinGroup.append(h('option', { text: group, attrs: { value: group } }));
-  ui.joinName.setAttribute('maxlength', String(state.info.limits.name_chars || 40));
-  ui.programme.hidden = !(state.info.programme || []).length;
-  renderProgramme(ui.programmeList, state.info.programme || []);
-  renderCounter();
+  ui.joinName.setAttribute('maxlength', String(page.info.limits.name_chars || 40));
+  ui.programme.hidden = !(page.info.programme || []).length;
+  renderProgramme(ui.programmeList, page.info.programme || []);
 }
 
 // ---- join ----
@@ -2516,6 +3439,7 @@ function showJoin(errorMessage = '') {
   if (identity) {
     ui.joinName.value = identity.name || '';
     ui.joinGroup.value = identity.group || '';
+    ui.joinRemember.checked = Boolean(identity.remember);
   }
   ui.joinSubmit.disabled = false;
   if (errorMessage) ui.joinName.focus();
@@ -2533,16 +3457,16 @@ function showApp() {
 ui.joinForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const name = ui.joinName.value.trim();
-  const max = state.info.limits.name_chars || 40;
+  const max = page.info.limits.name_chars || 40;
   // eslint-disable-next-line no-control-regex
   if (codePoints(name) < 1 || codePoints(name) > max || /[\u0000-\u001f\u007f-\u009f]/.test(name)) {
-    ui.joinError.textContent = errorText({ code: 'invalid_name' }, state.info.limits);
+    ui.joinError.textContent = errorText({ code: 'invalid_name' }, page.info.limits);
     ui.joinName.setAttribute('aria-invalid', 'true');
     ui.joinName.focus();
     return;
   }
   ui.joinName.removeAttribute('aria-invalid');
-  const groups = state.info.groups || [];
+  const groups = page.info.groups || [];
   const group = ui.joinGroup.value;
   if (groups.length && !groups.includes(group)) {
     ui.joinError.textContent = errorText({ code: 'invalid_group' });
@@ -2554,7 +3478,11 @@ ui.joinForm.addEventListener('submit', (event) => {
   ui.joinError.textContent = '';
   ui.joinSubmit.disabled = true;
   const previous = loadIdentity();
-  saveIdentity({ name, group: groups.length ? group : '', resume: previous && previous.resume ? previous.resume : undefined });
+  saveIdentity({
+    name, group: groups.length ? group : '', remember: ui.joinRemember.checked,
+    resume: previous && previous.resume && !page.erased ? previous.resume : undefined,
+  });
+  page.erased = false;
   connect();
 });
 
@@ -2569,103 +3497,99 @@ function connect() {
       if (identity.resume) message.resume = identity.resume;
       return message;
     },
-    onEvent: handleEvent,
+    onEvent: store.dispatch,
     onState: (s, info) => {
       onState(s, info);
       renderStage();
+      renderQuestions();
     },
     onJoinError: (error) => {
       connection = null;
-      showJoin(errorText(error, state.info.limits));
+      showJoin(errorText(error, page.info.limits));
+    },
+    onErased: () => {
+      // A moderator erased this participant: forget the token and name here too.
+      connection = null;
+      page.erased = true;
+      forgetIdentity();
+      store.reset();
+      ui.joinName.value = '';
+      ui.conn.hidden = true;
+      showJoin(t('erased'));
     },
   });
   connection.start();
 }
 
-// ---- events ----
+// ---- events: the reducer makes the state, the page renders what changed ----
 
-function handleEvent(event) {
+function changed(before, event) {
   switch (event.type) {
-    case 'welcome': return welcome(event);
-    case 'statement': return statementChanged(event);
-    case 'tally': return tallied(event);
-    case 'chat': return chatReceived(event.message);
-    case 'hidden': return messageHidden(event.message);
-    case 'presence': state.present = event.present; return renderPresent();
-    case 'announcement': return announcementChanged(event.text);
-    case 'error': return; // errors without a ref of ours: nothing a person can act on
-    default: return;
+    case 'welcome': return welcomed(before, event);
+    case 'statement': return statementChanged(before);
+    case 'tally': return tallied();
+    case 'chat': case 'hidden': return chat.render();
+    case 'presence': return renderPresent();
+    case 'announcement': return announcementChanged(before.announcement);
+    case 'chat_mode': return chat.renderMode();
+    case 'question': case 'upvotes': case 'questions': case '@upvoted': return renderQuestions();
+    case '@chat_wait': return chat.renderMode();
+    default: return undefined;
   }
 }
 
-function welcome(event) {
-  const session = event.session || {};
+function welcomed(before, event) {
   const identity = loadIdentity() || {};
-  state.you = event.you;
   if (event.resume) {
     saveIdentity({ ...identity, name: event.you.name, group: event.you.group || '', resume: event.resume });
   }
-  const previousStatement = state.current ? state.current.statement : null;
-  state.statements = session.statements || [];
-  state.current = session.current || null;
-  state.myVotes = session.myVotes || {};
-  state.tally = session.tally || null;
-  state.present = session.present ?? null;
-  state.pendingVote = null;
-  if (session.programme) state.info.programme = session.programme;
-  if (session.title) { state.info.title = session.title; }
+  page.pendingVote = null;
+  if (store.state.programme) page.info.programme = store.state.programme;
+  if (store.state.title) page.info.title = store.state.title;
   renderEventInfo();
-  state.messages = new Map();
-  for (const message of session.chat || []) state.messages.set(message.id, message);
   showApp();
   renderAll();
-  renderChatList(true);
-  announcementChanged(session.announcement ?? null, { quiet: true });
-  if (state.current && state.current.statement !== previousStatement) {
-    announce(ui.live, t('live.statement', { text: statementText(state.current.statement) }));
+  chat.render(true);
+  chat.scrollToBottom();
+  renderAnnouncement(ui.banner, ui.bannerText, store.state.announcement);
+  const previous = before.current ? before.current.statement : null;
+  if (store.state.current && store.state.current.statement !== previous) {
+    announce(ui.live, t('live.statement', { text: statementText(store.state, store.state.current.statement) }));
   }
 }
 
-function statementChanged(event) {
-  const before = state.current;
-  if (Array.isArray(event.statements)) state.statements = event.statements;
-  state.current = event.current || null;
-  const now = state.current;
-  if (!now) { state.tally = null; renderStage(); return; }
-  const changed = !before || before.statement !== now.statement;
+function statementChanged(before) {
+  const now = store.state.current;
+  if (!now) { renderStage(); return; }
+  const changed = !before.current || before.current.statement !== now.statement;
   if (changed) {
-    state.tally = null;
-    state.pendingVote = null;
+    page.pendingVote = null;
     ui.voteError.textContent = '';
-    announce(ui.live, t('live.statement', { text: statementText(now.statement) }));
-  } else if (before.voting === 'open' && now.voting === 'closed') {
+    announce(ui.live, t('live.statement', { text: statementText(store.state, now.statement) }));
+  } else if (before.current.voting === 'open' && now.voting === 'closed') {
     announce(ui.live, t('live.closed'));
   }
-  if (now.results === 'visible' && (changed || before.results !== 'visible')) {
-    state.resultsToAnnounce = true;
-    if (state.tally && state.tally.statement === now.statement) announceResults();
+  if (now.results === 'visible' && (changed || before.current.results !== 'visible')) {
+    page.resultsToAnnounce = true;
+    if (store.state.tally) announceResults();
   }
-  if (now.results !== 'visible') state.resultsToAnnounce = false;
+  if (now.results !== 'visible') page.resultsToAnnounce = false;
   renderStage();
 }
 
-function tallied(tally) {
-  if (!state.current || tally.statement !== state.current.statement) return;
-  state.tally = tally;
+function tallied() {
   renderStage();
-  if (state.resultsToAnnounce && state.current.results === 'visible') announceResults();
+  if (page.resultsToAnnounce && store.state.tally && store.state.current && store.state.current.results === 'visible') announceResults();
 }
 
 function announceResults() {
-  state.resultsToAnnounce = false;
-  announce(ui.live, resultsSentence(state.tally));
+  page.resultsToAnnounce = false;
+  announce(ui.live, resultsSentence(store.state.tally));
 }
 
-function announcementChanged(text, { quiet = false } = {}) {
-  const changed = text !== state.announcement;
-  state.announcement = text || null;
-  renderAnnouncement(ui.banner, ui.bannerText, state.announcement);
-  if (changed && state.announcement && !quiet) announce(ui.live, t('announcement') + ': ' + state.announcement);
+function announcementChanged(previous) {
+  renderAnnouncement(ui.banner, ui.bannerText, store.state.announcement);
+  if (store.state.announcement && store.state.announcement !== previous) announce(ui.live, t('announcement') + ': ' + store.state.announcement);
 }
 
 // ---- rendering ----
@@ -2673,35 +3597,30 @@ function announcementChanged(text, { quiet = false } = {}) {
 function renderAll() {
   renderPresent();
   renderStage();
-  renderChatList(false);
+  chat.render(true);
   renderYou();
-  renderCounter();
-  renderProgramme(ui.programmeList, state.info.programme || []);
+  renderQuestions();
+  renderProgramme(ui.programmeList, page.info.programme || []);
 }
 
 function renderPresent() {
-  if (state.present === null || state.present === undefined || !state.you) {
+  if (store.state.present === null || store.state.present === undefined || !store.state.you) {
     ui.present.hidden = true;
     return;
   }
   ui.present.hidden = false;
-  ui.present.textContent = tn('present', state.present);
+  ui.present.textContent = tn('present', store.state.present);
 }
 
 function renderYou() {
-  if (!state.you) { ui.you.textContent = ''; return; }
-  ui.you.textContent = state.you.group
-    ? t('you.as.group', { name: state.you.name, group: state.you.group })
-    : t('you.as', { name: state.you.name });
-}
-
-function statementText(id) {
-  const statement = state.statements.find((s) => s.id === id);
-  return statement ? statement.text : '';
+  const you = store.state.you;
+  ui.yourId.textContent = you ? you.id : '';
+  if (!you) { ui.you.textContent = ''; return; }
+  ui.you.textContent = you.group ? t('you.as.group', { name: you.name, group: you.group }) : t('you.as', { name: you.name });
 }
 
 function renderStage() {
-  const current = state.current;
+  const current = store.state.current;
   if (!current) {
     ui.statementLabel.textContent = '';
     ui.votingBadge.hidden = true;
@@ -2713,303 +3632,586 @@ function renderStage() {
     return;
   }
   ui.statementText.classList.remove('waiting');
-  const index = state.statements.findIndex((s) => s.id === current.statement);
-  ui.statementLabel.textContent = t('statement.label', { n: index + 1, total: state.statements.length });
-  ui.statementText.textContent = statementText(current.statement);
+  ui.statementLabel.textContent = t('statement.label', { n: currentPosition(store.state), total: store.state.statements.length });
+  ui.statementText.textContent = statementText(store.state, current.statement);
   const open = current.voting === 'open';
   ui.votingBadge.hidden = false;
   ui.votingBadge.textContent = t(open ? 'voting.open' : 'voting.closed');
   ui.votingBadge.dataset.state = open ? 'open' : 'closed';
   ui.stage.dataset.voting = open ? 'open' : 'closed';
 
-  const mine = state.myVotes[current.statement] || null;
-  const online = connection && connection.state === 'online';
+  const mine = store.state.myVotes[current.statement] || null;
   ui.vote.hidden = false;
   for (const button of ui.vote.querySelectorAll('.vote-btn')) {
     const choice = button.dataset.choice;
     button.setAttribute('aria-pressed', String(choice === mine));
-    button.classList.toggle('pending', choice === state.pendingVote);
-    button.disabled = !open || !online;
+    button.classList.toggle('pending', choice === page.pendingVote);
+    button.disabled = !open || !isOnline(connection);
   }
-  if (state.pendingVote) ui.voteStatus.textContent = t('vote.sending');
+  if (page.pendingVote) ui.voteStatus.textContent = t('vote.sending');
   else if (open) ui.voteStatus.textContent = mine ? t('vote.yours', { choice: t('choice.' + mine) }) : t('vote.none');
   else ui.voteStatus.textContent = mine ? t('vote.closed.yours', { choice: t('choice.' + mine) }) : t('vote.closed.none');
 
-  const visible = current.results === 'visible' && state.tally && state.tally.statement === current.statement;
+  const visible = current.results === 'visible' && store.state.tally;
   ui.results.hidden = !visible;
   if (visible) {
-    renderBars(ui.bars, state.tally);
-    ui.turnout.textContent = turnoutText(state.tally);
+    renderBars(ui.bars, store.state.tally);
+    ui.turnout.textContent = turnoutText(store.state.tally);
   }
 }
 
 ui.vote.addEventListener('click', (event) => {
   const button = event.target.closest('.vote-btn');
-  if (!button || button.disabled || !state.current) return;
+  if (!button || button.disabled || !store.state.current) return;
   const choice = button.dataset.choice;
   if (!CHOICES.includes(choice)) return;
-  const statement = state.current.statement;
-  state.pendingVote = choice;
+  const statement = store.state.current.statement;
+  page.pendingVote = choice;
   ui.voteError.textContent = '';
   renderStage();
   connection.request({ type: 'vote', statement, choice }).then(() => {
-    state.myVotes[statement] = choice;
-    if (state.pendingVote === choice) state.pendingVote = null;
+    if (page.pendingVote === choice) page.pendingVote = null;
+    store.dispatch({ type: '@voted', statement, choice });
     renderStage();
     announce(ui.live, t('live.vote', { choice: t('choice.' + choice) }));
   }, (error) => {
-    if (state.pendingVote === choice) state.pendingVote = null;
+    if (page.pendingVote === choice) page.pendingVote = null;
     renderStage();
-    ui.voteError.textContent = errorText(error, state.info.limits);
+    ui.voteError.textContent = errorText(error, page.info.limits);
   });
 });
 
-// ---- chat ----
+// ---- tabs: chat and questions ----
 
-function isNearBottom() {
-  const list = ui.chatList;
-  return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+function selectTab(which, focus = false) {
+  const questions = which === 'questions';
+  ui.tabChat.setAttribute('aria-selected', String(!questions));
+  ui.tabQuestions.setAttribute('aria-selected', String(questions));
+  ui.tabChat.tabIndex = questions ? -1 : 0;
+  ui.tabQuestions.tabIndex = questions ? 0 : -1;
+  ui.panelChat.hidden = questions;
+  ui.panelQuestions.hidden = !questions;
+  if (focus) (questions ? ui.tabQuestions : ui.tabChat).focus();
+  if (!questions) chat.scrollToBottom();
 }
 
-function scrollToBottom() {
-  ui.chatList.scrollTop = ui.chatList.scrollHeight;
+ui.tabChat.addEventListener('click', () => selectTab('chat'));
+ui.tabQuestions.addEventListener('click', () => selectTab('questions'));
+for (const tab of [ui.tabChat, ui.tabQuestions]) {
+  tab.addEventListener('keydown', (event) => {
+    if (['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(event.key)) {
+      event.preventDefault();
+      const toQuestions = event.key === 'End' || ((event.key === 'ArrowRight' || event.key === 'ArrowLeft') && tab === ui.tabChat);
+      selectTab(toQuestions ? 'questions' : 'chat', true);
+    }
+  });
 }
 
-function messageElement(message) {
-  const own = state.you && message.from && message.from.id === state.you.id;
-  const moderator = message.from && message.from.role === 'moderator';
-  const classes = ['msg'];
-  if (own) classes.push('own');
-  if (moderator) classes.push('from-moderator');
-  const tags = [];
-  if (own) tags.push(h('span', { class: 'msg-tag', text: t('chat.you') }));
-  if (moderator) tags.push(h('span', { class: 'msg-tag msg-tag-mod', text: t('chat.moderator') }));
-  return h('li', { class: classes.join(' '), dataset: { id: message.id } },
-    h('div', { class: 'msg-head' },
-      h('span', { class: 'msg-name', text: message.from ? message.from.name : '' }),
-      ...tags,
-      h('time', { class: 'msg-time', text: clockTime(message.at), attrs: { datetime: message.at } })),
-    h('p', { class: 'msg-text', text: message.text }));
+// ---- questions ----
+
+function ownQuestion(question) {
+  const identity = loadIdentity() || {};
+  if ((identity.asked || []).includes(question.id)) return true;
+  return Boolean(store.state.you && question.from && question.from.id === store.state.you.id);
 }
 
-function renderChatList(toBottom) {
-  const stick = toBottom || isNearBottom();
-  clear(ui.chatList);
-  const messages = [...state.messages.values()].slice(-MAX_CHAT_SHOWN);
-  for (const message of messages) ui.chatList.append(messageElement(message));
-  ui.chatEmpty.hidden = messages.length > 0;
-  if (stick) scrollToBottom();
+function upvoteButton(question) {
+  const mine = store.state.myUpvotes.includes(question.id);
+  const count = question.upvotes || 0;
+  return h('button', {
+    class: 'btn btn-small upvote', attrs: {
+      type: 'button', 'aria-pressed': String(mine), disabled: !isOnline(connection) || page.upvoting.has(question.id),
+      'aria-label': t(mine ? 'q.upvote.undo.label' : 'q.upvote.label', { n: count }),
+    },
+    dataset: { question: question.id },
+    on: { click: () => toggleUpvote(question.id) },
+  }, h('span', { class: 'upvote-mark', attrs: { 'aria-hidden': 'true' }, text: '▲' }), h('span', { class: 'upvote-count', text: String(count) }));
 }
 
-function chatReceived(message) {
-  if (!message || state.messages.has(message.id)) return;
-  const stick = isNearBottom() || (state.you && message.from && message.from.id === state.you.id);
-  state.messages.set(message.id, message);
-  ui.chatList.append(messageElement(message));
-  while (ui.chatList.children.length > MAX_CHAT_SHOWN) ui.chatList.firstElementChild.remove();
-  if (state.messages.size > MAX_CHAT_SHOWN * 2) {
-    const keep = [...state.messages.entries()].slice(-MAX_CHAT_SHOWN);
-    state.messages = new Map(keep);
+function participantQuestion(question) {
+  const own = ownQuestion(question);
+  const closed = question.state === 'answered' || question.state === 'dismissed';
+  let side;
+  if (own || closed || question.state === 'pending') {
+    side = h('span', { class: 'upvote-static', attrs: { 'aria-label': tn('q.upvotes', question.upvotes || 0) } },
+      h('span', { class: 'upvote-mark', attrs: { 'aria-hidden': 'true' }, text: '▲' }), h('span', { class: 'upvote-count', text: String(question.upvotes || 0) }));
+  } else {
+    side = upvoteButton(question);
   }
-  ui.chatEmpty.hidden = true;
-  if (stick) scrollToBottom();
+  return questionElement(question, { own, side });
 }
 
-function messageHidden(id) {
-  state.messages.delete(id);
-  for (const element of ui.chatList.querySelectorAll('.msg')) {
-    if (element.dataset.id === String(id)) element.remove();
-  }
-  ui.chatEmpty.hidden = state.messages.size > 0;
+function renderQuestions() {
+  // A server without Revision 2 questions (no "questions" in the welcome's features) gets no tab.
+  const supported = !store.state.welcomed || store.state.features.includes('questions');
+  ui.tabQuestions.hidden = !supported;
+  if (!supported && !ui.panelQuestions.hidden) selectTab('chat');
+  const visible = rankedQuestions(store.state, { order: page.order, states: ['live', 'open'] });
+  const mine = store.state.questions.filter((q) => q.state === 'pending' && ownQuestion(q));
+  clear(ui.questionList);
+  for (const question of [...mine, ...visible]) ui.questionList.append(participantQuestion(question));
+  ui.questionsEmpty.hidden = visible.length + mine.length > 0;
+  const answered = rankedQuestions(store.state, { order: 'time', states: ['answered'] });
+  ui.answeredWrap.hidden = answered.length === 0;
+  ui.answeredCount.textContent = String(answered.length);
+  clear(ui.answeredList);
+  for (const question of answered) ui.answeredList.append(participantQuestion(question));
+  ui.tabQuestionsCount.textContent = visible.length ? '(' + visible.length + ')' : '';
+  ui.askClosed.hidden = store.state.questionsOpen;
+  ui.askInput.disabled = !store.state.questionsOpen;
+  ui.askSend.disabled = !store.state.questionsOpen || page.asking || !isOnline(connection);
+  ui.askAnonymous.disabled = !store.state.questionsOpen;
+  ui.sortVotes.setAttribute('aria-pressed', String(page.order === 'votes'));
+  ui.sortTime.setAttribute('aria-pressed', String(page.order === 'time'));
 }
 
-function renderCounter() {
-  const max = state.info.limits.chat_chars || 500;
-  const n = codePoints(ui.chatInput.value);
-  ui.chatCounter.textContent = t('chat.counter', { n, max });
-  ui.chatCounter.classList.toggle('over', n > max);
-  ui.chatCounter.classList.toggle('near', n <= max && n > max * 0.9);
-  ui.chatCounterLabel.textContent = t('chat.counter.label', { left: Math.max(0, max - n) });
-  ui.chatInput.setAttribute('aria-invalid', String(n > max));
-}
+ui.sortVotes.addEventListener('click', () => { page.order = 'votes'; renderQuestions(); });
+ui.sortTime.addEventListener('click', () => { page.order = 'time'; renderQuestions(); });
 
-ui.chatInput.addEventListener('input', () => {
-  renderCounter();
-  if (ui.chatError.textContent && !state.sendingChat) ui.chatError.textContent = '';
-});
-
-ui.chatInput.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    ui.chatForm.requestSubmit();
-  }
-});
-
-ui.chatForm.addEventListener('submit', (event) => {
-  event.preventDefault();
-  if (state.sendingChat) return;
-  const text = ui.chatInput.value;
-  const max = state.info.limits.chat_chars || 500;
-  if (text.trim() === '') { ui.chatError.textContent = errorText({ code: 'empty' }); return; }
-  if (codePoints(text) > max) { ui.chatError.textContent = errorText({ code: 'too_long' }, state.info.limits); return; }
-  if (!connection) return;
-  state.sendingChat = true;
-  ui.chatSend.disabled = true;
-  ui.chatError.textContent = '';
-  connection.request({ type: 'chat', text }).then(() => {
-    if (ui.chatInput.value === text) ui.chatInput.value = '';
-    renderCounter();
+function toggleUpvote(id) {
+  if (!connection || page.upvoting.has(id)) return;
+  const up = !store.state.myUpvotes.includes(id);
+  page.upvoting.add(id);
+  ui.askError.textContent = '';
+  connection.request({ type: 'upvote', question: id, up }).then(() => {
+    page.upvoting.delete(id);
+    store.dispatch({ type: '@upvoted', question: id, up });
   }, (error) => {
-    ui.chatError.textContent = errorText(error, state.info.limits);
+    page.upvoting.delete(id);
+    renderQuestions();
+    ui.askError.textContent = errorText(error, page.info.limits);
+  });
+  renderQuestions();
+}
+
+ui.askForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (page.asking || !connection) return;
+  const text = ui.askInput.value;
+  const max = page.info.limits.question_chars || 300;
+  if (text.trim() === '') { ui.askError.textContent = t('error.empty.question'); return; }
+  if (codePoints(text) > max) { ui.askError.textContent = t('error.too_long', { max }); return; }
+  page.asking = true;
+  ui.askError.textContent = '';
+  renderQuestions();
+  connection.request({ type: 'ask', text, anonymous: ui.askAnonymous.checked }).then((ack) => {
+    if (ui.askInput.value === text) ui.askInput.value = '';
+    if (ack && typeof ack.id === 'string') {
+      const identity = loadIdentity() || {};
+      saveIdentity({ ...identity, asked: [...(identity.asked || []), ack.id].slice(-50) });
+    }
+    announce(ui.live, t('q.asked'));
+  }, (error) => {
+    ui.askError.textContent = error && error.code === 'rate_limited' && Number.isFinite(error.retry_after_ms)
+      ? t('error.rate_limited.wait', { s: Math.max(1, Math.ceil(error.retry_after_ms / 1000)) })
+      : errorText(error, { ...page.info.limits, chat_chars: max });
   }).finally(() => {
-    state.sendingChat = false;
-    ui.chatSend.disabled = false;
+    page.asking = false;
+    renderQuestions();
   });
 });
 
-// ---- leaving ----
+// ---- leaving: removes the token and name from both storages ----
 
 ui.leave.addEventListener('click', () => {
   if (!window.confirm(t('leave.confirm'))) return;
   forgetIdentity();
   if (connection) connection.stop();
   connection = null;
-  state.you = null;
   location.reload();
 });
 
 // For the browser tests: lets them drop the socket to exercise the reconnect.
-window.stellingDebug = { get connection() { return connection; } };
+window.stellingDebug = { get connection() { return connection; }, get session() { return store.state; } };
 
 """#),
         "js/screen.js": .text(#"""
-// The presenter screen: the statement in large type, live result bars once revealed,
-// the participant count and the join address. It joins as a screen and only listens.
+// The presenter screen: the statement in large type, live result bars once revealed, the
+// live question to the panel while there is one, the participant count, and the join
+// address with its QR code (large before the first statement, in a corner afterwards).
+// It joins as a screen and only listens; its state comes from the reducer in store.state.js.
 import { Connection, fetchEventInfo } from './connection.js';
-import { byId, announce } from './dom.js';
-import { t, tn, applyStatic, bindLanguageToggle, onLanguageChange, setDefaultLanguage } from './i18n.js';
-import { connectionIndicator, renderBars, resultsSentence, votesText } from './ui.js';
+import { byId, h, clear, announce } from './dom.js';
+import { t, tn, onLanguageChange, setDefaultLanguage } from './i18n.js';
+import { startPage, renderBars, resultsSentence, votesText, participantAddress } from './ui.js';
+import { createStore, statementText, currentPosition, liveQuestion } from './session.js';
 
 const ui = {
   stage: byId('stage'), title: byId('event-title'), present: byId('present'), conn: byId('conn'), retry: byId('retry'),
   lang: byId('lang'), label: byId('statement-label'), text: byId('statement-text'), results: byId('results'),
   bars: byId('bars'), votes: byId('votes'), status: byId('status'), joinUrl: byId('join-url'),
+  hero: byId('join-hero'), heroUrl: byId('hero-url'), questionMeta: byId('question-meta'),
   announcement: byId('announcement'), live: byId('live'),
 };
 
-const state = { title: 'Stelling', statements: [], current: null, tally: null, present: null, announcement: null, pendingResults: false };
+const page = { title: 'Stelling', info: {}, pendingResults: false };
+const store = createStore(changed);
 let connection = null;
 
 // ?lang=en on the screen's address picks the language without a click (handy for a stream set-up).
 const wanted = new URLSearchParams(location.search).get('lang');
-applyStatic();
-bindLanguageToggle(ui.lang);
 if (wanted === 'nl' || wanted === 'en') {
   try { localStorage.setItem('stelling.lang', wanted); } catch { /* ignore */ }
-  applyStatic();
 }
-const onState = connectionIndicator(ui.conn, ui.retry, () => connection);
+const onState = startPage(ui, () => connection);
 onLanguageChange(render);
-ui.joinUrl.textContent = location.origin + '/';
+renderJoin();
 
 fetchEventInfo().then((info) => {
-  setDefaultLanguage(info.language);
-  state.title = info.title || state.title;
+  page.info = info || {};
+  setDefaultLanguage(page.info.language);
+  page.title = page.info.title || page.title;
+  renderJoin();
   render();
 }, () => { /* the welcome brings the title */ });
 
 connection = new Connection({
   join: () => ({ type: 'join', role: 'screen' }),
-  onEvent: handleEvent,
+  onEvent: store.dispatch,
   onState,
 });
 connection.start();
 render();
 
-function handleEvent(event) {
-  switch (event.type) {
-    case 'welcome': {
-      const session = event.session || {};
-      state.title = session.title || state.title;
-      state.statements = session.statements || [];
-      state.current = session.current || null;
-      state.tally = session.tally || null;
-      state.present = session.present ?? null;
-      state.announcement = session.announcement ?? null;
-      break;
-    }
-    case 'statement': {
-      const before = state.current;
-      if (Array.isArray(event.statements)) state.statements = event.statements;
-      state.current = event.current || null;
-      if (!state.current || !before || before.statement !== state.current.statement) {
-        state.tally = null;
-        if (state.current) {
-          const statement = state.statements.find((s) => s.id === state.current.statement);
-          announce(ui.live, t('live.statement', { text: statement ? statement.text : '' }));
-        }
-      }
-      if (state.current && state.current.results === 'visible' && (!before || before.results !== 'visible' || before.statement !== state.current.statement)) {
-        state.pendingResults = true;
-      }
-      break;
-    }
-    case 'tally':
-      if (state.current && event.statement === state.current.statement) {
-        state.tally = event;
-        if (state.pendingResults && state.current.results === 'visible') {
-          state.pendingResults = false;
-          announce(ui.live, resultsSentence(event));
-        }
-      }
-      break;
-    case 'presence': state.present = event.present; break;
-    case 'announcement': state.announcement = event.text || null; break;
-    default: return;
+function renderJoin() {
+  const address = participantAddress(page.info);
+  ui.joinUrl.textContent = address;
+  ui.heroUrl.textContent = address;
+}
+
+function changed(before, event) {
+  if (event.type === 'welcome' && store.state.title) page.title = store.state.title;
+  if (event.type === 'statement') {
+    const now = store.state.current;
+    const changed = now && (!before.current || before.current.statement !== now.statement);
+    if (changed) announce(ui.live, t('live.statement', { text: statementText(store.state, now.statement) }));
+    if (now && now.results === 'visible' && (changed || !before.current || before.current.results !== 'visible')) page.pendingResults = true;
   }
+  if (event.type === 'tally' && store.state.tally && page.pendingResults && store.state.current && store.state.current.results === 'visible') {
+    page.pendingResults = false;
+    announce(ui.live, resultsSentence(store.state.tally));
+  }
+  const question = liveQuestion(store.state);
+  const previous = liveQuestion(before);
+  if (question && (!previous || previous.id !== question.id)) announce(ui.live, t('screen.question') + ': ' + question.text);
   render();
 }
 
+function sizeOf(text) {
+  // Long texts step down a size so they stay on the screen.
+  const length = Array.from(text).length;
+  return length > 220 ? 's' : length > 120 ? 'm' : 'l';
+}
+
 function render() {
-  ui.title.textContent = state.title;
-  document.title = state.title + ': ' + t('screen.title');
-  ui.present.textContent = state.present === null ? '' : tn('screen.present', state.present);
-  ui.announcement.hidden = !state.announcement;
-  ui.announcement.textContent = state.announcement || '';
-  const current = state.current;
+  ui.title.textContent = page.title;
+  document.title = page.title + ': ' + t('screen.title');
+  ui.present.textContent = store.state.present === null ? '' : tn('screen.present', store.state.present);
+  ui.announcement.hidden = !store.state.announcement;
+  ui.announcement.textContent = store.state.announcement || '';
+  const current = store.state.current;
+  const question = liveQuestion(store.state);
+  ui.hero.hidden = Boolean(current || question);
+  ui.questionMeta.hidden = !question;
+  if (question) {
+    ui.stage.dataset.mode = 'question';
+    ui.label.textContent = t('screen.question');
+    ui.text.textContent = question.text || '';
+    ui.text.dataset.size = sizeOf(question.text || '');
+    ui.results.hidden = true;
+    ui.status.textContent = '';
+    clear(ui.questionMeta);
+    ui.questionMeta.append(
+      h('span', { class: 'upvotes', text: '▲ ' + tn('q.upvotes', question.upvotes || 0) }),
+      h('span', { class: 'asker', text: question.from && question.from.name ? question.from.name : t('q.anonymous.name') }));
+    return;
+  }
   if (!current) {
     ui.stage.dataset.mode = 'waiting';
     ui.label.textContent = '';
     ui.text.textContent = t('screen.waiting');
+    ui.text.dataset.size = 'l';
     ui.results.hidden = true;
     ui.status.textContent = '';
     return;
   }
-  const index = state.statements.findIndex((s) => s.id === current.statement);
-  const statement = state.statements[index];
-  const text = statement ? statement.text : '';
-  ui.label.textContent = t('statement.label', { n: index + 1, total: state.statements.length });
+  const text = statementText(store.state, current.statement);
+  ui.label.textContent = t('statement.label', { n: currentPosition(store.state), total: store.state.statements.length });
   ui.text.textContent = text;
-  // Long statements step down a size so they stay on the screen.
-  const length = Array.from(text).length;
-  ui.text.dataset.size = length > 220 ? 's' : length > 120 ? 'm' : 'l';
-  const visible = current.results === 'visible' && state.tally && state.tally.statement === current.statement;
+  ui.text.dataset.size = sizeOf(text);
+  const visible = current.results === 'visible' && store.state.tally;
   ui.stage.dataset.mode = visible ? 'results' : current.voting === 'open' ? 'voting' : 'closed';
   ui.results.hidden = !visible;
   if (visible) {
-    renderBars(ui.bars, state.tally, { counts: false });
-    ui.votes.textContent = votesText(state.tally.voters || 0);
+    renderBars(ui.bars, store.state.tally, { counts: false });
+    ui.votes.textContent = votesText(store.state.tally.voters || 0);
   }
   if (current.voting === 'open') ui.status.textContent = t('screen.vote');
   else ui.status.textContent = visible ? t('screen.closed') : t('screen.closed') + '. ' + t('screen.soon');
 }
 
 """#),
+        "js/session.js": .text(#"""
+// The state of one session as a page sees it, made from the server's events by a pure
+// reducer: `reduce(state, event)` returns a new state and never touches the DOM, the
+// clock or the network, so Node tests it (tests-browser/session.test.mjs). The three
+// pages keep one state each and render from it.
+//
+// Events are those of PROTOCOL.md (welcome, statement, tally, chat, hidden, presence,
+// announcement, chat_mode, question, upvotes, questions, ack, error) plus a few local
+// actions whose type starts with '@' (the page's own outcomes: a vote acknowledged, an
+// upvote toggled, a mute sent, a chat wait started). Times, where needed, come in the
+// action (`now`), never from a clock here.
+
+/** Chat messages kept in the state (the newest). */
+export const MAX_CHAT = 500;
+
+/** The state before the welcome. */
+export function initialState() {
+  return {
+    welcomed: false,
+    you: null,
+    resume: null,
+    features: [],
+    title: null,
+    programme: null,
+    groups: [],
+    statements: [],
+    current: null,
+    tally: null, // the tally of the current statement, when this client may see it
+    tallies: {}, // the last tally seen per statement (the console keeps closing counts)
+    present: null,
+    myVotes: {},
+    chat: [], // visible chat messages, oldest first
+    announcement: null,
+    chatMode: { mode: 'open' },
+    chatWaitUntil: 0, // ms since the epoch before which this client's chat would be refused
+    questions: [], // question objects this client may see, in order of asking
+    questionsOpen: true,
+    myUpvotes: [],
+    muted: [], // participants this console muted (the protocol has no list of mutes)
+    lastError: null, // the last error event without a ref of ours
+    acks: 0, // how many acks arrived outside a request (bookkeeping for tests)
+  };
+}
+
+const CHAT_MODES = new Set(['open', 'slow', 'closed']);
+
+/** Normalises a chat mode object; anything unknown counts as open. */
+export function chatModeOf(value) {
+  if (!value || !CHAT_MODES.has(value.mode)) return { mode: 'open' };
+  if (value.mode === 'slow') {
+    const seconds = Number.isFinite(value.seconds) ? value.seconds : 30;
+    return { mode: 'slow', seconds };
+  }
+  return { mode: value.mode };
+}
+
+function withTally(state, tally) {
+  const tallies = { ...state.tallies, [tally.statement]: tally };
+  const isCurrent = state.current && state.current.statement === tally.statement;
+  return { ...state, tallies, tally: isCurrent ? tally : state.tally };
+}
+
+function appendChat(chat, message) {
+  if (!message || message.id === undefined || chat.some((m) => m.id === message.id)) return chat;
+  const next = chat.concat([message]);
+  return next.length > MAX_CHAT ? next.slice(next.length - MAX_CHAT) : next;
+}
+
+function upsertQuestion(questions, question) {
+  if (!question || typeof question.id !== 'string') return questions;
+  const index = questions.findIndex((q) => q.id === question.id);
+  // A dismissed question without text (what everyone but moderators and the asker gets)
+  // only tells a page to drop it.
+  if (question.state === 'dismissed' && question.text === undefined) {
+    return index < 0 ? questions : questions.filter((q) => q.id !== question.id);
+  }
+  if (index < 0) return questions.concat([question]);
+  const next = questions.slice();
+  next[index] = { ...questions[index], ...question };
+  return next;
+}
+
+/** The reducer: the state after `event`. Unknown events leave the state as it was. */
+export function reduce(state, event) {
+  if (!event || typeof event.type !== 'string') return state;
+  switch (event.type) {
+    case 'welcome': {
+      const session = event.session || {};
+      const current = session.current || null;
+      let next = {
+        ...state,
+        welcomed: true,
+        you: event.you || null,
+        resume: event.resume || state.resume,
+        features: Array.isArray(event.features) ? event.features : [],
+        title: session.title ?? state.title,
+        programme: session.programme ?? state.programme,
+        groups: session.groups || [],
+        statements: session.statements || [],
+        current,
+        tally: null,
+        present: session.present ?? null,
+        myVotes: { ...(session.myVotes || {}) },
+        chat: (session.chat || []).slice(-MAX_CHAT),
+        announcement: session.announcement ?? null,
+        chatMode: chatModeOf(session.chatMode),
+        questions: Array.isArray(session.questions) ? session.questions.slice() : [],
+        questionsOpen: session.questionsOpen !== false,
+        myUpvotes: Array.isArray(session.myUpvotes) ? session.myUpvotes.slice() : [],
+      };
+      if (session.tally && current && session.tally.statement === current.statement) next = withTally(next, session.tally);
+      return next;
+    }
+    case 'statement': {
+      const current = event.current || null;
+      const statements = Array.isArray(event.statements) ? event.statements : state.statements;
+      const same = current && state.current && current.statement === state.current.statement;
+      // A new current statement starts without a tally until the server sends one.
+      return { ...state, current, statements, tally: same ? state.tally : null };
+    }
+    case 'tally':
+      if (typeof event.statement !== 'string') return state;
+      return withTally(state, event);
+    case 'chat':
+      return { ...state, chat: appendChat(state.chat, event.message) };
+    case 'hidden':
+      return { ...state, chat: state.chat.filter((m) => m.id !== event.message) };
+    case 'presence':
+      return typeof event.present === 'number' ? { ...state, present: event.present } : state;
+    case 'announcement':
+      return { ...state, announcement: event.text || null };
+    case 'chat_mode':
+      return { ...state, chatMode: chatModeOf(event) };
+    case 'question':
+      return { ...state, questions: upsertQuestion(state.questions, event.question) };
+    case 'upvotes': {
+      const counts = event.counts || {};
+      if (!state.questions.some((q) => counts[q.id] !== undefined)) return state;
+      return { ...state, questions: state.questions.map((q) => (counts[q.id] === undefined ? q : { ...q, upvotes: counts[q.id] })) };
+    }
+    case 'questions':
+      return { ...state, questionsOpen: event.open !== false };
+    case 'ack':
+      return { ...state, acks: state.acks + 1 };
+    case 'error':
+      return { ...state, lastError: { code: event.code, message: event.message } };
+
+    // ---- local actions ----
+    case '@voted':
+      return { ...state, myVotes: { ...state.myVotes, [event.statement]: event.choice } };
+    case '@upvoted': {
+      const has = state.myUpvotes.includes(event.question);
+      if (event.up === has) return state;
+      const myUpvotes = event.up ? state.myUpvotes.concat([event.question]) : state.myUpvotes.filter((id) => id !== event.question);
+      // The count follows at once; the server's `upvotes` event sets the exact figure.
+      const questions = state.questions.map((q) => (q.id === event.question
+        ? { ...q, upvotes: Math.max(0, (q.upvotes || 0) + (event.up ? 1 : -1)) } : q));
+      return { ...state, myUpvotes, questions };
+    }
+    case '@muted': {
+      const muted = state.muted.filter((id) => id !== event.participant);
+      if (event.muted !== false) muted.push(event.participant);
+      return { ...state, muted };
+    }
+    case '@chat_wait':
+      // Started by a `rate_limited` with retry_after_ms, or by one's own message in slow mode.
+      return { ...state, chatWaitUntil: Math.max(state.chatWaitUntil, event.until || 0) };
+    default:
+      return state;
+  }
+}
+
+/** Applies events in order. */
+export function reduceAll(state, events) {
+  return events.reduce(reduce, state);
+}
+
+/** The text of statement `id`, or ''. */
+export function statementText(state, id) {
+  const statement = state.statements.find((s) => s.id === id);
+  return statement ? statement.text : '';
+}
+
+/** 1-based position of the current statement, 0 when none. */
+export function currentPosition(state) {
+  if (!state.current) return 0;
+  return state.statements.findIndex((s) => s.id === state.current.statement) + 1;
+}
+
+/** The live question, or null. */
+export function liveQuestion(state) {
+  return state.questions.find((q) => q.state === 'live') || null;
+}
+
+/**
+ * Questions for a list: `open` and `live` ones (and `pending` when `pending` is true),
+ * by upvotes (most first, then oldest first) or by time (newest first).
+ */
+export function rankedQuestions(state, { order = 'votes', states = ['live', 'open'] } = {}) {
+  const index = new Map(state.questions.map((q, i) => [q.id, i]));
+  const list = state.questions.filter((q) => states.includes(q.state));
+  if (order === 'time') return list.sort((a, b) => index.get(b.id) - index.get(a.id));
+  return list.sort((a, b) => (b.upvotes || 0) - (a.upvotes || 0) || index.get(a.id) - index.get(b.id));
+}
+
+/** Whether this client asked question `q` (the asker sees `from` even when anonymous, or knows it asked). */
+export function isOwnQuestion(state, question, asked = []) {
+  if (asked.includes(question.id)) return true;
+  return Boolean(state.you && question.from && question.from.id === state.you.id);
+}
+
+/**
+ * Turnout as a share that never exceeds 1: voters / max(present, voters). The tally's
+ * `present` may be lower than its voters when people left after voting.
+ */
+export function turnout(tally, present = null) {
+  const voters = tally ? tally.voters || 0 : 0;
+  const here = tally && typeof tally.present === 'number' ? tally.present : present || 0;
+  const base = Math.max(here, voters);
+  return { voters, base, share: base > 0 ? voters / base : 0 };
+}
+
+/**
+ * Whether this participant may send chat now, and if not why: 'closed' (chat mode closed,
+ * participants only) or 'wait' with the milliseconds left.
+ */
+export function chatAllowance(state, now) {
+  const isModerator = state.you && state.you.role === 'moderator';
+  if (!isModerator && state.chatMode.mode === 'closed') return { allowed: false, reason: 'closed', waitMs: 0 };
+  const waitMs = Math.max(0, state.chatWaitUntil - now);
+  if (!isModerator && waitMs > 0) return { allowed: false, reason: 'wait', waitMs };
+  return { allowed: true, reason: null, waitMs: 0 };
+}
+
+/**
+ * Holds one page's state: `dispatch(event)` reduces it and, when it changed, calls
+ * `onChange(before, event)` (the page renders; `store.state` is the state after).
+ */
+export function createStore(onChange) {
+  const store = {
+    state: initialState(),
+    dispatch(event) {
+      const before = store.state;
+      store.state = reduce(before, event);
+      if (store.state !== before) onChange(before, event);
+    },
+    /** Back to the state before the welcome (a participant who was erased). */
+    reset() {
+      store.state = initialState();
+    },
+  };
+  return store;
+}
+
+"""#),
         "js/ui.js": .text(#"""
 // Pieces of interface the three pages share: the connection indicator, result bars,
 // the announcement banner and error texts.
-import { h, clear } from './dom.js';
-import { t, tn, formatPercent, formatNumber, onLanguageChange } from './i18n.js';
+import { h, clear, clockTime } from './dom.js';
+import { t, tn, formatPercent, formatNumber, onLanguageChange, applyStatic, bindLanguageToggle } from './i18n.js';
+import { turnout } from './session.js';
 
 export const CHOICES = ['agree', 'disagree', 'pass'];
 
@@ -3101,17 +4303,41 @@ export function resultsSentence(tally) {
   });
 }
 
-/** "12 of 40 present voted (30%)" */
+/** "12 of 40 present voted (30%)"; never above 100% (voters / max(present, voters)). */
 export function turnoutText(tally) {
-  return t('results.turnout', {
-    voters: formatNumber(tally.voters || 0),
-    present: formatNumber(tally.present || 0),
-    pct: formatPercent(tally.voters || 0, tally.present || 0),
-  });
+  const { voters, base } = turnout(tally);
+  return t('results.turnout', { voters: formatNumber(voters), present: formatNumber(base), pct: formatPercent(voters, base) });
 }
 
 export function votesText(n) {
   return tn('results.votes', n);
+}
+
+/**
+ * One question as a list item: its state (live, answered, waiting for approval), the
+ * asker (or "anonymous"), the time, the text, and `side` (an upvote button or count)
+ * and `actions` (the console's buttons). Moderators and the asker get `from` even for an
+ * anonymous question: they see the name marked as anonymous.
+ */
+export function questionElement(question, { own = false, side = null, actions = [] } = {}) {
+  const anonymous = !question.from || question.anonymous === true;
+  let who = question.from && question.from.name ? question.from.name : t('q.anonymous.name');
+  if (question.from && question.anonymous === true) who += ' (' + t('q.anonymous.name').toLowerCase() + ')';
+  const tags = [];
+  if (question.state === 'live') tags.push(h('span', { class: 'badge q-badge', dataset: { state: 'live' }, text: t('q.state.live') }));
+  if (question.state === 'answered') tags.push(h('span', { class: 'badge q-badge', dataset: { state: 'answered' }, text: t('q.state.answered') }));
+  if (question.state === 'pending') tags.push(h('span', { class: 'badge q-badge', dataset: { state: 'pending' }, text: t('q.state.pending') }));
+  if (question.state === 'dismissed') tags.push(h('span', { class: 'badge q-badge', dataset: { state: 'dismissed' }, text: t('q.state.dismissed') }));
+  if (own) tags.push(h('span', { class: 'msg-tag', text: t('q.yours') }));
+  return h('li', { class: 'question' + (own ? ' own' : '') + (anonymous ? ' anonymous' : ''), dataset: { id: question.id, state: question.state || 'open' } },
+    side ? h('div', { class: 'q-side' }, side) : null,
+    h('div', { class: 'q-body' },
+      h('div', { class: 'msg-head' },
+        h('span', { class: 'msg-name', text: who }),
+        ...tags,
+        question.at ? h('time', { class: 'msg-time', text: clockTime(question.at), attrs: { datetime: question.at } }) : null),
+      h('p', { class: 'q-text', text: question.text || '' }),
+      actions.length ? h('div', { class: 'msg-actions' }, actions) : null));
 }
 
 /** A kind sentence for an error event (or {code}). */
@@ -3157,6 +4383,27 @@ export function renderProgramme(list, programme) {
     if (i === current) li.setAttribute('aria-current', 'time');
     list.append(li);
   });
+}
+
+/**
+ * The participant page's address to show and encode: the server's `public_url` when
+ * /event.json gives it (`publicUrl`), else this browser's origin.
+ */
+export function participantAddress(info = {}) {
+  const configured = info.publicUrl || info.public_url;
+  if (typeof configured === 'string' && configured.trim() !== '') return configured.trim();
+  return location.origin + '/';
+}
+
+/**
+ * What every page does first: translate the static text, wire the language button
+ * (`ui.lang`) and the connection pill (`ui.conn`, `ui.retry`). Returns the onState
+ * callback for Connection.
+ */
+export function startPage(ui, getConnection) {
+  applyStatic();
+  bindLanguageToggle(ui.lang);
+  return connectionIndicator(ui.conn, ui.retry, getConnection);
 }
 
 """#),

@@ -41,17 +41,23 @@ public struct HTTPRequest: Sendable, Equatable {
     public var query: String
     /// The `Authorization` header, if the request had one.
     public var authorization: String?
+    /// The `Host` header, if the request had one (the join code's address without `public_url`).
+    public var host: String?
+    /// Whether the request came over TLS (this server serves HTTPS).
+    public var secure: Bool
     /// The client's address (behind a trusted proxy the one `X-Forwarded-For` names), for
-    /// per-address rules and logs; "unknown" when it could not be read.
+    /// per-address rules; "unknown" when it could not be read.
     public var clientAddress: String
 
     /// Makes a request value (the server builds these; tests may too).
     public init(method: String, path: String, query: String = "", authorization: String? = nil,
-                clientAddress: String = "unknown") {
+                host: String? = nil, secure: Bool = false, clientAddress: String = "unknown") {
         self.method = method
         self.path = path
         self.query = query
         self.authorization = authorization
+        self.host = host
+        self.secure = secure
         self.clientAddress = clientAddress
     }
 }

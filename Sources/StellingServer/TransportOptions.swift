@@ -45,6 +45,8 @@ public struct TransportOptions: Sendable, Equatable {
     /// Adds the Autobahn conformance echo endpoint `/echo` (docs/CONFORMANCE.md); only on a
     /// loopback host. The default is false.
     public var echoConformance: Bool
+    /// The event loop libwebsockets runs on: its own poll(2) loop, or libev or libuv (epoll). The default is poll.
+    public var eventLoop: EventLoop
 
     /// Makes options; every value has the default its property documents.
     public init(
@@ -65,7 +67,8 @@ public struct TransportOptions: Sendable, Equatable {
         requestHeadTimeoutSeconds: Int = 10,
         httpIdleTimeoutSeconds: Int = 5,
         trustedProxies: TrustedProxies = .loopback,
-        echoConformance: Bool = false
+        echoConformance: Bool = false,
+        eventLoop: EventLoop = .poll
     ) {
         self.host = host
         self.port = port
@@ -85,6 +88,7 @@ public struct TransportOptions: Sendable, Equatable {
         self.httpIdleTimeoutSeconds = httpIdleTimeoutSeconds
         self.trustedProxies = trustedProxies
         self.echoConformance = echoConformance
+        self.eventLoop = eventLoop
     }
 }
 
@@ -117,7 +121,7 @@ extension TransportOptions {
                   maxConnections: configuration.limits.maxConnections,
                   maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress,
                   trustedProxies: (try? TrustedProxies(parsing: configuration.trustedProxies)) ?? .loopback,
-                  echoConformance: echoConformance)
+                  echoConformance: echoConformance, eventLoop: configuration.eventLoop)
     }
 
     /// The WebSocket path of the conformance echo endpoint (`--echo-conformance`).

@@ -130,7 +130,7 @@ extension WebSocketServer {
         let address = ipAddress(filter.pointer(to: \.cli_addr)!)
         if dropsAtAccept(address) {
             statistics.droppedAtAccept += 1
-            logger.debug("connection dropped at accept", metadata: ["peer": "\(address?.description ?? "unknown")"])
+            logger.debug("connection dropped at accept", metadata: ["peer": "\(PeerAddress.truncated(address?.description ?? "unknown"))"])
             return false
         }
         return true
@@ -154,7 +154,7 @@ extension WebSocketServer {
                                 body: Array("The server is full. Please try again in a minute.\n".utf8))
         case .overAddress?:
             statistics.refusedOverAddress += 1
-            logger.info("refused over the per-address cap", metadata: ["client": "\(clientAddress(wsi))"])
+            logger.info("refused over the per-address cap", metadata: ["client": "\(PeerAddress.truncated(clientAddress(wsi)))"])
             return HTTPResponse(status: 429, contentType: "text/plain; charset=utf-8",
                                 headers: [HTTPHeader("Retry-After", "30")],
                                 body: Array("Too many connections from your address. Please try again in a minute.\n".utf8))
@@ -181,7 +181,7 @@ extension WebSocketServer {
         let origin = header(wsi, WSI_TOKEN_ORIGIN)
         guard originPolicy.allows(origin: origin, host: header(wsi, WSI_TOKEN_HOST)) else {
             statistics.refusedOrigin += 1
-            logger.info("upgrade refused for its origin", metadata: ["origin": "\(origin ?? "")", "client": "\(clientAddress(wsi))"])
+            logger.info("upgrade refused for its origin", metadata: ["origin": "\(origin ?? "")", "client": "\(PeerAddress.truncated(clientAddress(wsi)))"])
             return refuse(.text("this origin may not connect\n", status: 403))
         }
         if let offered = header(wsi, WSI_TOKEN_PROTOCOL) {
@@ -215,7 +215,7 @@ extension WebSocketServer {
         let peer = clientAddress(wsi)
         let origin = header(wsi, WSI_TOKEN_ORIGIN)
         logger.debug("connection opened", metadata: [
-            "connection.id": "\(connection.id)", "client": "\(peer)", "echo": "\(isEcho)",
+            "connection.id": "\(connection.id)", "client": "\(PeerAddress.truncated(peer))", "echo": "\(isEcho)",
         ])
         if !isEcho { handler.connectionOpened(connection.id, peer: peer, origin: origin) }
         if shuttingDown && connection.acceptsEvents {
@@ -384,6 +384,7 @@ extension WebSocketServer {
         }
         let request = HTTPRequest(method: isGet ? "GET" : "HEAD", path: path, query: query(wsi),
                                   authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
+                                  host: header(wsi, WSI_TOKEN_HOST), secure: options.tls != nil,
                                   clientAddress: clientAddress(wsi))
         if let response = handler.httpRequest(request) {
             return respond(wsi, response, head: isHead, closeAfter: false)

@@ -44,7 +44,8 @@ final class LiveEvent: @unchecked Sendable {
             keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds,
             tls: tls,
             maxConnectionsPerAddress: maxConnectionsPerAddress,  // every test client comes from 127.0.0.1
-            trustedProxies: trustedProxies)
+            trustedProxies: trustedProxies,
+            eventLoop: configuration.eventLoop)
         server = Server(room: Room(configuration: configuration), options: options, store: store, logger: logger)
         try server.start()
         secure = tls != nil
