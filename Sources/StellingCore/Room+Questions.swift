@@ -8,6 +8,11 @@
 extension Room {
     // MARK: Queries
 
+    /// The participants upvoting a question now (empty for an unknown id).
+    public func upvoters(of id: QuestionID) -> Set<ParticipantID> {
+        questionIndex(id.rawValue).map { upvoters[$0] } ?? []
+    }
+
     /// The position of a question id, or `nil`.
     func questionIndex(_ id: String?) -> Int? {
         guard let id, let number = QuestionID(id).number, number <= questions.count else { return nil }
