@@ -50,6 +50,9 @@ struct Load: ParsableCommand {
     @Option(name: .long, help: "The shortest service pass of the client thread in microseconds: shorter ones nap (fewer polls over thousands of sockets).")
     var nap: UInt32 = 1000
 
+    @Option(name: .long, help: "Planted camps in the event's votes (0 to 5; 0: no structure), for the opinion analysis.")
+    var camps: Int = 0
+
     @Option(name: .long, help: "The server's process id: its memory and CPU time are read from /proc.")
     var serverPid: Int32?
 
@@ -76,6 +79,7 @@ struct Load: ParsableCommand {
         let environmentKey = ProcessInfo.processInfo.environment["STELLING_MODERATOR_KEY"]
         options.moderatorKey = moderatorKey ?? (environmentKey?.isEmpty == false ? environmentKey : nil)
         options.clients = clients
+        options.camps = camps
         options.senders = senders
         options.rate = rate
         options.duration = duration
