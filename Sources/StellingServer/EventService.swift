@@ -261,6 +261,8 @@ public actor EventService: TransportHandler {
         switch record {
         case .voteCast: metrics.votes.increment()
         case .chatPosted: metrics.chatMessages.increment()
+        case .questionAsked: metrics.questions.increment()
+        case .questionUpvoted: metrics.upvotes.increment()
         default: break
         }
     }
