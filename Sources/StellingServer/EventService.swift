@@ -96,7 +96,10 @@ public actor EventService: TransportHandler {
         let path = store.path
         let logger = self.logger
         if request.path == EventService.analysisPath {
-            DispatchQueue.global(qos: .utility).async { reply(EventService.analysis(databasePath: path, logger: logger)) }
+            let store = self.store
+            DispatchQueue.global(qos: .utility).async {
+                reply(EventService.analysis(databasePath: path, durableSequence: store.durableSequence, logger: logger))
+            }
             return true
         }
         guard let name = EventService.exportName(request.path) else { return false }
