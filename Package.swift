@@ -20,6 +20,16 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev"])]
         ),
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
+        // libev and libuv, for libwebsockets' event-library plugins (`event_loop`); libwebsockets-dev brings both.
+        .systemLibrary(
+            name: "CEventLibs",
+            providers: [.apt(["libev-dev", "libuv1-dev"])]
+        ),
         .target(name: "StellingCore"),
         .target(
             name: "StellingAnalysis",
@@ -42,6 +52,8 @@ let package = Package(
                 "StellingCore",
                 "StellingStore",
                 "CWebSockets",
+                "CQRencode",
+                "CEventLibs",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -10,6 +10,8 @@ public enum LoadScenario: String, CaseIterable, Sendable {
     case votes
     /// A seminar compressed in time: joins, chat, five statements with votes, reveals, late joiners, leavers.
     case event
+    /// Revision 2: N participants, a share ask, everyone upvotes in bursts; counts must equal the acks.
+    case questions
 
     /// Runs the scenario against `options.url`; throws a clear error when it cannot finish in time.
     public func run(_ options: LoadOptions) throws(LoadError) -> LoadReport {
@@ -21,6 +23,7 @@ public enum LoadScenario: String, CaseIterable, Sendable {
         case .chat: try ChatScenario(load: run).run()
         case .votes: try VoteScenario(load: run).run()
         case .event: try EventScenario(load: run).run()
+        case .questions: try QuestionScenario(load: run).run()
         }
         run.addCosts(to: &report)
         return report
@@ -54,6 +57,10 @@ public struct LoadOptions: Sendable {
     /// Microseconds the client's service thread sleeps between passes (fewer poll(2) calls over
     /// thousands of sockets, at up to that much latency). The default is 1000.
     public var napMicroseconds: UInt32 = 1000
+    /// `chat` as a flood (issue 11 section 4): refusals (`rate_limited` past the server's chat
+    /// budget) are expected and checked to be the only ones, and the listeners' delivery p99 must
+    /// stay under 250 ms. The default is false.
+    public var flood = false
     /// Planted camps in the `event` scenario's votes (0 to 5); 0 rotates the choices without
     /// structure. The default is 0.
     public var camps = 0
