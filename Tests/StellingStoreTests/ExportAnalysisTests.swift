@@ -22,9 +22,10 @@ struct ExportAnalysisTests {
 
     /// Sixteen participants in two planted camps: the Rijk camp agrees with s2 and disagrees with
     /// s3, the Gemeente camp the other way round; everyone agrees with s1. s4 is never shown.
-    func store(language: String = "nl") throws {
+    func store(language: String = "nl", minimumGroupSize: Int? = nil) throws {
         var configuration = Self.configuration
         configuration.language = language
+        if let minimumGroupSize { configuration.privacy.minGroupSize = minimumGroupSize }
         var driver = Driver(configuration)
         let (moderator, _) = driver.moderator()
         var people: [(ConnectionID, Bool)] = []
@@ -89,6 +90,16 @@ struct ExportAnalysisTests {
         #expect(html.contains("<tr><td>Rijk</td><td>9 (100%)</td><td>0 (0%)</td></tr>"))
         #expect(html.contains("eens (100% van het kamp): Het Rijk moet het betalen."))
         #expect(!html.lowercased().contains("<script"))
+    }
+
+    @Test func theReportWithholdsHowASmallGroupSpreadsOverTheCamps() throws {
+        try store(minimumGroupSize: 8)
+        let html = String(decoding: try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt).reportHTML(), as: UTF8.self)
+        #expect(html.contains("<tr><td>Rijk</td><td>9 (100%)</td><td>0 (0%)</td></tr>"))
+        #expect(html.contains("<tr><td>Gemeente</td><td colspan=\"2\">&lt; 8</td></tr>"))
+        #expect(html.contains("Groepen met minder dan 8 geanalyseerde deelnemers"))
+        #expect(html.contains("<li>Rijk: 100% van de 9 deelnemers zit in kamp A.</li>"))
+        #expect(!html.contains("<li>Gemeente:"))
     }
 
     @Test func theReportSaysSoWhenThereIsNothingToAnalyse() throws {
