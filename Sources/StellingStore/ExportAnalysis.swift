@@ -107,8 +107,12 @@ enum AnalysisReport {
         let index = Dictionary(uniqueKeysWithValues: analysis.opinionGroups.enumerated().map { ($1.id, $0) })
         var svg = "<svg class=\"opinion-map\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(ReportHTML.escape(ariaLabel))\">\n"
         svg += "<rect x=\"0.5\" y=\"\(Int(legend)).5\" width=\"\(Int(width) - 1)\" height=\"\(Int(height - legend) - 1)\" fill=\"none\" stroke=\"#d0d0d0\"/>\n"
-        for point in analysis.participants {
-            svg += marker(point.opinionGroup.flatMap { index[$0] }, x: px(point.x), y: py(point.y))
+        for (i, point) in analysis.participants.enumerated() {
+            // People who voted exactly alike share a place: a small fixed offset (at most 3 units) keeps them visible.
+            let jx = (Double((UInt64(i) &* 2_654_435_761) % 1000) / 1000 - 0.5) * 6
+            let jy = (Double((UInt64(i) &* 40503 &+ 7919) % 1000) / 1000 - 0.5) * 6
+            svg += marker(point.opinionGroup.flatMap { index[$0] }, x: round1((Double(px(point.x)) ?? 0) + jx),
+                          y: round1((Double(py(point.y)) ?? 0) + jy))
         }
         svg += "\n"
         for (i, group) in analysis.opinionGroups.enumerated() {
