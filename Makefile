@@ -4,7 +4,7 @@
 
 SWIFT ?= swift
 CONFIG ?= config/seminar.yaml
-APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev libev-dev libuv1-dev
+APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev libqrencode-dev qrencode librsvg2-bin zbar-tools libev-dev libuv1-dev
 BENCH_PACKAGES := jq curl util-linux gcc
 
 .PHONY: run test build release deps bench-deps bench soak clean check-config browser-test fuzz reference

@@ -20,6 +20,11 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev"])]
         ),
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
         // libev and libuv, for libwebsockets' event-library plugins (`event_loop`); libwebsockets-dev brings both.
         .systemLibrary(
             name: "CEventLibs",
@@ -27,9 +32,17 @@ let package = Package(
         ),
         .target(name: "StellingCore"),
         .target(
+            name: "StellingAnalysis",
+            dependencies: ["StellingCore"],
+            // Numeric loops: optimised in debug builds too, so the exports of a large event in the
+            // tests (and a debug server) do not spend seconds on the analysis.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
+        .target(
             name: "StellingStore",
             dependencies: [
                 "StellingCore",
+                "StellingAnalysis",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -39,6 +52,7 @@ let package = Package(
                 "StellingCore",
                 "StellingStore",
                 "CWebSockets",
+                "CQRencode",
                 "CEventLibs",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -52,12 +66,18 @@ let package = Package(
                 "StellingServer",
                 "StellingStore",
                 "StellingLoad",
+                "StellingAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "StellingLoad", dependencies: ["CWebSockets", "StellingCore"]),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
+        .testTarget(
+            name: "StellingAnalysisTests",
+            dependencies: ["StellingAnalysis", "StellingCore"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore", "StellingStore", "StellingLoad"]),
         .testTarget(name: "StellingStoreTests", dependencies: ["StellingStore", "StellingCore"]),
         .testTarget(

@@ -35,6 +35,19 @@ public struct Configuration: Equatable, Sendable {
     public var tlsCertificate: String?
     /// The TLS private key (PEM) path, relative like `tlsCertificate`. The default is none.
     public var tlsPrivateKey: String?
+    /// Days after an event's last activity when its personal data is purged (at the server's
+    /// start, or by `stelling purge`). The default is none: nothing is deleted by itself.
+    public var retentionDays: Int? = nil
+    /// How votes and small groups are kept and shown (docs/PRIVACY.md).
+    public var privacy = PrivacySettings()
+    /// Revision 2 (`questions.moderated`): new questions wait as `pending` until a moderator opens
+    /// them. The default is `false`.
+    public var questionsModerated = false
+    /// Revision 2 (`questions.open`): whether asking is open when the event starts. The default is `true`.
+    public var questionsOpen = true
+    /// Revision 2 (`public_url`): the participant page's public address, shown on the screen and in
+    /// `/qr.svg`. The default is none: the address the screen's browser used.
+    public var publicURL: String?
     /// The event loop libwebsockets runs on (`event_loop`). The default is `poll`.
     public var eventLoop: EventLoop
 
@@ -140,6 +153,17 @@ public struct Limits: Equatable, Sendable {
     public var maxConnections: Int
     /// The most TCP connections from one address (a whole ministry behind NAT shares one). The default is 500.
     public var maxConnectionsPerAddress: Int
+    /// Revision 2: questions a participant may ask at once. The default is 2.
+    public var questionBurst = 2
+    /// Revision 2: questions a minute after the burst. The default is 2.
+    public var questionsPerMinute: Double = 2
+    /// Revision 2: the longest question in code points. The default is 300.
+    public var questionChars = 300
+    /// Issue 11 section 4: participants' chat messages a second for the whole event (moderators
+    /// exempt), one second's worth at once. Every message goes to every listener, so this bounds the
+    /// fan-out: 50 a second to 10,000 listeners is 500,000 events a second, under half of what one
+    /// core sends (docs/DECISIONS.md). The default is 50.
+    public var chatBudgetPerSecond: Double = 50
 
     /// Makes limits with the protocol's defaults.
     public init(
@@ -166,5 +190,28 @@ public struct Limits: Equatable, Sendable {
         self.outboundQueueBytes = outboundQueueBytes
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
+    }
+}
+
+/// The `privacy:` section (issue 13; docs/PRIVACY.md).
+public struct PrivacySettings: Equatable, Sendable {
+    /// What is kept of who chose what.
+    public enum Ballot: String, Equatable, Sendable, CaseIterable {
+        /// Every participant's choice is kept under their pseudonymous id (PROTOCOL.md's votes.csv).
+        case pseudonymous
+        /// Once a statement's voting closes only its counts and per-group counts are kept.
+        case secret
+    }
+
+    /// The ballot. The default is `pseudonymous`.
+    public var ballot: Ballot
+    /// Groups with fewer voters on a statement show "< N" instead of their counts on the pages
+    /// and in the published exports. The default is 5; 1 shows every group.
+    public var minGroupSize: Int
+
+    /// Makes privacy settings with their defaults.
+    public init(ballot: Ballot = .pseudonymous, minGroupSize: Int = 5) {
+        self.ballot = ballot
+        self.minGroupSize = minGroupSize
     }
 }

@@ -24,6 +24,17 @@ public struct Welcome: Equatable, Sendable {
     public var chat: [ChatMessage]
     /// The pinned announcement.
     public var announcement: String?
+    /// Revision 2: the chat mode.
+    public var chatMode: ChatMode = .open
+    /// Revision 2: the questions this client may see, in order of asking.
+    public var questions: [QuestionView] = []
+    /// Revision 2: whether asking is open.
+    public var questionsOpen = true
+    /// Revision 2: the questions this participant upvotes; `nil` for moderators and screens.
+    public var myUpvotes: [QuestionID]?
+
+    /// What this server implements of Revision 2: the welcome's top-level `features`.
+    public static let features = ["chat_mode", "questions"]
 
     /// Makes a welcome snapshot.
     public init(
@@ -51,6 +62,8 @@ public struct Welcome: Equatable, Sendable {
             && lhs.present == rhs.present && lhs.myVotes.map(\.statement) == rhs.myVotes.map(\.statement)
             && lhs.myVotes.map(\.choice) == rhs.myVotes.map(\.choice) && lhs.tally == rhs.tally
             && lhs.chat == rhs.chat && lhs.announcement == rhs.announcement
+            && lhs.chatMode == rhs.chatMode && lhs.questions == rhs.questions
+            && lhs.questionsOpen == rhs.questionsOpen && lhs.myUpvotes == rhs.myUpvotes
     }
 }
 
@@ -60,6 +73,8 @@ public enum AckID: Equatable, Sendable {
     case message(MessageID)
     /// The id of an added statement.
     case statement(StatementID)
+    /// Revision 2: the id of an asked question.
+    case question(QuestionID)
 }
 
 /// An event from the server (PROTOCOL.md, Events from the server).
@@ -75,6 +90,16 @@ public enum Event: Equatable, Sendable {
     case announcement(String?)
     case ack(ref: String, id: AckID?)
     case error(ErrorCode, message: String, ref: String?)
+    /// Revision 2: `rate_limited` with `retry_after_ms`, how long until the request would be accepted.
+    case rateLimited(retryAfterMilliseconds: Int64, message: String, ref: String?)
+    /// Revision 2: the chat mode changed.
+    case chatMode(ChatMode)
+    /// Revision 2: a question was asked or its state changed, as this audience may see it.
+    case question(QuestionView)
+    /// Revision 2: upvote counts that changed, in order of asking.
+    case upvotes([UpvoteCount])
+    /// Revision 2: asking opened or closed (`{"type":"questions","open":…}`).
+    case questionsOpen(Bool)
 
     /// Makes an error event with the code's default message.
     public static func error(_ code: ErrorCode, ref: String?) -> Event {
@@ -98,6 +123,7 @@ public enum Event: Equatable, Sendable {
         case let .welcome(welcome, ref):
             json.field("type", "welcome")
             if let ref { json.field("ref", ref) }
+            json.key("features"); json.write(strings: Welcome.features)
             json.key("you"); json.write(welcome.you)
             if let resume = welcome.resume { json.field("resume", resume) }
             json.key("session")
@@ -116,6 +142,12 @@ public enum Event: Equatable, Sendable {
             if let tally = welcome.tally { json.write(tally, withType: false) } else { json.null() }
             json.key("chat"); json.beginArray(); for message in welcome.chat { json.write(message, withHidden: false) }; json.endArray()
             json.field("announcement", welcome.announcement)
+            json.key("chatMode"); json.beginObject(); json.writeChatModeFields(welcome.chatMode); json.endObject()
+            json.key("questions"); json.beginArray(); for question in welcome.questions { json.write(question) }; json.endArray()
+            json.key("questionsOpen"); json.bool(welcome.questionsOpen)
+            if let myUpvotes = welcome.myUpvotes {
+                json.key("myUpvotes"); json.write(strings: myUpvotes.map(\.rawValue))
+            }
             json.endObject()
         case let .statement(current, statements):
             json.field("type", "statement")
@@ -142,6 +174,7 @@ public enum Event: Equatable, Sendable {
             switch id {
             case let .message(message)?: json.field("id", message.rawValue)
             case let .statement(statement)?: json.field("id", statement.rawValue)
+            case let .question(question)?: json.field("id", question.rawValue)
             case nil: break
             }
         case let .error(code, message, ref):
@@ -149,6 +182,27 @@ public enum Event: Equatable, Sendable {
             json.field("code", code.rawValue)
             json.field("message", message)
             if let ref { json.field("ref", ref) }
+        case let .rateLimited(retryAfter, message, ref):
+            json.field("type", "error")
+            json.field("code", ErrorCode.rateLimited.rawValue)
+            json.field("message", message)
+            json.field("retry_after_ms", Int(retryAfter))
+            if let ref { json.field("ref", ref) }
+        case let .chatMode(mode):
+            json.field("type", "chat_mode")
+            json.writeChatModeFields(mode)
+        case let .question(view):
+            json.field("type", "question")
+            json.key("question"); json.write(view)
+        case let .upvotes(counts):
+            json.field("type", "upvotes")
+            json.key("counts")
+            json.beginObject()
+            for count in counts { json.field(count.question.rawValue, count.upvotes) }
+            json.endObject()
+        case let .questionsOpen(open):
+            json.field("type", "questions")
+            json.key("open"); json.bool(open)
         }
         json.endObject()
         return json.bytes
@@ -237,14 +291,15 @@ extension JSONWriter {
         }
     }
 
-    /// Writes a chat message object; exports add `hidden`.
-    public mutating func write(_ message: ChatMessage, withHidden: Bool) {
+    /// Writes a chat message object; exports add `hidden`, and write `"name": null` when they
+    /// are made without names (PROTOCOL.md, names).
+    public mutating func write(_ message: ChatMessage, withHidden: Bool, withName: Bool = true) {
         beginObject()
         field("id", message.id.rawValue)
         key("from")
         beginObject()
         field("id", message.from.id.rawValue)
-        field("name", message.from.name)
+        field("name", withName ? message.from.name : nil)
         field("role", message.from.role.rawValue)
         endObject()
         field("text", message.text)

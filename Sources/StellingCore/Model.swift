@@ -31,6 +31,14 @@ public enum ErrorCode: String, Sendable, CaseIterable, Error {
     case noCurrentStatement = "no_current_statement"
     case unknownMessage = "unknown_message"
     case unknownParticipant = "unknown_participant"
+    /// Revision 2: participants may not chat while the chat is closed.
+    case chatClosed = "chat_closed"
+    /// Revision 2: asking is closed.
+    case questionsClosed = "questions_closed"
+    /// Revision 2: no question with that id (that this client may see).
+    case unknownQuestion = "unknown_question"
+    /// Revision 2: the question is answered or dismissed.
+    case questionClosed = "question_closed"
 
     /// A short English explanation for people; programs read the code.
     public var defaultMessage: String {
@@ -52,6 +60,10 @@ public enum ErrorCode: String, Sendable, CaseIterable, Error {
         case .noCurrentStatement: "No statement is shown."
         case .unknownMessage: "There is no chat message with that id."
         case .unknownParticipant: "There is no participant with that id."
+        case .chatClosed: "The moderator has closed the chat."
+        case .questionsClosed: "Asking questions is closed."
+        case .unknownQuestion: "There is no question with that id."
+        case .questionClosed: "That question is answered or dismissed."
         }
     }
 }
@@ -64,6 +76,9 @@ public enum CloseCode: UInt16, Sendable {
     case invalidPayload = 1007
     case policyViolation = 1008
     case messageTooBig = 1009
+    /// An application code (RFC 6455 7.4.2): a moderator erased this participant
+    /// (docs/DECISIONS.md, Live erasure); the page must not reconnect with its token.
+    case erased = 4001
 }
 
 /// Who sent a chat message, as shown with it.

@@ -31,6 +31,18 @@ public struct Request: Equatable, Sendable {
         /// `muted` left out means `true`.
         case mute(participant: String?, muted: Bool)
         case announce(text: String)
+        /// Erases a participant's personal data (docs/DECISIONS.md, Live erasure); moderators only.
+        case erase(participant: String?)
+        /// Revision 2: `mode` as sent; `seconds` only read with `slow` (the room checks both).
+        case chatMode(mode: String?, seconds: Int64?)
+        /// Revision 2: a question to the panel; `anonymous` left out means `false`.
+        case ask(text: String?, anonymous: Bool)
+        /// Revision 2: `up` left out means `true`.
+        case upvote(question: String?, up: Bool)
+        /// Revision 2, moderator: open or close asking; `open` left out means `true`, as with `reveal`.
+        case questions(open: Bool)
+        /// Revision 2, moderator: set a question's state (`open`, `live`, `answered`, `dismissed`).
+        case questionState(question: String?, state: String?)
     }
 
     /// The fields of a `join`.
@@ -119,11 +131,18 @@ extension Request {
             case "add": body = .add(text: try reader.string("text"))
             case "hide": body = .hide(message: try reader.integer("message"))
             case "mute": body = .mute(participant: try reader.string("participant"), muted: try reader.bool("muted") ?? true)
+            case "erase": body = .erase(participant: try reader.string("participant"))
             case "announce":
                 guard let text = try reader.string("text") else {
                     throw DecodeFailure(ref: ref, message: "`announce` needs `text` (\"\" removes the announcement).")
                 }
                 body = .announce(text: text)
+            case "chat_mode": body = .chatMode(mode: try reader.string("mode"), seconds: try reader.integer("seconds"))
+            case "ask": body = .ask(text: try reader.string("text"), anonymous: try reader.bool("anonymous") ?? false)
+            case "upvote": body = .upvote(question: try reader.string("question"), up: try reader.bool("up") ?? true)
+            case "questions": body = .questions(open: try reader.bool("open") ?? true)
+            case "question_state":
+                body = .questionState(question: try reader.string("question"), state: try reader.string("state"))
             default:
                 throw DecodeFailure(ref: ref, message: "Unknown request type `\(type)`.")
             }

@@ -82,10 +82,15 @@ extension Room {
             recent.append(message)
             if recent.count == Room.welcomeChatCount { break }
         }
-        return Welcome(
+        var welcome = Welcome(
             you: You(id: session.id, name: session.name, role: session.role, group: session.group),
             resume: resume, title: configuration.title, programme: configuration.programme,
             groups: configuration.groups, statements: statementList, current: currentState, present: present,
             myVotes: myVotes, tally: visibleTally, chat: recent.reversed(), announcement: announcement)
+        welcome.chatMode = chatMode
+        welcome.questions = questionViews(for: session)
+        welcome.questionsOpen = questionsOpen
+        if session.role == .participant { welcome.myUpvotes = upvotedQuestions(by: session.id) }
+        return welcome
     }
 }

@@ -33,12 +33,36 @@ public struct Room: Sendable {
     var lastPresenceAt: Instant?
     var lastPresenceSent = 0
 
+    /// Revision 2: who may chat.
+    public internal(set) var chatMode: ChatMode = .open
+    /// Revision 2: every question in order of asking; a question's number is its position plus one.
+    public internal(set) var questions: [Question] = []
+    /// Revision 2: who upvotes each question, by position.
+    var upvoters: [Set<ParticipantID>] = []
+    /// Revision 2: whether asking is open.
+    public internal(set) var questionsOpen = true
+    /// Revision 2: the position of the live question.
+    var liveQuestion: Int?
+    /// When each participant's last chat message was accepted (slow mode; rebuilt from the records).
+    var lastChatAt: [ParticipantID: Instant] = [:]
+    /// Issue 11: participants' chat messages for the whole event (moderators exempt).
+    var chatBudget = TokenBucket(burst: 1, perSecond: 1)
+    /// Positions of questions whose upvotes changed since the last `upvotes` event.
+    var upvotesDirty: Set<Int> = []
+    var lastUpvotesAt: Instant?
+
+    /// The least time between two `upvotes` events (PROTOCOL.md, Revision 2).
+    public static let upvotesIntervalMilliseconds: Int64 = 500
+
     /// How many recent chat messages a welcome carries.
     public static let welcomeChatCount = 100
 
     /// Makes a room with the configured statements and nothing else.
     public init(configuration: Configuration) {
         self.configuration = configuration
+        questionsOpen = configuration.questionsOpen
+        let budget = configuration.limits.chatBudgetPerSecond
+        chatBudget = TokenBucket(burst: max(1, Int(budget.rounded(.up))), perSecond: budget)
         for spec in configuration.statements where statementIndex[StatementID(spec.id)] == nil {
             appendStatement(StatementID(spec.id), text: spec.text)
         }
@@ -49,6 +73,7 @@ public struct Room: Sendable {
         self.init(configuration: configuration)
         for record in records { apply(record) }
         tallyDirty = false
+        upvotesDirty = []
     }
 
     // MARK: Queries
@@ -99,6 +124,18 @@ public struct Room: Sendable {
             return sessions.compactMap { $0.value.admission <= upTo ? $0.key : nil }
         case .moderators:
             return moderatorConnections.filter { sessions[$0].map { $0.admission <= upTo } ?? false }
+        case let .participant(id):
+            return sessions.compactMap { $0.value.admission <= upTo && $0.value.role == .participant && $0.value.id == id ? $0.key : nil }
+        case let .moderatorsAnd(id):
+            return sessions.compactMap {
+                $0.value.admission <= upTo && ($0.value.role == .moderator || ($0.value.role == .participant && $0.value.id == id))
+                    ? $0.key : nil
+            }
+        case let .othersThanModeratorsAnd(id):
+            return sessions.compactMap {
+                $0.value.admission <= upTo && $0.value.role != .moderator && !($0.value.role == .participant && $0.value.id == id)
+                    ? $0.key : nil
+            }
         }
     }
 
@@ -142,9 +179,16 @@ public struct Room: Sendable {
             return handleChat(text, session: session, from: connection, ref: ref, now: now)
         case let .vote(statement, choice):
             return handleVote(statement: statement, choice: choice, session: session, from: connection, ref: ref, now: now)
+        case let .ask(text, anonymous):
+            return handleAsk(text, anonymous: anonymous, session: session, from: connection, ref: ref, now: now)
+        case let .upvote(question, up):
+            return handleUpvote(question, up: up, session: session, from: connection, ref: ref, now: now)
+        case .chatMode, .questions, .questionState:
+            guard session.role == .moderator else { return fail(connection, .forbidden, ref) }
+            return handleRevision2Moderator(request.body, from: connection, ref: ref, now: now)
         default:
             guard session.role == .moderator else { return fail(connection, .forbidden, ref) }
-            return handleModerator(request.body, from: connection, ref: ref, now: now)
+            return handleModerator(request.body, from: connection, ref: ref, now: now, random: &random)
         }
     }
 
@@ -168,6 +212,17 @@ public struct Room: Sendable {
         if tallyDirty, let currentIndex,
            lastTallyAt.map({ now.milliseconds - $0.milliseconds >= Int64(configuration.tallyIntervalMilliseconds) }) ?? true {
             effects.append(tallyBroadcast(at: currentIndex, now: now))
+        }
+        if !upvotesDirty.isEmpty,
+           lastUpvotesAt.map({ now.milliseconds - $0.milliseconds >= Room.upvotesIntervalMilliseconds }) ?? true {
+            let counts = upvotesDirty.sorted().compactMap { index in
+                questions[index].state.isPublic ? UpvoteCount(question: questions[index].id, upvotes: questions[index].upvotes) : nil
+            }
+            upvotesDirty = []
+            if !counts.isEmpty {
+                lastUpvotesAt = now
+                effects.append(.broadcast(.upvotes(counts), to: .everyone))
+            }
         }
         if presenceDirty, lastPresenceAt.map({ now.milliseconds - $0.milliseconds >= 1000 }) ?? true {
             presenceDirty = false
@@ -204,13 +259,20 @@ public struct Room: Sendable {
     }
 
     mutating func takeToken(for id: ParticipantID, chat: Bool, now: Instant) -> Bool {
-        let limits = configuration.limits
-        var bucket = buckets[id] ?? RateBuckets(
-            chat: TokenBucket(burst: limits.chatBurst, perSecond: limits.chatPerSecond),
-            vote: TokenBucket(burst: limits.voteBurst, perSecond: limits.votesPerSecond))
+        var bucket = rateBuckets(for: id)
         let allowed = chat ? bucket.chat.take(at: now) : bucket.vote.take(at: now)
         buckets[id] = bucket
         return allowed
+    }
+
+    /// Makes a participant's buckets on first use.
+    func rateBuckets(for id: ParticipantID) -> RateBuckets {
+        if let existing = buckets[id] { return existing }
+        let limits = configuration.limits
+        return RateBuckets(
+            chat: TokenBucket(burst: limits.chatBurst, perSecond: limits.chatPerSecond),
+            vote: TokenBucket(burst: limits.voteBurst, perSecond: limits.votesPerSecond),
+            question: TokenBucket(burst: limits.questionBurst, perSecond: limits.questionsPerMinute / 60))
     }
 
     func fail(_ connection: ConnectionID, _ code: ErrorCode, _ ref: String?) -> [Effect] {
@@ -244,6 +306,8 @@ public struct StatementState: Equatable, Sendable {
     public internal(set) var counts = Counts()
     /// The totals per configured group.
     public internal(set) var groupCounts: [String: Counts] = [:]
+    /// `privacy.ballot: secret`: who voted before voting closed, without what they chose.
+    public internal(set) var sealedVoters: Set<ParticipantID> = []
 
     init(id: StatementID, text: String, position: Int) {
         self.id = id
@@ -276,5 +340,8 @@ struct Session: Sendable {
 /// A participant's (or moderator's) rate limits; they survive reconnects.
 struct RateBuckets: Sendable {
     var chat: TokenBucket
+    /// Votes and (Revision 2) upvotes share this bucket.
     var vote: TokenBucket
+    /// Revision 2: asking questions.
+    var question: TokenBucket
 }

@@ -24,4 +24,20 @@ public struct TokenBucket: Equatable, Sendable {
         tokens -= 1
         return true
     }
+
+    /// Whether a token is there at `now`, without spending it.
+    public func hasToken(at now: Instant) -> Bool { tokens(at: now) >= 1 }
+
+    /// Milliseconds from `now` until a token is there (0 when one is there now), rounded up.
+    public func millisecondsUntilToken(at now: Instant) -> Int64 {
+        let missing = 1 - tokens(at: now)
+        guard missing > 0 else { return 0 }
+        guard perSecond > 0 else { return Int64.max }
+        return Int64((missing / perSecond * 1000).rounded(.up))
+    }
+
+    private func tokens(at now: Instant) -> Double {
+        guard let updated, now > updated else { return tokens }
+        return min(burst, tokens + Double(now.milliseconds - updated.milliseconds) / 1000 * perSecond)
+    }
 }

@@ -31,6 +31,25 @@ public enum ConfigurationFile {
         try parse(yaml: yaml, environment: environment, file: nil)
     }
 
+    /// Why `text` is not a usable `public_url` (an absolute http or https URL with a host, no
+    /// query, fragment, credentials or white space), or `nil` when it is.
+    public static func publicURLProblem(_ text: String) -> String? {
+        guard let separator = text.range(of: "://") else { return "expected an http or https address" }
+        let scheme = text[..<separator.lowerBound].lowercased()
+        guard scheme == "http" || scheme == "https" else { return "expected an http or https address" }
+        let rest = text[separator.upperBound...]
+        let authority = rest.prefix { $0 != "/" }
+        guard !authority.isEmpty, !authority.hasPrefix(":") else { return "the address has no host name" }
+        guard !authority.contains("@") else { return "the address must not hold a user name or password" }
+        guard !text.contains(where: { $0.isWhitespace || $0 == "?" || $0 == "#" }) else {
+            return "the address must not hold white space, a query (?) or a fragment (#)"
+        }
+        guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+            return "write the address in ASCII (punycode for international names)"
+        }
+        return nil
+    }
+
     /// Makes a strong moderator key: 32 URL-safe characters, 192 random bits.
     public static func generateModeratorKey(using generator: inout some RandomNumberGenerator) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".unicodeScalars)
@@ -218,13 +237,18 @@ private extension Node {
 private let topLevelKeys = [
     "title", "moderator_key", "host", "port", "database", "groups", "programme", "statements",
     "keepalive_seconds", "tally_interval_ms", "allowed_origins", "language", "web_root", "limits", "tls",
+    "retention_days", "privacy",
+    "questions", "public_url",
     "event_loop",
 ]
+private let privacyKeys = ["ballot", "min_group_size"]
 private let limitKeys = [
     "message_bytes", "chat_chars", "chat_burst", "chat_per_second", "vote_burst", "votes_per_second",
     "join_burst", "joins_per_second", "outbound_queue_bytes",
     "max_connections", "max_connections_per_address",
+    "question_burst", "questions_per_minute", "question_chars", "chat_budget_per_second",
 ]
+private let questionKeys = ["moderated", "open"]
 private let tlsKeys = ["certificate", "private_key"]
 private let statementHint = "each statement is a mapping like `- id: s1` with `text: ...` on the next line"
 private let programmeHint = "each programme line is a mapping like `- time: \"14:00\"` with `item: Welkom` on the next line"
@@ -262,10 +286,49 @@ private struct Checker {
             positive(fields, "outbound_queue_bytes", into: &limits.outboundQueueBytes)
             positive(fields, "max_connections", into: &limits.maxConnections)
             positive(fields, "max_connections_per_address", into: &limits.maxConnectionsPerAddress)
+            positive(fields, "question_burst", into: &limits.questionBurst)
+            positiveRate(fields, "questions_per_minute", into: &limits.questionsPerMinute)
+            positive(fields, "question_chars", into: &limits.questionChars)
+            positiveRate(fields, "chat_budget_per_second", into: &limits.chatBudgetPerSecond)
             configuration.limits = limits
+        }
+        if let node = top["questions"], let fields = mapping(node, path: "questions", known: questionKeys,
+                                                              hint: "e.g. `questions:` with `moderated: true` on the next line, indented") {
+            if let node = fields["moderated"], let value = flag(node, path: fields.path("moderated")) {
+                configuration.questionsModerated = value
+            }
+            if let node = fields["open"], let value = flag(node, path: fields.path("open")) {
+                configuration.questionsOpen = value
+            }
+        }
+        if let node = top["public_url"], let url = text(node, path: "public_url") {
+            if let problem = ConfigurationFile.publicURLProblem(url) {
+                report(.invalidValue, "public_url", node.line, "\(problem), got \(node.shown)",
+                       hint: "write the address participants open, e.g. `public_url: https://seminar.example.nl/`")
+            } else {
+                configuration.publicURL = url
+            }
         }
         if let node = top["tls"], let fields = mapping(node, path: "tls", known: tlsKeys) {
             tls(fields, into: &configuration)
+        }
+        if let node = top["retention_days"],
+           let days = wholeNumber(node, path: "retention_days", in: 1...36_500, rule: "between 1 and 36500", example: 90) {
+            configuration.retentionDays = days
+        }
+        if let node = top["privacy"], let fields = mapping(node, path: "privacy", known: privacyKeys) {
+            if let node = fields["ballot"], let ballot = text(node, path: fields.path("ballot")) {
+                if let known = PrivacySettings.Ballot(rawValue: ballot) {
+                    configuration.privacy.ballot = known
+                } else {
+                    report(.invalidValue, fields.path("ballot"), node.line, "expected pseudonymous or secret, got \(node.shown)",
+                           hint: "secret keeps only the counts once voting on a statement closes (docs/PRIVACY.md)")
+                }
+            }
+            if let node = fields["min_group_size"],
+               let size = wholeNumber(node, path: fields.path("min_group_size"), in: 1...1000, rule: "between 1 and 1000", example: 5) {
+                configuration.privacy.minGroupSize = size
+            }
         }
 
         if let node = top["title"] {
@@ -543,6 +606,21 @@ private struct Checker {
         if let node = fields[key], let number = wholeNumber(node, path: fields.path(key), in: 1...Int.max, rule: "at least 1", example: value) {
             value = number
         }
+    }
+
+    /// `true` or `false` (YAML 1.2 core schema: also `True`, `FALSE`, ...); anything else is reported.
+    mutating func flag(_ node: Node, path: String) -> Bool? {
+        if case let .scalar(scalar) = node {
+            switch scalar.string.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "true": return true
+            case "false": return false
+            default: break
+            }
+        }
+        let key = path.split(separator: ".").last.map(String.init) ?? path
+        report(.wrongType, path, node.line, "expected true or false, got \(node.shown)",
+               hint: "write `\(key): true` or `\(key): false`")
+        return nil
     }
 
     mutating func positiveRate(_ fields: Fields, _ key: String, into value: inout Double) {

@@ -40,13 +40,20 @@ public struct HTTPRequest: Sendable, Equatable {
     public var query: String
     /// The `Authorization` header, if the request had one.
     public var authorization: String?
+    /// The `Host` header, if the request had one (the join code's address without `public_url`).
+    public var host: String?
+    /// Whether the request came over TLS (this server serves HTTPS).
+    public var secure: Bool
 
     /// Makes a request value (the server builds these; tests may too).
-    public init(method: String, path: String, query: String = "", authorization: String? = nil) {
+    public init(method: String, path: String, query: String = "", authorization: String? = nil,
+                host: String? = nil, secure: Bool = false) {
         self.method = method
         self.path = path
         self.query = query
         self.authorization = authorization
+        self.host = host
+        self.secure = secure
     }
 }
 

@@ -9,7 +9,7 @@ import StellingCore
 /// Loading a large session takes a moment: make exporters off the service thread.
 public struct Exporter: Sendable {
     /// The files `writeAll` writes, in order.
-    public static let fileNames = ["results.csv", "votes.csv", "chat.csv", "session.json", "report.html"]
+    public static let fileNames = ["results.csv", "votes.csv", "chat.csv", "questions.csv", "session.json", "report.html"]
 
     /// The base64 SHA-256 of report.html's `<style>` text, for `style-src 'sha256-…'`.
     public static let reportStyleHash: String = Base64.encode(SHA256.digest(Array(ReportHTML.style.utf8)))
@@ -18,17 +18,22 @@ public struct Exporter: Sendable {
     public static let reportContentSecurityPolicy =
         "default-src 'none'; style-src 'sha256-\(reportStyleHash)'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-    private let snapshot: ExportSnapshot
+    private(set) var snapshot: ExportSnapshot
 
     /// Reads the event database at `databasePath` read-only. `exportedAt` is the time written
-    /// into session.json and report.html; the default is now.
-    public init(databasePath: String, exportedAt: Instant? = nil) throws(StoreError) {
+    /// into session.json and report.html; the default is now. `names`: whether participants'
+    /// names are written (PROTOCOL.md: only when asked for); the default is without.
+    public init(databasePath: String, exportedAt: Instant? = nil, names: Bool = false) throws(StoreError) {
         guard FileManager.default.fileExists(atPath: databasePath) else {
             throw .notAnEventDatabase("there is no file \(databasePath)")
         }
         let now = exportedAt ?? Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
         snapshot = try ExportSnapshot.load(databasePath: databasePath, exportedAt: now)
+        snapshot.names = names
     }
+
+    /// Whether the exports carry participants' names.
+    public var names: Bool { snapshot.names }
 
     /// The event's title as stored.
     public var title: String { snapshot.configuration.title }
@@ -42,11 +47,17 @@ public struct Exporter: Sendable {
     /// chat.csv: every chat message, hidden ones marked.
     public func chatCSV() -> [UInt8] { snapshot.chatCSV() }
 
+    /// questions.csv: every question to the panel (Revision 2).
+    public func questionsCSV() -> [UInt8] { snapshot.questionsCSV() }
+
     /// session.json: the whole event as one JSON document.
     public func sessionJSON() -> [UInt8] { snapshot.sessionJSON() }
 
     /// report.html: one self-contained page with charts, group breakdowns and the chat.
     public func reportHTML() -> [UInt8] { snapshot.reportHTML() }
+
+    /// analysis.json: the opinion analysis of the votes (issue 15; docs/EXPORTS.md).
+    public func analysisJSON() -> [UInt8] { snapshot.analysisJSON() }
 
     /// The export with this file name (one of `fileNames`), or `nil`.
     public func file(named name: String) -> [UInt8]? {
@@ -54,6 +65,7 @@ public struct Exporter: Sendable {
         case "results.csv": resultsCSV()
         case "votes.csv": votesCSV()
         case "chat.csv": chatCSV()
+        case "questions.csv": questionsCSV()
         case "session.json": sessionJSON()
         case "report.html": reportHTML()
         default: nil

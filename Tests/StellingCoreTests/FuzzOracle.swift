@@ -303,6 +303,12 @@ enum DecodeOracle {
         case .hide: "hide"
         case .mute: "mute"
         case .announce: "announce"
+        case .erase: "erase"
+        case .chatMode: "chat_mode"
+        case .ask: "ask"
+        case .upvote: "upvote"
+        case .questions: "questions"
+        case .questionState: "question_state"
         }
     }
 
@@ -325,6 +331,12 @@ enum DecodeOracle {
         case let .hide(message): if let message { json.field("message", Int(message)) }
         case let .mute(participant, muted): optional("participant", participant); json.key("muted"); json.bool(muted)
         case let .announce(text): json.field("text", text)
+        case let .erase(participant): optional("participant", participant)
+        case let .chatMode(mode, seconds): optional("mode", mode); if let seconds { json.field("seconds", Int(seconds)) }
+        case let .ask(text, anonymous): optional("text", text); json.key("anonymous"); json.bool(anonymous)
+        case let .upvote(question, up): optional("question", question); json.key("up"); json.bool(up)
+        case let .questions(open): json.key("open"); json.bool(open)
+        case let .questionState(question, state): optional("question", question); optional("state", state)
         }
         json.endObject()
         return json.bytes
@@ -714,6 +726,7 @@ extension Event {
         case let .welcome(_, ref): ref
         case let .ack(ref, _): ref
         case let .error(_, _, ref): ref
+        case let .rateLimited(_, _, ref): ref
         default: nil
         }
     }
@@ -721,10 +734,16 @@ extension Event {
     /// Whether the event answers a request: welcome, ack or error.
     var isAnswer: Bool {
         switch self {
-        case .welcome, .ack, .error: true
+        case .welcome, .ack, .error, .rateLimited: true
         default: false
         }
     }
 
-    var errorCode: ErrorCode? { if case let .error(code, _, _) = self { code } else { nil } }
+    var errorCode: ErrorCode? {
+        switch self {
+        case let .error(code, _, _): code
+        case .rateLimited: .rateLimited
+        default: nil
+        }
+    }
 }

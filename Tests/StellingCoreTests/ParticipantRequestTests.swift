@@ -74,7 +74,8 @@ import Testing
         for index in 0..<5 {
             #expect(harness.send("{\"type\":\"chat\",\"text\":\"m\(index)\"}", from: anna).errors(to: anna).isEmpty)
         }
-        #expect(harness.send("{\"type\":\"chat\",\"text\":\"too fast\",\"ref\":\"x\"}", from: anna).to(anna) == [.error(.rateLimited, ref: "x")])
+        #expect(harness.send("{\"type\":\"chat\",\"text\":\"too fast\",\"ref\":\"x\"}", from: anna).to(anna)
+                == [.rateLimited(retryAfterMilliseconds: 1000, message: ErrorCode.rateLimited.defaultMessage, ref: "x")])
         harness.advance(milliseconds: 1000)
         #expect(harness.send("{\"type\":\"chat\",\"text\":\"later\"}", from: anna).errors(to: anna).isEmpty)
         #expect(harness.send("{\"type\":\"chat\",\"text\":\"again\"}", from: anna).errors(to: anna) == [.rateLimited])

@@ -112,7 +112,13 @@ extension [Delivery] {
 
     /// The error codes one connection received.
     func errors(to connection: ConnectionID) -> [ErrorCode] {
-        to(connection).compactMap { if case let .error(code, _, _) = $0 { code } else { nil } }
+        to(connection).compactMap {
+            switch $0 {
+            case let .error(code, _, _): code
+            case .rateLimited: .rateLimited
+            default: nil
+            }
+        }
     }
 
     /// The connections that received an event matching `predicate`.

@@ -142,6 +142,7 @@ import Testing
     @Test func theWelcomeCarriesTheLastHundredVisibleMessagesOldestFirst() {
         var configuration = Harness.configuration()
         configuration.limits.chatBurst = 1000
+        configuration.limits.chatBudgetPerSecond = 1000
         var harness = Harness(configuration)
         let moderator = harness.moderator()
         let (anna, _) = harness.participant()

@@ -130,7 +130,7 @@ extension WebSocketServer {
         let address = addressKey(filter.pointer(to: \.cli_addr)!)
         if limiter.shouldDrop(address) {
             statistics.droppedAtAccept += 1
-            logger.debug("connection dropped at accept", metadata: ["peer": "\(address)"])
+            logger.debug("connection dropped at accept", metadata: ["peer": "\(PeerAddress.truncated(address))"])
             return false
         }
         return true
@@ -226,7 +226,7 @@ extension WebSocketServer {
         }
         let origin = header(wsi, WSI_TOKEN_ORIGIN)
         logger.debug("connection opened", metadata: [
-            "connection.id": "\(connection.id)", "peer": "\(peer)", "echo": "\(isEcho)",
+            "connection.id": "\(connection.id)", "peer": "\(PeerAddress.truncated(peer))", "echo": "\(isEcho)",
         ])
         if !isEcho { handler.connectionOpened(connection.id, peer: peer, origin: origin) }
         if shuttingDown && connection.acceptsEvents {
@@ -394,7 +394,8 @@ extension WebSocketServer {
             return respond(wsi, .text("shutting down\n", status: 503), head: isHead, closeAfter: true)
         }
         let request = HTTPRequest(method: isGet ? "GET" : "HEAD", path: path, query: query(wsi),
-                                  authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION))
+                                  authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
+                                  host: header(wsi, WSI_TOKEN_HOST), secure: options.tls != nil)
         if let response = handler.httpRequest(request) {
             return respond(wsi, response, head: isHead, closeAfter: false)
         }
