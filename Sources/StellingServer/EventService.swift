@@ -22,7 +22,7 @@ public actor EventService: TransportHandler {
     private nonisolated let store: EventStore
     private let metrics: Metrics
     private let logger: Logger
-    private var random = SystemRandomNumberGenerator()
+    private var random = BufferedSystemRandom()
     private nonisolated(unsafe) weak var transport: WebSocketServer?
     private nonisolated let moderatorKey: String?
 
