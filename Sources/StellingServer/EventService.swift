@@ -22,7 +22,7 @@ public actor EventService: TransportHandler {
     private nonisolated let store: EventStore
     private let metrics: Metrics
     private let logger: Logger
-    private var random = SystemRandomNumberGenerator()
+    private var random = BufferedSystemRandom()
     private nonisolated(unsafe) weak var transport: WebSocketServer?
     private nonisolated let moderatorKey: String?
 
@@ -100,7 +100,10 @@ public actor EventService: TransportHandler {
         let logger = self.logger
         let names = EventService.wantsNames(request.query)
         if request.path == EventService.analysisPath {
-            DispatchQueue.global(qos: .utility).async { reply(EventService.analysis(databasePath: path, logger: logger)) }
+            let store = self.store
+            DispatchQueue.global(qos: .utility).async {
+                reply(EventService.analysis(databasePath: path, durableSequence: store.durableSequence, logger: logger))
+            }
             return true
         }
         guard let name = EventService.exportName(request.path) else { return false }
@@ -261,6 +264,8 @@ public actor EventService: TransportHandler {
         switch record {
         case .voteCast: metrics.votes.increment()
         case .chatPosted: metrics.chatMessages.increment()
+        case .questionAsked: metrics.questions.increment()
+        case .questionUpvoted: metrics.upvotes.increment()
         default: break
         }
     }
