@@ -192,6 +192,10 @@ export function participantAddress(info = {}) {
  * callback for Connection.
  */
 export function startPage(ui, getConnection) {
+  // A server without /qr.svg (before Revision 2): no broken image, the address stays.
+  for (const image of document.querySelectorAll('img[src="/qr.svg"]')) {
+    image.addEventListener('error', () => { image.hidden = true; });
+  }
   applyStatic();
   bindLanguageToggle(ui.lang);
   return connectionIndicator(ui.conn, ui.retry, getConnection);
