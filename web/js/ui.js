@@ -195,6 +195,7 @@ export function startPage(ui, getConnection) {
   // A server without /qr.svg (before Revision 2): no broken image, the address stays.
   for (const image of document.querySelectorAll('img[src="/qr.svg"]')) {
     image.addEventListener('error', () => { image.hidden = true; });
+    if (image.complete && image.naturalWidth === 0) image.hidden = true; // failed before this ran
   }
   applyStatic();
   bindLanguageToggle(ui.lang);
