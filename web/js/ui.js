@@ -192,10 +192,11 @@ export function participantAddress(info = {}) {
  * callback for Connection.
  */
 export function startPage(ui, getConnection) {
-  // A server without /qr.svg (before Revision 2): no broken image, the address stays.
-  for (const image of document.querySelectorAll('img[src="/qr.svg"]')) {
+  // The join code: <img data-qr> gets /qr.svg here, after the error handler is in place, so
+  // that a server without /qr.svg (before Revision 2) shows no broken image, only the address.
+  for (const image of document.querySelectorAll('img[data-qr]')) {
     image.addEventListener('error', () => { image.hidden = true; });
-    if (image.complete && image.naturalWidth === 0) image.hidden = true; // failed before this ran
+    image.src = '/qr.svg';
   }
   applyStatic();
   bindLanguageToggle(ui.lang);
