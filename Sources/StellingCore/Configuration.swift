@@ -35,6 +35,11 @@ public struct Configuration: Equatable, Sendable {
     public var tlsCertificate: String?
     /// The TLS private key (PEM) path, relative like `tlsCertificate`. The default is none.
     public var tlsPrivateKey: String?
+    /// Days after an event's last activity when its personal data is purged (at the server's
+    /// start, or by `stelling purge`). The default is none: nothing is deleted by itself.
+    public var retentionDays: Int? = nil
+    /// How votes and small groups are kept and shown (docs/PRIVACY.md).
+    public var privacy = PrivacySettings()
     /// Revision 2 (`questions.moderated`): new questions wait as `pending` until a moderator opens
     /// them. The default is `false`.
     public var questionsModerated = false
@@ -43,6 +48,8 @@ public struct Configuration: Equatable, Sendable {
     /// Revision 2 (`public_url`): the participant page's public address, shown on the screen and in
     /// `/qr.svg`. The default is none: the address the screen's browser used.
     public var publicURL: String?
+    /// The event loop libwebsockets runs on (`event_loop`). The default is `poll`.
+    public var eventLoop: EventLoop
 
     /// Makes a configuration with the protocol's defaults for everything but the title.
     public init(
@@ -61,7 +68,8 @@ public struct Configuration: Equatable, Sendable {
         webRoot: String = "web",
         limits: Limits = Limits(),
         tlsCertificate: String? = nil,
-        tlsPrivateKey: String? = nil
+        tlsPrivateKey: String? = nil,
+        eventLoop: EventLoop = .poll
     ) {
         self.title = title
         self.programme = programme
@@ -79,7 +87,18 @@ public struct Configuration: Equatable, Sendable {
         self.limits = limits
         self.tlsCertificate = tlsCertificate
         self.tlsPrivateKey = tlsPrivateKey
+        self.eventLoop = eventLoop
     }
+}
+
+/// The event loop the server's libwebsockets context runs on (`event_loop` in the configuration).
+public enum EventLoop: String, Equatable, Sendable, CaseIterable {
+    /// libwebsockets' own loop on poll(2): every pass scans every descriptor.
+    case poll
+    /// libev (epoll on Linux), through libwebsockets' libev plugin.
+    case libev
+    /// libuv (epoll on Linux), through libwebsockets' libuv plugin.
+    case libuv
 }
 
 /// One line of the programme: `{"time":"14:00","item":"Welkom"}`.
@@ -171,5 +190,28 @@ public struct Limits: Equatable, Sendable {
         self.outboundQueueBytes = outboundQueueBytes
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
+    }
+}
+
+/// The `privacy:` section (issue 13; docs/PRIVACY.md).
+public struct PrivacySettings: Equatable, Sendable {
+    /// What is kept of who chose what.
+    public enum Ballot: String, Equatable, Sendable, CaseIterable {
+        /// Every participant's choice is kept under their pseudonymous id (PROTOCOL.md's votes.csv).
+        case pseudonymous
+        /// Once a statement's voting closes only its counts and per-group counts are kept.
+        case secret
+    }
+
+    /// The ballot. The default is `pseudonymous`.
+    public var ballot: Ballot
+    /// Groups with fewer voters on a statement show "< N" instead of their counts on the pages
+    /// and in the published exports. The default is 5; 1 shows every group.
+    public var minGroupSize: Int
+
+    /// Makes privacy settings with their defaults.
+    public init(ballot: Ballot = .pseudonymous, minGroupSize: Int = 5) {
+        self.ballot = ballot
+        self.minGroupSize = minGroupSize
     }
 }

@@ -50,6 +50,21 @@ public enum Record: Equatable, Sendable {
     case statementAdded(StatementID, text: String, at: Instant)
     /// The announcement was pinned (`nil`: removed).
     case announcementSet(String?, at: Instant)
+    /// A participant was erased (GDPR art. 17): name and token gone, chat texts replaced by
+    /// `Room.erasedText`, and `id` replaced everywhere by `replacement`, a new random id tied
+    /// to no person. Counts and per-group counts stay. The store rewrites the earlier rows
+    /// too, so a replayed erasure has `id == replacement`.
+    case participantErased(ParticipantID, replacement: ParticipantID, at: Instant)
+    /// `privacy.ballot: secret`: voting on the statement closed; only its counts are kept from
+    /// now on. The store folds the statement's votes into anonymous counts and a list of who
+    /// voted (without what), and deletes the votes.
+    case ballotSealed(StatementID, at: Instant)
+    /// Replay only (the store's sealed counts): `count` votes for `choice` in `group` (`nil`:
+    /// no group) on a sealed statement, tied to no participant.
+    case sealedVotes(StatementID, group: String?, choice: Choice, count: Int)
+    /// Replay only (the store's list of who voted on a sealed statement): the participant may
+    /// not vote on it again; what they chose is not kept.
+    case sealedVoter(StatementID, ParticipantID)
     /// Revision 2: a moderator set the chat mode.
     case chatModeSet(ChatMode, at: Instant)
     /// Revision 2: a participant asked a question (state `open`, or `pending` when moderated).
@@ -67,9 +82,12 @@ public enum Record: Equatable, Sendable {
         case let .participantJoined(_, _, _, _, at), let .voteCast(_, _, _, at), let .messageHidden(_, at),
              let .participantMuted(_, _, at), let .statementShown(_, at, _), let .votingChanged(_, _, at, _),
              let .resultsRevealed(_, _, at), let .statementAdded(_, _, at), let .announcementSet(_, at),
+             let .participantErased(_, _, at), let .ballotSealed(_, at),
              let .chatModeSet(_, at), let .questionUpvoted(_, _, _, at), let .questionStateSet(_, _, at),
              let .questionsOpened(_, at):
             return at
+        case .sealedVotes, .sealedVoter:
+            return Instant(milliseconds: 0)
         case let .questionAsked(question):
             return question.at
         case let .chatPosted(message):

@@ -291,14 +291,15 @@ extension JSONWriter {
         }
     }
 
-    /// Writes a chat message object; exports add `hidden`.
-    public mutating func write(_ message: ChatMessage, withHidden: Bool) {
+    /// Writes a chat message object; exports add `hidden`, and write `"name": null` when they
+    /// are made without names (PROTOCOL.md, names).
+    public mutating func write(_ message: ChatMessage, withHidden: Bool, withName: Bool = true) {
         beginObject()
         field("id", message.id.rawValue)
         key("from")
         beginObject()
         field("id", message.from.id.rawValue)
-        field("name", message.from.name)
+        field("name", withName ? message.from.name : nil)
         field("role", message.from.role.rawValue)
         endObject()
         field("text", message.text)

@@ -76,6 +76,9 @@ public enum CloseCode: UInt16, Sendable {
     case invalidPayload = 1007
     case policyViolation = 1008
     case messageTooBig = 1009
+    /// An application code (RFC 6455 7.4.2): a moderator erased this participant
+    /// (docs/DECISIONS.md, Live erasure); the page must not reconnect with its token.
+    case erased = 4001
 }
 
 /// Who sent a chat message, as shown with it.

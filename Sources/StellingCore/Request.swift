@@ -31,6 +31,8 @@ public struct Request: Equatable, Sendable {
         /// `muted` left out means `true`.
         case mute(participant: String?, muted: Bool)
         case announce(text: String)
+        /// Erases a participant's personal data (docs/DECISIONS.md, Live erasure); moderators only.
+        case erase(participant: String?)
         /// Revision 2: `mode` as sent; `seconds` only read with `slow` (the room checks both).
         case chatMode(mode: String?, seconds: Int64?)
         /// Revision 2: a question to the panel; `anonymous` left out means `false`.
@@ -129,6 +131,7 @@ extension Request {
             case "add": body = .add(text: try reader.string("text"))
             case "hide": body = .hide(message: try reader.integer("message"))
             case "mute": body = .mute(participant: try reader.string("participant"), muted: try reader.bool("muted") ?? true)
+            case "erase": body = .erase(participant: try reader.string("participant"))
             case "announce":
                 guard let text = try reader.string("text") else {
                     throw DecodeFailure(ref: ref, message: "`announce` needs `text` (\"\" removes the announcement).")

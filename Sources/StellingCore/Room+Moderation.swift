@@ -1,6 +1,9 @@
 /// The moderator's requests (PROTOCOL.md, Moderator requests).
 extension Room {
-    mutating func handleModerator(_ body: Request.Body, from connection: ConnectionID, ref: String?, now: Instant) -> [Effect] {
+    mutating func handleModerator(
+        _ body: Request.Body, from connection: ConnectionID, ref: String?, now: Instant,
+        random: inout some RandomNumberGenerator
+    ) -> [Effect] {
         switch body {
         case .next:
             let next = currentIndex.map { $0 + 1 } ?? 0
@@ -20,7 +23,7 @@ extension Room {
             var then = ack(connection, ref)
             if !open { then.append(tallyBroadcast(at: currentIndex, now: now)) }
             then.append(.broadcast(.statement(current: currentState, statements: nil), to: .everyone))
-            return [.persist(record, then: then)]
+            return [.persist(record, then: then)] + (open ? [] : seal(currentIndex, now: now))
         case let .reveal(visible):
             guard let currentIndex else { return fail(connection, .noCurrentStatement, ref) }
             guard statements[currentIndex].resultsVisible != visible else { return ack(connection, ref) }
@@ -64,9 +67,34 @@ extension Room {
             let record = Record.announcementSet(pinned, at: now)
             apply(record)
             return [.persist(record, then: ack(connection, ref) + [.broadcast(.announcement(pinned), to: .everyone)])]
+        case let .erase(participant):
+            return handleErase(participant, from: connection, ref: ref, now: now, random: &random)
         case .join, .chat, .vote, .ask, .upvote, .chatMode, .questions, .questionState:
             return fail(connection, .badRequest, ref)
         }
+    }
+
+    /// Erases a participant (docs/DECISIONS.md, Live erasure): the record, then the ack, a
+    /// `hidden` event for each of their messages that was visible, and their connections
+    /// closed with 4001. Their sessions end at once, so nothing more is accepted from them.
+    mutating func handleErase(
+        _ participant: String?, from connection: ConnectionID, ref: String?, now: Instant,
+        random: inout some RandomNumberGenerator
+    ) -> [Effect] {
+        guard let participant, let state = participants[ParticipantID(participant)] else {
+            return fail(connection, .unknownParticipant, ref)
+        }
+        var replacement: ParticipantID
+        repeat { replacement = ParticipantID("x" + Room.randomID(length: 7, using: &random)) } while participants[replacement] != nil
+        let visible = chat.filter { $0.from.id == state.id && !$0.hidden }.map(\.id)
+        let theirs = sessions.filter { $0.value.role == .participant && $0.value.id == state.id }.map(\.key).sorted()
+        for session in theirs { disconnect(session) }
+        let record = Record.participantErased(state.id, replacement: replacement, at: now)
+        apply(record)
+        var then = ack(connection, ref)
+        for id in visible { then.append(.broadcast(.hidden(id), to: .everyone)) }
+        for session in theirs { then.append(.close(session, code: .erased)) }
+        return [.persist(record, then: then)]
     }
 
     /// Shows a statement with voting open; the statement left closes and its tally goes out once more.
@@ -78,6 +106,17 @@ extension Room {
         if let leaving, leaving != index { then.append(tallyBroadcast(at: leaving, now: now)) }
         then.append(.broadcast(.statement(current: currentState, statements: nil), to: .everyone))
         then.append(tallyBroadcast(at: index, now: now))
-        return [.persist(record, then: then)]
+        var effects: [Effect] = [.persist(record, then: then)]
+        if let leaving, leaving != index { effects += seal(leaving, now: now) }
+        return effects
+    }
+
+    /// `privacy.ballot: secret`: once voting on a statement closes, who chose what is dropped
+    /// (docs/PRIVACY.md). Nothing to seal when nobody voted since the last seal.
+    mutating func seal(_ index: Int, now: Instant) -> [Effect] {
+        guard configuration.privacy.ballot == .secret, !statements[index].votes.isEmpty else { return [] }
+        let record = Record.ballotSealed(statements[index].id, at: now)
+        apply(record)
+        return [.persist(record, then: [])]
     }
 }

@@ -42,6 +42,10 @@ extension Room {
         }
         guard index == currentIndex, votingOpen else { return fail(connection, .votingClosed, ref) }
         guard let choice, let chosen = Choice(rawValue: choice) else { return fail(connection, .invalidChoice, ref) }
+        if statements[index].sealedVoters.contains(session.id) {
+            // A secret ballot's counted vote cannot be changed: nobody knows any more which it was.
+            return [.send(connection, .error(.votingClosed, message: "Your vote on this statement was counted when voting closed; a secret ballot cannot be changed.", ref: ref))]
+        }
         guard takeToken(for: session.id, chat: false, now: now) else { return fail(connection, .rateLimited, ref) }
         let record = Record.voteCast(statement: statements[index].id, participant: session.id, choice: chosen, at: now)
         apply(record)

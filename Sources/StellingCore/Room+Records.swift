@@ -5,7 +5,7 @@ extension Room {
         switch record {
         case let .participantJoined(id, name, group, tokenHash, _):
             participants[id] = ParticipantState(id: id, name: name, group: group, muted: false)
-            tokenIndex[tokenHash] = id
+            if !tokenHash.isEmpty { tokenIndex[tokenHash] = id }
         case let .voteCast(statement, participant, choice, _):
             guard let index = statementIndex[statement] else { return }
             let group = participants[participant]?.group.flatMap { configuration.groups.contains($0) ? $0 : nil }
@@ -48,8 +48,43 @@ extension Room {
             appendStatement(id, text: text)
         case let .announcementSet(text, _):
             announcement = text
+        case let .participantErased(id, replacement, _):
+            erase(id, replacement: replacement)
+        case let .ballotSealed(statement, _):
+            guard let index = statementIndex[statement] else { return }
+            statements[index].sealedVoters.formUnion(statements[index].votes.keys)
+            statements[index].votes = [:]
+        case let .sealedVotes(statement, group, choice, count):
+            guard let index = statementIndex[statement] else { return }
+            statements[index].counts.add(choice, count)
+            if let group, configuration.groups.contains(group) {
+                statements[index].groupCounts[group, default: Counts()].add(choice, count)
+            }
+        case let .sealedVoter(statement, participant):
+            guard let index = statementIndex[statement] else { return }
+            statements[index].sealedVoters.insert(participant)
         case .chatModeSet, .questionAsked, .questionUpvoted, .questionStateSet, .questionsOpened:
             _ = applyRevision2(record)
+        }
+    }
+
+    /// The text that replaces an erased participant's chat messages, in every language.
+    public static let erasedText = "[verwijderd]"
+
+    /// Replaces a participant by an anonymous one: same group (so counts stay), no name, no
+    /// token; their votes move to `replacement`, their messages lose their text and are hidden.
+    mutating func erase(_ id: ParticipantID, replacement: ParticipantID) {
+        guard let erased = participants.removeValue(forKey: id) else { return }
+        participants[replacement] = ParticipantState(id: replacement, name: "", group: erased.group, muted: false)
+        tokenIndex = tokenIndex.filter { $0.value != id }
+        for index in statements.indices {
+            if let choice = statements[index].votes.removeValue(forKey: id) { statements[index].votes[replacement] = choice }
+            if statements[index].sealedVoters.remove(id) != nil { statements[index].sealedVoters.insert(replacement) }
+        }
+        for index in chat.indices where chat[index].from.id == id {
+            chat[index].from = Author(id: replacement, name: "", role: chat[index].from.role)
+            chat[index].text = Room.erasedText
+            chat[index].hidden = true
         }
     }
 }

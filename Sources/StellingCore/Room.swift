@@ -188,7 +188,7 @@ public struct Room: Sendable {
             return handleRevision2Moderator(request.body, from: connection, ref: ref, now: now)
         default:
             guard session.role == .moderator else { return fail(connection, .forbidden, ref) }
-            return handleModerator(request.body, from: connection, ref: ref, now: now)
+            return handleModerator(request.body, from: connection, ref: ref, now: now, random: &random)
         }
     }
 
@@ -306,6 +306,8 @@ public struct StatementState: Equatable, Sendable {
     public internal(set) var counts = Counts()
     /// The totals per configured group.
     public internal(set) var groupCounts: [String: Counts] = [:]
+    /// `privacy.ballot: secret`: who voted before voting closed, without what they chose.
+    public internal(set) var sealedVoters: Set<ParticipantID> = []
 
     init(id: StatementID, text: String, position: Int) {
         self.id = id

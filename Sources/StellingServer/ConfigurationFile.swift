@@ -237,8 +237,11 @@ private extension Node {
 private let topLevelKeys = [
     "title", "moderator_key", "host", "port", "database", "groups", "programme", "statements",
     "keepalive_seconds", "tally_interval_ms", "allowed_origins", "language", "web_root", "limits", "tls",
+    "retention_days", "privacy",
     "questions", "public_url",
+    "event_loop",
 ]
+private let privacyKeys = ["ballot", "min_group_size"]
 private let limitKeys = [
     "message_bytes", "chat_chars", "chat_burst", "chat_per_second", "vote_burst", "votes_per_second",
     "join_burst", "joins_per_second", "outbound_queue_bytes",
@@ -309,6 +312,24 @@ private struct Checker {
         if let node = top["tls"], let fields = mapping(node, path: "tls", known: tlsKeys) {
             tls(fields, into: &configuration)
         }
+        if let node = top["retention_days"],
+           let days = wholeNumber(node, path: "retention_days", in: 1...36_500, rule: "between 1 and 36500", example: 90) {
+            configuration.retentionDays = days
+        }
+        if let node = top["privacy"], let fields = mapping(node, path: "privacy", known: privacyKeys) {
+            if let node = fields["ballot"], let ballot = text(node, path: fields.path("ballot")) {
+                if let known = PrivacySettings.Ballot(rawValue: ballot) {
+                    configuration.privacy.ballot = known
+                } else {
+                    report(.invalidValue, fields.path("ballot"), node.line, "expected pseudonymous or secret, got \(node.shown)",
+                           hint: "secret keeps only the counts once voting on a statement closes (docs/PRIVACY.md)")
+                }
+            }
+            if let node = fields["min_group_size"],
+               let size = wholeNumber(node, path: fields.path("min_group_size"), in: 1...1000, rule: "between 1 and 1000", example: 5) {
+                configuration.privacy.minGroupSize = size
+            }
+        }
 
         if let node = top["title"] {
             if let title = text(node, path: "title") { configuration.title = title }
@@ -343,6 +364,14 @@ private struct Checker {
             } else {
                 report(.invalidValue, "language", node.line, "expected nl or en, got \(node.shown)",
                        hint: "the web pages exist in Dutch (nl) and English (en)")
+            }
+        }
+        if let node = top["event_loop"], let name = text(node, path: "event_loop") {
+            if let eventLoop = EventLoop(rawValue: name) {
+                configuration.eventLoop = eventLoop
+            } else {
+                report(.invalidValue, "event_loop", node.line, "expected poll, libev or libuv, got \(node.shown)",
+                       hint: "poll is libwebsockets' own loop; libev and libuv use epoll (docs/BENCHMARKS.md)")
             }
         }
         if let node = top["groups"] { configuration.groups = groups(node) }

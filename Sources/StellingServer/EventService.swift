@@ -60,7 +60,8 @@ public actor EventService: TransportHandler {
         assumeIsolated { service in
             service.metrics.connections.increment()
             service.peers[id] = peer
-            service.logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(peer)"])
+            // Never a whole address in the log (docs/PRIVACY.md): at debug its /24 or /48 only.
+            service.logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(PeerAddress.truncated(peer))"])
         }
     }
 
@@ -93,11 +94,16 @@ public actor EventService: TransportHandler {
 
     /// Exports are made off the service thread: reading a large event takes a second.
     public nonisolated func httpRequestLater(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Bool {
-        guard let name = EventService.exportName(request.path) else { return false }
         let path = store.path
         let logger = self.logger
+        let names = EventService.wantsNames(request.query)
+        if request.path == EventService.analysisPath {
+            DispatchQueue.global(qos: .utility).async { reply(EventService.analysis(databasePath: path, logger: logger)) }
+            return true
+        }
+        guard let name = EventService.exportName(request.path) else { return false }
         DispatchQueue.global(qos: .utility).async {
-            reply(EventService.export(name, databasePath: path, logger: logger))
+            reply(EventService.export(name, databasePath: path, names: names, logger: logger))
         }
         return true
     }
@@ -109,11 +115,17 @@ public actor EventService: TransportHandler {
         return Exporter.fileNames.contains(name) ? name : nil
     }
 
+    /// Whether an export's query asks for participants' names: `names=1` (PROTOCOL.md, names;
+    /// `names=true` is read the same). Without it the exports carry ids only.
+    static func wantsNames(_ query: String) -> Bool {
+        query.split(separator: "&").contains { $0 == "names=1" || $0 == "names=true" }
+    }
+
     /// One export file as a download, read from the database (a consistent snapshot; WAL lets
-    /// it read while the store writes).
-    static func export(_ name: String, databasePath: String, logger: Logger) -> HTTPResponse {
+    /// it read while the store writes); names only when `names` is set.
+    static func export(_ name: String, databasePath: String, names: Bool = false, logger: Logger) -> HTTPResponse {
         do {
-            let exporter = try Exporter(databasePath: databasePath)
+            let exporter = try Exporter(databasePath: databasePath, names: names)
             guard let body = exporter.file(named: name) else { return .text("No such export.\n", status: 404) }
             var response = HTTPResponse(status: 200, contentType: Exporter.contentType(of: name), body: body)
             response.headers.append(HTTPHeader("Content-Disposition", "attachment; filename=\"\(name)\""))
@@ -214,7 +226,12 @@ public actor EventService: TransportHandler {
             for id in recipients { deliver(bytes, slot: slot, to: id, on: transport) }
             metrics.eventsOut.increment(by: Int64(recipients.count))
         case let .close(id, code):
-            transport.close(id, code: code.rawValue, reason: code == .policyViolation ? "unauthorized" : "")
+            let reason = switch code {
+            case .policyViolation: "unauthorized"
+            case .erased: "erased"
+            default: ""
+            }
+            transport.close(id, code: code.rawValue, reason: reason)
         case .persist:
             assertionFailure("a persist effect inside `then` is not supported")
         }
@@ -273,14 +290,14 @@ public actor EventService: TransportHandler {
         case "/qr.svg":
             return joinCode(request)
         default:
-            guard request.path.hasPrefix("/export/") else { return nil }
+            guard request.path.hasPrefix("/export/") || request.path == EventService.analysisPath else { return nil }
             guard let key = moderatorKey, let given = request.authorization, given.hasPrefix("Bearer "),
                   Room.keysMatch(String(given.dropFirst("Bearer ".count)), key) else {
                 var response = HTTPResponse.text("The exports need the moderator key: Authorization: Bearer <key>.\n", status: 401)
                 response.headers.append(HTTPHeader("WWW-Authenticate", "Bearer realm=\"stelling\""))
                 return response
             }
-            guard EventService.exportName(request.path) != nil else { return .text("No such export.\n", status: 404) }
+            guard request.path == EventService.analysisPath || EventService.exportName(request.path) != nil else { return .text("No such export.\n", status: 404) }
             return nil // made off the service thread by httpRequestLater
         }
     }
@@ -301,7 +318,8 @@ public actor EventService: TransportHandler {
         return response
     }
 
-    /// What the join page needs before joining: title, language, groups, programme.
+    /// What the join page needs before joining: title, language, groups, programme, limits,
+    /// and the privacy settings the pages render (`minGroupSize`, `ballot`).
     private func eventInfo() -> [UInt8] {
         let configuration = room.configuration
         var json = JSONWriter()
@@ -317,6 +335,10 @@ public actor EventService: TransportHandler {
         json.field("name_chars", TextRules.maximumNameLength)
         json.field("question_chars", configuration.limits.questionChars)
         json.endObject()
+        // Privacy (docs/PRIVACY.md): pages show "< minGroupSize" for smaller groups, and say
+        // what a secret ballot keeps.
+        json.field("minGroupSize", configuration.privacy.minGroupSize)
+        json.field("ballot", configuration.privacy.ballot.rawValue)
         json.endObject()
         return json.bytes
     }

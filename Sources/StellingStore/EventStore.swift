@@ -78,6 +78,8 @@ public final class EventStore: @unchecked Sendable {
         options.journalMode = .wal
         options.label = "stelling.store"
         options.busyMode = .timeout(5)
+        // Freed bytes are zeroed, so an erasure leaves no old text in the file (docs/PRIVACY.md).
+        options.prepareDatabase { db in try db.execute(sql: "PRAGMA secure_delete = ON") }
         do {
             database = try DatabaseQueue(path: path, configuration: options)
             // GRDB sets synchronous=NORMAL with WAL; an ack promises survival of a power cut.
@@ -109,7 +111,7 @@ public final class EventStore: @unchecked Sendable {
                 var records: [Record] = []
                 let rows = try Row.fetchCursor(db, sql: Schema.selectRecords)
                 while let row = try rows.next() { records.append(try Schema.record(from: row).record) }
-                return records
+                return records + (try Schema.sealedRecords(in: db))
             }
         } catch let error as StoreError {
             throw error
@@ -215,6 +217,7 @@ public final class EventStore: @unchecked Sendable {
             condition.unlock()
 
             let started = ContinuousClock.now
+            var erased = false
             do {
                 try database.writeWithoutTransaction { db in
                     if simulate { try db.execute(sql: "PRAGMA query_only = 1") }
@@ -222,6 +225,13 @@ public final class EventStore: @unchecked Sendable {
                     try db.inTransaction(.immediate) {
                         let insert = try db.cachedStatement(sql: Schema.insertRecord)
                         for (sequence, record) in batch {
+                            if case let .participantErased(id, replacement, _) = record {
+                                try Privacy.erase(id, replacement: replacement, in: db)
+                                erased = true
+                            } else if case let .ballotSealed(statement, _) = record {
+                                try Schema.seal(statement, in: db)
+                                erased = true
+                            }
                             insert.setUncheckedArguments(Schema.arguments(for: record, sequence: sequence))
                             try insert.execute()
                         }
@@ -240,6 +250,7 @@ public final class EventStore: @unchecked Sendable {
                 delay = min(delay * 2, EventStore.maximumRetryDelay)
                 continue
             }
+            if erased { Privacy.truncateLog(database) }
             let elapsed = ContinuousClock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let upTo = batch[batch.count - 1].sequence

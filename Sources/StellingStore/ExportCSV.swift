@@ -89,7 +89,7 @@ extension ExportSnapshot {
         csv.row(["id", "at", "statement", "participant", "name", "role", "text", "hidden"])
         for message in room.chat {
             csv.row([String(message.id.rawValue), message.at.rfc3339, message.statement?.rawValue ?? "",
-                     message.from.id.rawValue, message.from.name, message.from.role.rawValue, message.text,
+                     message.from.id.rawValue, names ? message.from.name : "", message.from.role.rawValue, message.text,
                      message.hidden ? "true" : "false"])
         }
         return csv.bytes

@@ -8,6 +8,9 @@ extension ExportSnapshot {
         json.field("title", configuration.title)
         json.field("language", configuration.language)
         json.field("exported_at", exportedAt.rfc3339)
+        json.key("names"); json.bool(names)
+        json.field("min_group_size", configuration.privacy.minGroupSize)
+        json.field("ballot", configuration.privacy.ballot.rawValue)
         json.key("groups"); json.write(strings: configuration.groups)
         json.key("programme"); json.write(configuration.programme)
         json.key("current"); json.write(room.currentState)
@@ -40,6 +43,13 @@ extension ExportSnapshot {
                 json.endObject()
             }
             json.endObject()
+            if let groups = groupCounts(of: statement) {
+                // Beside the tally, whose shape is the protocol's: the configured groups that
+                // report.html withholds (privacy.min_group_size). The counts above stay exact.
+                json.key("withheld_groups")
+                let withheld = withheldGroups(of: statement)
+                json.write(strings: groups.map(\.name).filter { withheld.contains($0) })
+            }
             json.key("present")
             if let present = present(for: statement) { json.integer(present) } else { json.null() }
             json.field("opened_at", statement.openedAt?.rfc3339)
@@ -56,7 +66,7 @@ extension ExportSnapshot {
             guard let participant = room.participants[id] else { continue }
             json.beginObject()
             json.field("id", id.rawValue)
-            json.field("name", participant.name)
+            json.field("name", names ? participant.name : nil)
             json.field("group", participant.group)
             json.field("joined_at", joinedAt[id]?.rfc3339)
             json.key("muted")
@@ -81,9 +91,12 @@ extension ExportSnapshot {
 
         json.key("chat")
         json.beginArray()
-        for message in room.chat { json.write(message, withHidden: true) }
+        for message in room.chat { json.write(message, withHidden: true, withName: names) }
         json.endArray()
         writeQuestions(into: &json)
+
+        json.key("analysis")
+        analysis().write(to: &json, computedAt: exportedAt.rfc3339)
         json.endObject()
         var bytes = json.bytes
         bytes.append(0x0A)

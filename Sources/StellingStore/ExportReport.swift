@@ -40,6 +40,14 @@ enum ReportHTML {
         var opened, closed, stillOpen, neverShown, voters, present, turnout, byGroup, group, total, withoutGroup: String
         var movement, noVotes, chat, noChat, hiddenNote, hidden, moderator, about, chartLabel: String
         var decimalSeparator: String
+        var withNames, withoutNames: String
+        var smallGroupsNote: String
+        var secretBallot: String
+
+        /// The note under a group table with withheld groups.
+        func smallGroups(_ minimum: Int) -> String {
+            smallGroupsNote.split(separator: "N", omittingEmptySubsequences: false).joined(separator: String(minimum))
+        }
 
         static let dutch = Labels(
             agree: "Eens", disagree: "Oneens", pass: "Geen mening", statement: "Stelling", exportedAt: "Geëxporteerd op",
@@ -48,7 +56,11 @@ enum ReportHTML {
             byGroup: "Per groep", group: "Groep", total: "Totaal", withoutGroup: "Zonder groep",
             movement: "Verloop van de stemming", noVotes: "Geen stemmen.", chat: "Chat", noChat: "Geen chatberichten.",
             hiddenNote: "Berichten die een moderator verborg, staan doorgestreept.", hidden: "verborgen",
-            moderator: "moderator", about: "bij", chartLabel: "Uitslag", decimalSeparator: ",")
+            moderator: "moderator", about: "bij", chartLabel: "Uitslag", decimalSeparator: ",",
+            withNames: "Export met namen van deelnemers.",
+            withoutNames: "Export zonder namen: deelnemers staan er alleen met hun id in.",
+            smallGroupsNote: "Groepen met minder dan N stemmers worden niet getoond.",
+            secretBallot: "Geheime stemming: na het sluiten zijn alleen de aantallen bewaard, niet wie wat koos.")
 
         static let english = Labels(
             agree: "Agree", disagree: "Disagree", pass: "Pass", statement: "Statement", exportedAt: "Exported on",
@@ -57,7 +69,11 @@ enum ReportHTML {
             byGroup: "By group", group: "Group", total: "Total", withoutGroup: "No group",
             movement: "How the vote moved", noVotes: "No votes.", chat: "Chat", noChat: "No chat messages.",
             hiddenNote: "Messages a moderator hid are struck through.", hidden: "hidden",
-            moderator: "moderator", about: "on", chartLabel: "Result", decimalSeparator: ".")
+            moderator: "moderator", about: "on", chartLabel: "Result", decimalSeparator: ".",
+            withNames: "Export with participants' names.",
+            withoutNames: "Export without names: participants appear by their id only.",
+            smallGroupsNote: "Groups with fewer than N voters are not shown.",
+            secretBallot: "Secret ballot: once voting closed only the counts were kept, not who chose what.")
 
         static func forLanguage(_ language: String) -> Labels { language.lowercased().hasPrefix("en") ? english : dutch }
     }
@@ -96,7 +112,7 @@ extension ExportSnapshot {
     func reportHTML() -> [UInt8] {
         let labels = ReportHTML.Labels.forLanguage(configuration.language)
         let language = configuration.language.lowercased().hasPrefix("en") ? "en" : "nl"
-        let voteCount = finalVotes.values.reduce(0) { $0 + $1.count }
+        let voteCount = room.statements.reduce(0) { $0 + $1.counts.total }
         var html = """
             <!DOCTYPE html>
             <html lang="\(language)">
@@ -110,10 +126,12 @@ extension ExportSnapshot {
             <header>
             <h1>\(ReportHTML.escape(configuration.title))</h1>
             <p class="meta">\(labels.exportedAt) \(ReportHTML.dateTime(exportedAt)) · \(participantOrder.count) \(labels.participants) · \(voteCount) \(labels.votes) · \(room.chat.count) \(labels.messages)</p>
+            <p class="meta" id="names">\(names ? labels.withNames : labels.withoutNames)</p>
             </header>
             <main>
 
             """
+        html += analysisSection(language: language)
         for statement in room.statements {
             html += statementSection(statement, labels: labels)
         }
@@ -152,10 +170,10 @@ extension ExportSnapshot {
         html += "<p class=\"meta\">\(meta)</p>\n"
         html += barChart(counts, labels: labels)
         if let groups = groupCounts(of: statement) {
-            html += groupTable(groups, total: counts, labels: labels)
+            html += groupTable(groups, total: counts, withheld: withheldGroups(of: statement), labels: labels)
         }
         html += "<h3>\(labels.movement)</h3>\n"
-        html += timelineChart(statement, labels: labels)
+        html += sealed.contains(statement.id) ? "<p class=\"empty\">\(labels.secretBallot)</p>\n" : timelineChart(statement, labels: labels)
         return html + "</section>\n"
     }
 
@@ -177,25 +195,30 @@ extension ExportSnapshot {
         return svg + "</svg>\n"
     }
 
-    private func groupTable(_ groups: [(name: String, counts: Counts)], total: Counts, labels: ReportHTML.Labels) -> String {
+    private func groupTable(
+        _ groups: [(name: String, counts: Counts)], total: Counts, withheld: Set<String?>, labels: ReportHTML.Labels
+    ) -> String {
         func cells(_ counts: Counts) -> String {
             [counts.agree, counts.disagree, counts.pass].map { "<td>\($0) (\(percentText($0, of: counts.total, labels)))</td>" }.joined()
                 + "<td>\(counts.total)</td>"
         }
+        let small = "<td colspan=\"4\">&lt; \(configuration.privacy.minGroupSize)</td>"
         var html = "<h3>\(labels.byGroup)</h3>\n<table class=\"groups\">\n<thead><tr><th>\(labels.group)</th><th>\(labels.agree)</th>"
         html += "<th>\(labels.disagree)</th><th>\(labels.pass)</th><th>\(labels.voters)</th></tr></thead>\n<tbody>\n"
         var grouped = Counts()
         for group in groups {
-            html += "<tr><td>\(ReportHTML.escape(group.name))</td>\(cells(group.counts))</tr>\n"
+            html += "<tr><td>\(ReportHTML.escape(group.name))</td>\(withheld.contains(group.name) ? small : cells(group.counts))</tr>\n"
             grouped.agree += group.counts.agree
             grouped.disagree += group.counts.disagree
             grouped.pass += group.counts.pass
         }
         let without = Counts(agree: total.agree - grouped.agree, disagree: total.disagree - grouped.disagree, pass: total.pass - grouped.pass)
         if without.total > 0 {
-            html += "<tr><td>\(labels.withoutGroup)</td>\(cells(without))</tr>\n"
+            html += "<tr><td>\(labels.withoutGroup)</td>\(withheld.contains(nil) ? small : cells(without))</tr>\n"
         }
+
         html += "</tbody>\n<tfoot><tr><td>\(labels.total)</td>\(cells(total))</tr></tfoot>\n</table>\n"
+        if !withheld.isEmpty { html += "<p class=\"meta\">\(labels.smallGroups(configuration.privacy.minGroupSize))</p>\n" }
         return html
     }
 
@@ -268,7 +291,7 @@ extension ExportSnapshot {
         for message in room.chat {
             html += "<li class=\"message\(message.hidden ? " hidden" : "")\" id=\"message-\(message.id.rawValue)\">"
             html += "<span class=\"time\">\(ReportHTML.clock(message.at))</span> "
-            html += "<span class=\"name\">\(ReportHTML.escape(message.from.name))</span>"
+            html += "<span class=\"name\">\(ReportHTML.escape(names ? message.from.name : message.from.id.rawValue))</span>"
             if message.from.role == .moderator { html += "<span class=\"tag\">\(labels.moderator)</span>" }
             if message.hidden { html += "<span class=\"tag\">\(labels.hidden)</span>" }
             if let statement = message.statement {

@@ -23,6 +23,9 @@ struct ExportSnapshot: Sendable {
     var configuration: Configuration
     /// When the export was made.
     var exportedAt: Instant
+    /// Whether participants' names are written (PROTOCOL.md: only when asked, `?names=1` or
+    /// `stelling export --with-names`); otherwise name cells are empty and name fields `null`.
+    var names = false
     /// The room rebuilt from the records.
     var room: Room
     /// Participants in the order they joined.
@@ -35,6 +38,10 @@ struct ExportSnapshot: Sendable {
     var latestPresent: [StatementID: Int] = [:]
     /// Each statement's accepted votes in order, for the chart of how the vote moved.
     var timeline: [StatementID: [VoteStep]] = [:]
+    /// Statements whose ballot was sealed (`privacy.ballot: secret`): counts only.
+    var sealed: Set<StatementID> = []
+    /// The opinion analysis, made on first use (ExportAnalysis.swift).
+    let analysisCache = AnalysisCache()
 
     init(configuration: Configuration, exportedAt: Instant) {
         self.configuration = configuration
@@ -63,6 +70,7 @@ struct ExportSnapshot: Sendable {
                     let (sequence, record) = try Schema.record(from: row)
                     snapshot.fold(record, sequence: sequence)
                 }
+                for record in try Schema.sealedRecords(in: db) { snapshot.fold(record, sequence: 0) }
                 return snapshot
             }
         } catch let error as StoreError {
@@ -89,6 +97,13 @@ struct ExportSnapshot: Sendable {
             timeline[statement, default: []].append(VoteStep(at: at, from: previous, to: choice))
         case let .statementShown(statement, _, present), let .votingChanged(statement, _, _, present):
             latestPresent[statement] = present
+        case let .ballotSealed(statement, _):
+            // A secret ballot keeps only counts: no votes, no timeline to show.
+            sealed.insert(statement)
+            finalVotes[statement] = nil
+            timeline[statement] = nil
+        case let .sealedVotes(statement, _, _, _):
+            sealed.insert(statement)
         default:
             break
         }
@@ -111,6 +126,26 @@ struct ExportSnapshot: Sendable {
     /// The final votes on a statement in the order they were cast.
     func votes(on statement: StatementID) -> [(participant: ParticipantID, vote: FinalVote)] {
         (finalVotes[statement] ?? [:]).map { ($0.key, $0.value) }.sorted { $0.vote.sequence < $1.vote.sequence }
+    }
+
+    /// The groups of a statement's breakdown that the published exports do not show
+    /// (`privacy.min_group_size`; docs/PRIVACY.md): every group, and "without a group", with
+    /// at least one but fewer voters than the minimum. When that is one row only, the smallest
+    /// other row with voters is withheld too, or the first could be worked out from the total.
+    /// `nil` stands for "without a group".
+    func withheldGroups(of statement: StatementState) -> Set<String?> {
+        guard let groups = groupCounts(of: statement) else { return [] }
+        let minimum = configuration.privacy.minGroupSize
+        let grouped = groups.reduce(0) { $0 + $1.counts.total }
+        var rows: [(name: String?, voters: Int)] = groups.map { ($0.name, $0.counts.total) }
+        rows.append((nil, statement.counts.total - grouped))
+        let withVoters = rows.filter { $0.voters > 0 }
+        var withheld = Set(withVoters.filter { $0.voters < minimum }.map(\.name))
+        if withheld.count == 1,
+           let next = withVoters.filter({ !withheld.contains($0.name) }).min(by: { $0.voters < $1.voters }) {
+            withheld.insert(next.name)
+        }
+        return withheld
     }
 
     /// Per-group counts of a statement in the configured order; `nil` when the event has no groups.

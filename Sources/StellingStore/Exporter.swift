@@ -18,17 +18,22 @@ public struct Exporter: Sendable {
     public static let reportContentSecurityPolicy =
         "default-src 'none'; style-src 'sha256-\(reportStyleHash)'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-    private let snapshot: ExportSnapshot
+    private(set) var snapshot: ExportSnapshot
 
     /// Reads the event database at `databasePath` read-only. `exportedAt` is the time written
-    /// into session.json and report.html; the default is now.
-    public init(databasePath: String, exportedAt: Instant? = nil) throws(StoreError) {
+    /// into session.json and report.html; the default is now. `names`: whether participants'
+    /// names are written (PROTOCOL.md: only when asked for); the default is without.
+    public init(databasePath: String, exportedAt: Instant? = nil, names: Bool = false) throws(StoreError) {
         guard FileManager.default.fileExists(atPath: databasePath) else {
             throw .notAnEventDatabase("there is no file \(databasePath)")
         }
         let now = exportedAt ?? Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
         snapshot = try ExportSnapshot.load(databasePath: databasePath, exportedAt: now)
+        snapshot.names = names
     }
+
+    /// Whether the exports carry participants' names.
+    public var names: Bool { snapshot.names }
 
     /// The event's title as stored.
     public var title: String { snapshot.configuration.title }
@@ -50,6 +55,9 @@ public struct Exporter: Sendable {
 
     /// report.html: one self-contained page with charts, group breakdowns and the chat.
     public func reportHTML() -> [UInt8] { snapshot.reportHTML() }
+
+    /// analysis.json: the opinion analysis of the votes (issue 15; docs/EXPORTS.md).
+    public func analysisJSON() -> [UInt8] { snapshot.analysisJSON() }
 
     /// The export with this file name (one of `fileNames`), or `nil`.
     public func file(named name: String) -> [UInt8]? {

@@ -58,6 +58,26 @@ enum Schema {
                 ALTER TABLE record ADD COLUMN amount INTEGER;
                 """)
         }
+        // Issue 13: the privacy settings the offline exports need (named apart from the
+        // numbered migrations other branches add).
+        migrator.registerMigration("privacy-1") { db in
+            try db.execute(sql: """
+                ALTER TABLE event ADD COLUMN min_group_size INTEGER NOT NULL DEFAULT 5;
+                ALTER TABLE event ADD COLUMN ballot TEXT NOT NULL DEFAULT 'pseudonymous';
+                CREATE TABLE sealed_count (
+                    statement TEXT NOT NULL,
+                    group_name TEXT NOT NULL,
+                    choice TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (statement, group_name, choice)
+                ) WITHOUT ROWID;
+                CREATE TABLE sealed_voter (
+                    statement TEXT NOT NULL,
+                    participant TEXT NOT NULL,
+                    PRIMARY KEY (statement, participant)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 
@@ -95,6 +115,12 @@ enum Schema {
         case resultsRevealed = "results_revealed"
         case statementAdded = "statement_added"
         case announcementSet = "announcement_set"
+        case participantErased = "participant_erased"
+        case ballotSealed = "ballot_sealed"
+        // Replay-only records; the store keeps them in `sealed_count` and `sealed_voter`, and
+        // writes these kinds only if one is ever appended.
+        case sealedVotes = "sealed_votes"
+        case sealedVoter = "sealed_voter"
         case chatModeSet = "chat_mode_set"
         case questionAsked = "question_asked"
         case questionUpvoted = "question_upvoted"
@@ -152,6 +178,19 @@ enum Schema {
         case let .announcementSet(pinned, _):
             kind = .announcementSet
             text = pinned
+        case let .participantErased(_, replacement, _):
+            // Only the new id: the erased one must not stay in the file (Privacy.erase).
+            kind = .participantErased
+            participant = replacement.rawValue
+        case let .ballotSealed(sealed, _):
+            kind = .ballotSealed
+            statement = sealed.rawValue
+        case let .sealedVotes(sealed, sealedGroup, chosen, count):
+            kind = .sealedVotes
+            statement = sealed.rawValue; group = sealedGroup; choice = chosen.rawValue; present = count
+        case let .sealedVoter(sealed, voter):
+            kind = .sealedVoter
+            statement = sealed.rawValue; participant = voter.rawValue
         case let .chatModeSet(mode, _):
             kind = .chatModeSet
             state = mode.name
@@ -243,6 +282,18 @@ enum Schema {
             record = .statementAdded(StatementID(try string(3, "statement")), text: try string(12, "text"), at: at)
         case .announcementSet:
             record = .announcementSet(text(row, 12), at: at)
+        case .participantErased:
+            let replacement = ParticipantID(try string(4, "participant"))
+            record = .participantErased(replacement, replacement: replacement, at: at)
+        case .ballotSealed:
+            record = .ballotSealed(StatementID(try string(3, "statement")), at: at)
+        case .sealedVotes:
+            let choiceText = try string(6, "choice")
+            guard let choice = Choice(rawValue: choiceText) else { throw fail("unknown choice \(choiceText)") }
+            record = .sealedVotes(StatementID(try string(3, "statement")), group: text(row, 10), choice: choice,
+                                  count: try integer(8, "present"))
+        case .sealedVoter:
+            record = .sealedVoter(StatementID(try string(3, "statement")), ParticipantID(try string(4, "participant")))
         case .chatModeSet:
             switch try string(15, "state") {
             case "open": record = .chatModeSet(.open, at: at)
@@ -286,6 +337,8 @@ enum Schema {
             sql: "INSERT OR REPLACE INTO event (id, title, language, groups, programme) VALUES (1, ?, ?, ?, ?)",
             arguments: [configuration.title, configuration.language,
                         String(decoding: groups.bytes, as: UTF8.self), String(decoding: programme.bytes, as: UTF8.self)])
+        try db.execute(sql: "UPDATE event SET min_group_size = ?, ballot = ? WHERE id = 1",
+                       arguments: [configuration.privacy.minGroupSize, configuration.privacy.ballot.rawValue])
         try db.execute(sql: "DELETE FROM configured_statement")
         var seen: Set<String> = []
         for spec in configuration.statements where seen.insert(spec.id).inserted {
@@ -294,8 +347,8 @@ enum Schema {
         }
     }
 
-    /// Reads the configuration back from the metadata: title, language, groups, programme and the
-    /// configured statements; everything else keeps the protocol's defaults.
+    /// Reads the configuration back from the metadata: title, language, groups, programme, the
+    /// configured statements and the privacy settings; everything else keeps the protocol's defaults.
     static func readConfiguration(in db: Database) throws(StoreError) -> Configuration {
         do {
             guard let row = try Row.fetchOne(db, sql: "SELECT title, language, groups, programme FROM event WHERE id = 1") else {
@@ -314,11 +367,65 @@ enum Schema {
             }
             configuration.statements = try Row.fetchAll(db, sql: "SELECT id, text FROM configured_statement ORDER BY position")
                 .map { StatementSpec(id: $0[0], text: $0[1]) }
+            if try db.columns(in: "event").contains(where: { $0.name == "min_group_size" }),
+               let privacy = try Row.fetchOne(db, sql: "SELECT min_group_size, ballot FROM event WHERE id = 1") {
+                configuration.privacy.minGroupSize = max(1, privacy[0] as Int)
+                configuration.privacy.ballot = PrivacySettings.Ballot(rawValue: privacy[1] as String) ?? .pseudonymous
+            }
             return configuration
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError.database(String(describing: error))
         }
+    }
+
+    // MARK: Secret ballot (privacy.ballot: secret)
+
+    /// Seals a statement inside the caller's transaction: each participant's final vote is
+    /// added to `sealed_count` by group and choice, the voter (without the choice) to
+    /// `sealed_voter`, and every `vote_cast` row of the statement is deleted.
+    static func seal(_ statement: StatementID, in db: Database) throws {
+        var groups: [String: String] = [:]
+        let joined = try Row.fetchCursor(db, sql: "SELECT participant, group_name FROM record WHERE kind = 'participant_joined'")
+        while let row = try joined.next() {
+            if let participant = row[0] as String?, let group = text(row, 1) { groups[participant] = group }
+        }
+        // SQLite takes the bare columns of an aggregate query from the row with the max.
+        let finals = try Row.fetchAll(db, sql: """
+            SELECT participant, choice, max(sequence) FROM record
+            WHERE kind = 'vote_cast' AND statement = ? GROUP BY participant
+            """, arguments: [statement.rawValue])
+        var counts: [String: [String: Int]] = [:]
+        for row in finals {
+            guard let participant = row[0] as String?, let choice = row[1] as String? else { continue }
+            counts[groups[participant] ?? "", default: [:]][choice, default: 0] += 1
+            try db.execute(sql: "INSERT OR IGNORE INTO sealed_voter (statement, participant) VALUES (?, ?)",
+                           arguments: [statement.rawValue, participant])
+        }
+        for (group, choices) in counts {
+            for (choice, count) in choices {
+                try db.execute(sql: """
+                    INSERT INTO sealed_count (statement, group_name, choice, count) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (statement, group_name, choice) DO UPDATE SET count = count + excluded.count
+                    """, arguments: [statement.rawValue, group, choice, count])
+            }
+        }
+        try db.execute(sql: "DELETE FROM record WHERE kind = 'vote_cast' AND statement = ?", arguments: [statement.rawValue])
+    }
+
+    /// The sealed statements' counts and voters as replay records, after the stored records.
+    static func sealedRecords(in db: Database) throws -> [Record] {
+        guard try db.tableExists("sealed_count") else { return [] }
+        var records: [Record] = []
+        for row in try Row.fetchAll(db, sql: "SELECT statement, group_name, choice, count FROM sealed_count") {
+            guard let choice = Choice(rawValue: row[2]) else { continue }
+            let group: String = row[1]
+            records.append(.sealedVotes(StatementID(row[0]), group: group.isEmpty ? nil : group, choice: choice, count: row[3]))
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT statement, participant FROM sealed_voter") {
+            records.append(.sealedVoter(StatementID(row[0]), ParticipantID(row[1])))
+        }
+        return records
     }
 }

@@ -17,6 +17,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case notAnEventDatabase(String)
     /// An export could not be written to a file.
     case cannotWrite(path: String, reason: String)
+    /// No participant has this id (erasure).
+    case unknownParticipant(String)
 
     /// The error in words, for logs.
     public var description: String {
@@ -26,6 +28,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .corruptRecord(sequence, reason): "record \(sequence) cannot be read: \(reason)"
         case let .notAnEventDatabase(reason): "not a Stelling event database: \(reason)"
         case let .cannotWrite(path, reason): "cannot write \(path): \(reason)"
+        case let .unknownParticipant(id): "there is no participant with the id \(id)"
         }
     }
 }

@@ -12,14 +12,17 @@ struct Export: ParsableCommand {
     @Option(name: .long, help: "The folder to write the exports into (made when missing).")
     var out: String
 
+    @Flag(name: .long, help: "Writes participants' names into chat.csv, session.json and report.html (without it: ids only).")
+    var withNames = false
+
     func run() throws {
         guard FileManager.default.fileExists(atPath: database) else {
             throw ValidationError("no database at \(database)")
         }
         do {
-            let exporter = try Exporter(databasePath: database)
+            let exporter = try Exporter(databasePath: database, names: withNames)
             try exporter.writeAll(to: out)
-            print("\(out): \(Exporter.fileNames.joined(separator: ", ")) for \"\(exporter.title)\"")
+            print("\(out): \(Exporter.fileNames.joined(separator: ", ")) for \"\(exporter.title)\", \(withNames ? "with names" : "without names")")
         } catch {
             FileHandle.standardError.write(Data("stelling export: \(error)\n".utf8))
             throw ExitCode(1)

@@ -12,6 +12,22 @@ struct StartError: Error, CustomStringConvertible {
 /// Opens the event's database, rebuilds the room from it, and starts the server; returns once
 /// it listens. SIGINT/SIGTERM stop it gracefully, flushing the store first.
 func startServer(configuration: Configuration, logger: Logger, echoConformance: Bool = false) throws -> Server {
+    if let days = configuration.retentionDays, FileManager.default.fileExists(atPath: configuration.database) {
+        // retention_days: an event whose last activity is older loses its personal data first.
+        var random = SystemRandomNumberGenerator()
+        do {
+            let summary = try Privacy.purge(databasePath: configuration.database, olderThanDays: days,
+                                            now: Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))),
+                                            random: &random)
+            if summary.purged {
+                logger.notice("personal data purged", metadata: [
+                    "retention.days": "\(days)", "participants": "\(summary.participants)", "messages": "\(summary.messages)",
+                ])
+            }
+        } catch {
+            throw StartError(description: "cannot purge the database \(configuration.database) (retention_days): \(error)")
+        }
+    }
     let store: EventStore
     let records: [Record]
     do {

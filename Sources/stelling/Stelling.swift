@@ -4,13 +4,14 @@ import Logging
 import StellingCore
 import StellingServer
 
-/// The command line: `stelling serve`, `stelling check-config`, `stelling export`, `stelling load`.
+/// The command line: `stelling serve`, `stelling check-config`, `stelling export`, `stelling purge`,
+/// `stelling erase`, `stelling analyse`, `stelling load`.
 @main
 struct Stelling: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stelling",
         abstract: "A self-hosted server for online panel discussions: chat and votes on statements.",
-        subcommands: [Serve.self, CheckConfig.self, Export.self, Load.self])
+        subcommands: [Serve.self, CheckConfig.self, Export.self, Purge.self, Erase.self, Analyse.self, Load.self])
 }
 
 /// Reads a configuration file, printing every mistake (never a stack trace) and exiting 2 on one.
@@ -37,6 +38,9 @@ struct CheckConfig: ParsableCommand {
         print("\(file): ok: \"\(configuration.title)\", \(configuration.statements.count) statements, \(groups), port \(configuration.port), database \(configuration.database)")
         if configuration.moderatorKey == nil {
             print("no moderator key is set: the server will make one at start and print the moderator URL")
+        }
+        if configuration.retentionDays == nil {
+            print("warning: retention_days is not set: names, chat texts and who voted what are kept until you run `stelling purge` (docs/PRIVACY.md)")
         }
     }
 }

@@ -303,6 +303,7 @@ enum DecodeOracle {
         case .hide: "hide"
         case .mute: "mute"
         case .announce: "announce"
+        case .erase: "erase"
         case .chatMode: "chat_mode"
         case .ask: "ask"
         case .upvote: "upvote"
@@ -330,6 +331,7 @@ enum DecodeOracle {
         case let .hide(message): if let message { json.field("message", Int(message)) }
         case let .mute(participant, muted): optional("participant", participant); json.key("muted"); json.bool(muted)
         case let .announce(text): json.field("text", text)
+        case let .erase(participant): optional("participant", participant)
         case let .chatMode(mode, seconds): optional("mode", mode); if let seconds { json.field("seconds", Int(seconds)) }
         case let .ask(text, anonymous): optional("text", text); json.key("anonymous"); json.bool(anonymous)
         case let .upvote(question, up): optional("question", question); json.key("up"); json.bool(up)

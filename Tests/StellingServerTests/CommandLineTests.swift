@@ -47,6 +47,37 @@ struct CommandLineTests {
         }
     }
 
+    @Test func checkConfigWarnsWhenNoRetentionIsSet() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("event.yaml")
+        try "title: Test\n".write(to: file, atomically: true, encoding: .utf8)
+        let without = try Self.run(["check-config", file.path])
+        #expect(without.status == 0)
+        #expect(without.output.contains("warning: retention_days is not set"))
+        try "title: Test\nretention_days: 30\n".write(to: file, atomically: true, encoding: .utf8)
+        let with = try Self.run(["check-config", file.path])
+        #expect(with.status == 0)
+        #expect(!with.output.contains("retention_days"))
+    }
+
+    @Test func eraseAndPurgeExplainBadInputAndExitNonZero() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let missing = try Self.run(["purge", "--database", folder.appendingPathComponent("none.sqlite").path])
+        #expect(missing.status != 0)
+        #expect(missing.output.contains("no database at"))
+        let negative = try Self.run(["purge", "--database", "x.sqlite", "--older-than", "-3"])
+        #expect(negative.status != 0)
+        #expect(negative.output.contains("--older-than"))
+        let notEvent = folder.appendingPathComponent("other.sqlite")
+        try Data("not sqlite".utf8).write(to: notEvent)
+        let erase = try Self.run(["erase", "--database", notEvent.path, "--participant", "pX"])
+        #expect(erase.status == 1)
+        #expect(erase.output.contains("stelling erase:"))
+        #expect(!erase.output.contains("Fatal error"))
+    }
+
     @Test func checkConfigReportsEveryMistakeWithKeyLineAndHintAndNoStackTrace() throws {
         let folder = try Self.temporaryFolder()
         let file = folder.appendingPathComponent("broken.yaml")

@@ -57,6 +57,7 @@ struct ShippedConfigurationTests {
         expected.database = repositoryRoot.appendingPathComponent("config/data/example-en.sqlite").path
         expected.programme = configuration.programme
         expected.statements = configuration.statements
+        expected.retentionDays = 90
         #expect(configuration == expected)
         #expect(configuration.statements.count == 3)
         #expect(configuration.programme.count == 3)
@@ -83,6 +84,31 @@ struct ConfigurationFileTests {
         #expect(configuration.tallyIntervalMilliseconds == 250)
         #expect(configuration.limits == Limits(
             messageBytes: 8192, chatChars: 500, chatBurst: 5, chatPerSecond: 1, voteBurst: 10, votesPerSecond: 2))
+        #expect(configuration.retentionDays == nil, "no default deletion")
+        #expect(configuration.privacy == PrivacySettings(ballot: .pseudonymous, minGroupSize: 5))
+    }
+
+    @Test func thePrivacyKeysAreRead() throws {
+        let yaml = """
+        title: Een seminar
+        retention_days: 30
+        privacy:
+          ballot: secret
+          min_group_size: 3
+        """
+        let configuration = try ConfigurationFile.parse(yaml: yaml, environment: [:])
+        #expect(configuration.retentionDays == 30)
+        #expect(configuration.privacy == PrivacySettings(ballot: .secret, minGroupSize: 3))
+    }
+
+    @Test(arguments: [
+        ("retention_days: 0", "retention_days"), ("retention_days: soon", "retention_days"),
+        ("privacy:\n  ballot: open", "privacy.ballot"), ("privacy:\n  min_group_size: 0", "privacy.min_group_size"),
+        ("privacy:\n  min_size: 3", "privacy.min_size"), ("privacy: secret", "privacy"),
+    ])
+    func badPrivacyKeysAreReportedWithTheirPath(line: String, path: String) throws {
+        let error = try #require(problems("title: Een seminar\n" + line + "\n"))
+        #expect(error.problems.map(\.path).contains(path), "\(error.problems)")
     }
 
     @Test func keysWithoutAValueCountAsAbsent() throws {
@@ -180,6 +206,14 @@ struct ConfigurationFileTests {
         let error = try #require(problems("title: T\n", environment: ["STELLING_MODERATOR_KEY": "short"]))
         #expect(error.problems.map(\.path) == ["STELLING_MODERATOR_KEY"])
         #expect(error.problems.first?.line == nil)
+    }
+
+    @Test(arguments: EventLoop.allCases)
+    func theEventLoopIsRead(_ eventLoop: EventLoop) throws {
+        let configuration = try ConfigurationFile.parse(yaml: "title: T\nevent_loop: \(eventLoop.rawValue)\n", environment: [:])
+        #expect(configuration.eventLoop == eventLoop)
+        #expect(TransportOptions(configuration: configuration).eventLoop == eventLoop)
+        #expect(try ConfigurationFile.parse(yaml: "title: T\n", environment: [:]).eventLoop == .poll)
     }
 
     @Test func theConnectionCapsAndTLSFilesAreRead() throws {
@@ -443,6 +477,9 @@ struct ConfigurationErrorTests {
         ErrorCase(name: "a language without pages",
                   yaml: "title: T\nlanguage: de\n",
                   kind: .invalidValue, path: "language", line: 2, message: "expected nl or en, got 'de'"),
+        ErrorCase(name: "an event loop libwebsockets cannot run on",
+                  yaml: "title: T\nevent_loop: epoll\n",
+                  kind: .invalidValue, path: "event_loop", line: 2, message: "expected poll, libev or libuv, got 'epoll'"),
         ErrorCase(name: "a short moderator key",
                   yaml: "title: T\nmoderator_key: change-me\n",
                   kind: .invalidValue, path: "moderator_key", line: 2,

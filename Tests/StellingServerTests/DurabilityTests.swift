@@ -202,7 +202,19 @@ struct DurabilityTests {
             #expect(response.status == 200)
             overHTTP[name] = response.body
         }
+        // Names only when asked for (PROTOCOL.md, names): `?names=1` over HTTP, `--with-names` offline.
+        #expect(!String(decoding: overHTTP["chat.csv"] ?? [], as: UTF8.self).contains("Anna"))
+        let named = try RawWebSocket.http(port: server.port, path: "/export/chat.csv?names=1", headers: ["Authorization": "Bearer \(key)"])
+        #expect(named.status == 200)
+        #expect(String(decoding: named.body, as: UTF8.self).contains(",'=Anna,participant,"))
+        let namedSession = try RawWebSocket.http(port: server.port, path: "/export/session.json?names=1", headers: ["Authorization": "Bearer \(key)"])
+        #expect(String(decoding: namedSession.body, as: UTF8.self).contains("\"names\":true"))
+        #expect(String(decoding: overHTTP["session.json"] ?? [], as: UTF8.self).contains("\"names\":false"))
         server.stop()
+        let withNames = server.folder.appendingPathComponent("named")
+        let namedRun = try CommandLineTests.run(["export", "--database", server.databasePath, "--out", withNames.path, "--with-names"])
+        #expect(namedRun.status == 0, "\(namedRun.output)")
+        #expect(Array(try Data(contentsOf: withNames.appendingPathComponent("chat.csv"))) == named.body)
         let out = server.folder.appendingPathComponent("exports")
         let run = try CommandLineTests.run(["export", "--database", server.databasePath, "--out", out.path])
         #expect(run.status == 0, "\(run.output)")

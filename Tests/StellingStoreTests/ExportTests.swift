@@ -10,9 +10,9 @@ struct ExportTests {
     let session = KnownSession()
     static let exportedAt = Instant(rfc3339: "2021-01-15T14:00:00.000Z")!
 
-    func exporter() throws -> Exporter {
+    func exporter(names: Bool = false) throws -> Exporter {
         try session.store(at: folder.database)
-        return try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt)
+        return try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt, names: names)
     }
 
     func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
@@ -83,7 +83,7 @@ struct ExportTests {
     }
 
     @Test func chatCSVHoldsEveryMessageWithHiddenMarked() throws {
-        let csv = try exporter().chatCSV()
+        let csv = try exporter(names: true).chatCSV()
         let s = session
         #expect(parseCSV(csv) == [
             ["id", "at", "statement", "participant", "name", "role", "text", "hidden"],
@@ -96,7 +96,7 @@ struct ExportTests {
     }
 
     @Test func sessionJSONHoldsTheWholeEvent() throws {
-        let json = try exporter().sessionJSON()
+        let json = try exporter(names: true).sessionJSON()
         guard case let .object(root)? = JSONValue.parse(json) else {
             Issue.record("session.json is not a JSON object")
             return
@@ -108,6 +108,9 @@ struct ExportTests {
         }
         #expect(root["title"] == .string("Leren, samen <werken>"))
         #expect(root["exported_at"] == .string("2021-01-15T14:00:00.000Z"))
+        #expect(root["names"] == .bool(true))
+        #expect(root["min_group_size"] == .integer(5))
+        #expect(root["ballot"] == .string("pseudonymous"))
         #expect(root["language"] == .string("nl"))
         #expect(root["groups"] == .array([.string("Rijk"), .string("Gemeente")]))
         #expect(root["announcement"] == .null)
@@ -121,12 +124,14 @@ struct ExportTests {
                              "groups": object(["Rijk": counts(1, 1, 0), "Gemeente": counts(0, 1, 0)])]),
             "present": .integer(4), "opened_at": .string("2021-01-15T13:00:01.000Z"),
             "closed_at": .string("2021-01-15T13:00:09.000Z"), "results_visible": .bool(true),
+            "withheld_groups": .array([.string("Rijk"), .string("Gemeente")]),
         ]))
         #expect(statements[2] == object([
             "id": .string("s3"), "position": .integer(3), "text": .string("Nooit getoond"),
             "tally": object(["agree": .integer(0), "disagree": .integer(0), "pass": .integer(0), "voters": .integer(0),
                              "groups": object(["Rijk": counts(0, 0, 0), "Gemeente": counts(0, 0, 0)])]),
             "present": .null, "opened_at": .null, "closed_at": .null, "results_visible": .bool(false),
+            "withheld_groups": .array([]),
         ]))
 
         guard case let .array(participants)? = root["participants"] else { Issue.record("no participants"); return }
@@ -155,10 +160,109 @@ struct ExportTests {
         ]))
     }
 
+    // MARK: Names only when asked for (PROTOCOL.md, names)
+
+    @Test func chatCSVLeavesTheNameColumnEmptyByDefault() throws {
+        let csv = try exporter().chatCSV()
+        let s = session
+        let rows = try #require(parseCSV(csv))
+        #expect(rows[0] == ["id", "at", "statement", "participant", "name", "role", "text", "hidden"])
+        #expect(rows.dropFirst().map { $0[4] } == ["", "", "", ""])
+        #expect(rows.dropFirst().map { $0[3] } == [s.anna.rawValue, s.bram.rawValue, s.moderator.rawValue, s.cees.rawValue])
+        for name in ["Anna", "Bram", "Cees", "Ruben"] { #expect(!text(csv).contains(name)) }
+    }
+
+    @Test func sessionJSONHasNullNamesAndSaysSoByDefault() throws {
+        let json = try exporter().sessionJSON()
+        guard case let .object(root)? = JSONValue.parse(json) else { Issue.record("not an object"); return }
+        #expect(root["names"] == .bool(false))
+        guard case let .array(participants)? = root["participants"], case let .array(chat)? = root["chat"] else {
+            Issue.record("no participants or chat"); return
+        }
+        for participant in participants {
+            guard case let .object(fields) = participant else { Issue.record("not an object"); continue }
+            #expect(fields["name"] == .null)
+            #expect(fields["id"] != nil && fields["id"] != .null)
+        }
+        for message in chat {
+            guard case let .object(fields) = message, case let .object(from)? = fields["from"] else { Issue.record("no from"); continue }
+            #expect(from["name"] == .null)
+        }
+        for name in ["Anna", "Bram", "Cees", "Dora", "Ruben"] { #expect(!text(json).contains(name)) }
+    }
+
+    @Test func theReportShowsIdsInsteadOfNamesAndSaysWhichItIs() throws {
+        let without = text(try exporter().reportHTML())
+        #expect(without.contains("Export zonder namen"))
+        #expect(without.contains("<span class=\"name\">\(session.anna.rawValue)</span>"))
+        for name in ["Anna", "Bram", "Cees", "Ruben"] { #expect(!without.contains(name)) }
+        let with = text(try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt, names: true).reportHTML())
+        #expect(with.contains("Export met namen"))
+        #expect(with.contains("<span class=\"name\">Anna</span>"))
+    }
+
+    @Test func votesAndResultsCarryNoNamesEitherWay() throws {
+        let exporter = try exporter(names: true)
+        for bytes in [exporter.votesCSV(), exporter.resultsCSV()] {
+            for name in ["Anna", "Bram", "Cees", "Dora"] { #expect(!text(bytes).contains(name)) }
+        }
+    }
+
     // MARK: report.html
 
-    @Test func theReportShowsEveryStatementAndEscapesUserText() throws {
+    /// The known session stored with `privacy.min_group_size` set.
+    func exporter(minGroupSize: Int) throws -> Exporter {
+        var configuration = KnownSession.configuration
+        configuration.privacy.minGroupSize = minGroupSize
+        let store = try EventStore(path: folder.database, configuration: configuration)
+        var last: UInt64 = 0
+        for record in session.driver.records { last = store.append(record) }
+        #expect(store.waitUntilDurable(last, timeout: 10))
+        store.close()
+        return try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt)
+    }
+
+    @Test func theReportWithholdsGroupsSmallerThanTheMinimumByDefault() throws {
         let html = text(try exporter().reportHTML())
+        #expect(html.contains("<tr><td>Rijk</td><td colspan=\"4\">&lt; 5</td></tr>"))
+        #expect(html.contains("<tr><td>Gemeente</td><td colspan=\"4\">&lt; 5</td></tr>"))
+        #expect(html.contains("<tr><td>Zonder groep</td><td colspan=\"4\">&lt; 5</td></tr>"))
+        #expect(html.contains("Groepen met minder dan 5 stemmers worden niet getoond."))
+        #expect(!html.contains("<tr><td>Rijk</td><td>1 (50,0%)"))
+        // The statement's own result stays: it is the published total.
+        #expect(html.contains("<tfoot><tr><td>Totaal</td><td>1 (25,0%)</td><td>2 (50,0%)</td><td>1 (25,0%)</td><td>4</td></tr></tfoot>"))
+    }
+
+    @Test func oneSmallGroupIsNotLeftToBeWorkedOutFromTheTotal() throws {
+        // With a minimum of 2, s1 has Rijk 2, Gemeente 1 and no group 1: both small rows are
+        // withheld, and Rijk is shown. On s2 (Rijk 1, Gemeente 1) both are withheld.
+        let html = text(try exporter(minGroupSize: 2).reportHTML())
+        #expect(html.contains("<tr><td>Rijk</td><td>1 (50,0%)</td><td>1 (50,0%)</td><td>0 (0,0%)</td><td>2</td></tr>"))
+        #expect(html.contains("<tr><td>Gemeente</td><td colspan=\"4\">&lt; 2</td></tr>"))
+        // s2: Rijk 1 alone would be withheld; Gemeente (1) is withheld with it.
+        let s2 = try #require(html.components(separatedBy: "id=\"statement-s2\"").last?.components(separatedBy: "</section>").first)
+        #expect(s2.contains("<tr><td>Rijk</td><td colspan=\"4\">&lt; 2</td></tr>"))
+        #expect(s2.contains("<tr><td>Gemeente</td><td colspan=\"4\">&lt; 2</td></tr>"))
+        // Rijk 3 and Gemeente 1 with a minimum of 2: Gemeente alone would be the total minus
+        // Rijk, so Rijk is withheld with it.
+        var configuration = KnownSession.configuration
+        configuration.privacy.minGroupSize = 2
+        var driver = Driver(configuration)
+        let (moderator, _) = driver.moderator()
+        driver.expectAck(.next, from: moderator)
+        for (name, group) in [("A", "Rijk"), ("B", "Rijk"), ("C", "Rijk"), ("D", "Gemeente")] {
+            let (connection, _) = driver.join(name, group: group)
+            driver.expectAck(.vote(statement: "s1", choice: "agree"), from: connection)
+        }
+        var snapshot = ExportSnapshot(configuration: configuration, exportedAt: Self.exportedAt)
+        snapshot.room = driver.room
+        #expect(snapshot.withheldGroups(of: try #require(driver.room.statement("s1"))) == ["Rijk", "Gemeente"])
+        snapshot.configuration.privacy.minGroupSize = 1
+        #expect(snapshot.withheldGroups(of: try #require(driver.room.statement("s1"))).isEmpty)
+    }
+
+    @Test func theReportShowsEveryStatementAndEscapesUserText() throws {
+        let html = text(try exporter(minGroupSize: 1).reportHTML())
         #expect(html.hasPrefix("<!DOCTYPE html>\n<html lang=\"nl\">"))
         #expect(html.contains("<title>Leren, samen &lt;werken&gt;</title>"))
         for statement in session.driver.room.statements {

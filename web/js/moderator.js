@@ -1,12 +1,13 @@
 // The moderator console: statements, voting, results, questions, chat moderation and
-// chat modes, announcement, erasure, exports and the join QR code. The store.state state
-// comes from the pure reducer in store.state.js; the chat list and form from chat.js.
+// chat modes, announcement, erasure, exports and the join QR code. The state comes
+// from the pure reducer in session.js; the chat list and form from chat.js.
 import { Connection, fetchEventInfo, isOnline } from './connection.js';
 import { byId, h, clear, codePoints, announce, isTyping } from './dom.js';
 import { t, tn, onLanguageChange, setDefaultLanguage, formatNumber, formatPercent } from './i18n.js';
 import { CHOICES, startPage, renderBars, errorText, renderAnnouncement, resultsSentence, questionElement, participantAddress } from './ui.js';
 import { createStore, statementText, currentPosition, rankedQuestions, liveQuestion, turnout } from './session.js';
 import { ChatView } from './chat.js';
+import { mountAnalysis } from './analysis.js';
 
 const KEY_STORAGE = 'stelling.moderator.key';
 const NAME_STORAGE = 'stelling.moderator.name';
@@ -72,6 +73,7 @@ const chat = new ChatView({
   actions: chatActions,
   maxShown: MAX_CHAT_SHOWN,
 });
+mountAnalysis(ui.console, storedKey);
 onLanguageChange(renderAll);
 
 fetchEventInfo().then((info) => {

@@ -21,7 +21,8 @@ enum LWSLog {
 
     fileprivate static func emit(level: Int32, line: String) {
         guard let logger = sink.lock.withLock({ sink.logger }) else { return }
-        let text = line.trimmingTrailingWhitespace()
+        // lws may name a peer in its lines: addresses are truncated (docs/PRIVACY.md, Logs).
+        let text = PeerAddress.redacted(line.trimmingTrailingWhitespace())
         let metadata: Logger.Metadata = ["lws.line": .string(text)]
         if level & LLL_ERR != 0 {
             logger.error("libwebsockets error", metadata: metadata)

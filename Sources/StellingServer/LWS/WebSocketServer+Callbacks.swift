@@ -130,7 +130,7 @@ extension WebSocketServer {
         let address = addressKey(filter.pointer(to: \.cli_addr)!)
         if limiter.shouldDrop(address) {
             statistics.droppedAtAccept += 1
-            logger.debug("connection dropped at accept", metadata: ["peer": "\(address)"])
+            logger.debug("connection dropped at accept", metadata: ["peer": "\(PeerAddress.truncated(address))"])
             return false
         }
         return true
@@ -226,7 +226,7 @@ extension WebSocketServer {
         }
         let origin = header(wsi, WSI_TOKEN_ORIGIN)
         logger.debug("connection opened", metadata: [
-            "connection.id": "\(connection.id)", "peer": "\(peer)", "echo": "\(isEcho)",
+            "connection.id": "\(connection.id)", "peer": "\(PeerAddress.truncated(peer))", "echo": "\(isEcho)",
         ])
         if !isEcho { handler.connectionOpened(connection.id, peer: peer, origin: origin) }
         if shuttingDown && connection.acceptsEvents {
