@@ -1,5 +1,5 @@
 // The participant page: join, vote, chat, questions to the panel, programme, announcement.
-// The store.state state comes from the pure reducer in store.state.js; this file only renders it
+// The state comes from the pure reducer in session.js; this file only renders it
 // and sends requests.
 import { Connection, fetchEventInfo, isOnline } from './connection.js';
 import { byId, h, clear, codePoints, announce } from './dom.js';
