@@ -8,7 +8,7 @@ import {
   CHOICES, startPage, renderBars, resultsSentence, turnoutText, errorText,
   renderAnnouncement, renderProgramme, questionElement,
 } from './ui.js';
-import { createStore, statementText, currentPosition, rankedQuestions } from './session.js';
+import { createStore, statementText, currentPosition, rankedQuestions, liveQuestion } from './session.js';
 import { ChatView } from './chat.js';
 
 const IDENTITY_KEY = 'stelling.participant';
@@ -237,10 +237,18 @@ function changed(before, event) {
     case 'presence': return renderPresent();
     case 'announcement': return announcementChanged(before.announcement);
     case 'chat_mode': return chat.renderMode();
-    case 'question': case 'upvotes': case 'questions': case '@upvoted': return renderQuestions();
+    case 'question': questionChanged(before); return renderQuestions();
+    case 'upvotes': case 'questions': case '@upvoted': return renderQuestions();
     case '@chat_wait': return chat.renderMode();
     default: return undefined;
   }
+}
+
+/** Tells screen readers which question went to the panel. */
+function questionChanged(before) {
+  const live = liveQuestion(store.state);
+  const previous = liveQuestion(before);
+  if (live && (!previous || previous.id !== live.id)) announce(ui.live, t('q.state.live') + ': ' + live.text);
 }
 
 function welcomed(before, event) {
