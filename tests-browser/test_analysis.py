@@ -207,7 +207,7 @@ class AnalysisTests(unittest.TestCase):
         # Not colour alone: each camp has its own shape and its letter on the map.
         shapes = d.execute_script(
             'const m = {}; for (const e of document.querySelectorAll("#analysis-map .analysis-dot[data-camp]"))'
-            ' m[e.dataset.camp] = e.tagName; return m;')
+            ' m[e.dataset.camp] = e.tagName + (e.getAttribute("points") || "").trim().split(/\\s+/).length; return m;')
         self.assertEqual(len(set(shapes.values())), len(shapes), shapes)
         labels = d.execute_script('return [...document.querySelectorAll("#analysis-map svg > text")].map(t => t.textContent)')
         self.assertEqual(labels, [g['id'] for g in expected['opinion_groups']])

@@ -98,7 +98,10 @@ public actor EventService: TransportHandler {
         let logger = self.logger
         let names = EventService.wantsNames(request.query)
         if request.path == EventService.analysisPath {
-            DispatchQueue.global(qos: .utility).async { reply(EventService.analysis(databasePath: path, logger: logger)) }
+            let store = self.store
+            DispatchQueue.global(qos: .utility).async {
+                reply(EventService.analysis(databasePath: path, durableSequence: store.durableSequence, logger: logger))
+            }
             return true
         }
         guard let name = EventService.exportName(request.path) else { return false }

@@ -89,7 +89,9 @@ enum AnalysisReport {
     /// The opinion map as one SVG element without script: a dot per participant, shaped and
     /// coloured by camp, each camp's letter at its centre, and a legend.
     static func map(_ analysis: Analysis, ariaLabel: String, campWord: String, peopleWord: String) -> String {
-        let width = 640.0, height = 400.0, margin = 24.0, legend = 28.0
+        // The legend: three camps a row above the map.
+        let legendRows = max(1, (analysis.opinionGroups.count + 2) / 3)
+        let width = 640.0, margin = 24.0, legend = 8.0 + 22.0 * Double(legendRows), height = 372.0 + legend
         let xs = analysis.participants.map(\.x), ys = analysis.participants.map(\.y)
         let spanX = max((xs.max() ?? 0) - (xs.min() ?? 0), 1e-9), spanY = max((ys.max() ?? 0) - (ys.min() ?? 0), 1e-9)
         let scale = min((width - 2 * margin) / spanX, (height - legend - 2 * margin) / spanY)
@@ -105,9 +107,9 @@ enum AnalysisReport {
         svg += "\n"
         for (i, group) in analysis.opinionGroups.enumerated() {
             svg += "<text x=\"\(px(group.centre.x))\" y=\"\(py(group.centre.y))\" font-size=\"20\" font-weight=\"700\" text-anchor=\"middle\" stroke=\"#ffffff\" stroke-width=\"4\" paint-order=\"stroke\">\(group.id)</text>"
-            let lx = 8.0 + Double(i) * 125
-            svg += marker(i, x: round1(lx + 6), y: "12", size: 5)
-            svg += "<text x=\"\(round1(lx + 16))\" y=\"17\">\(ReportHTML.escape(campWord)) \(group.id) (\(group.size) \(ReportHTML.escape(peopleWord)))</text>\n"
+            let lx = 8.0 + Double(i % 3) * 210, ly = 12.0 + 22.0 * Double(i / 3)
+            svg += marker(i, x: round1(lx + 6), y: round1(ly), size: 5)
+            svg += "<text x=\"\(round1(lx + 16))\" y=\"\(round1(ly + 5))\">\(ReportHTML.escape(campWord)) \(group.id) (\(group.size) \(ReportHTML.escape(peopleWord)))</text>\n"
         }
         return svg + "</svg>\n"
     }
