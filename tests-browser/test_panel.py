@@ -318,8 +318,16 @@ class PanelTests(unittest.TestCase):
         click_in_question(b, 'question-list', text, 'button.upvote')
         wait_for(b, lambda d: question_count(d, 'question-list', text) == before, 'a second tap takes it back (upvotes event)')
         wait_for(a, lambda d: question_count(d, 'question-list', text) == before, 'for everyone')
-        click_in_question(b, 'question-list', text, 'button.upvote')
+        # By keyboard: Enter on the focused button; the redrawn list keeps the focus there.
+        b.execute_script(
+            'for (const li of document.querySelectorAll("#question-list .question")) {'
+            '  if (li.querySelector(".q-text").textContent === arguments[0]) li.querySelector("button.upvote").focus(); }', text)
+        b.switch_to.active_element.send_keys(Keys.ENTER)
         wait_for(a, lambda d: question_count(d, 'question-list', text) == before + 1, 'upvoted again')
+        wait_for(b, lambda d: question_count(d, 'question-list', text) == before + 1, 'the count is redrawn')
+        self.assertEqual(b.execute_script(
+            'const e = document.activeElement; return e && e.matches("button.upvote") ? e.closest(".question").querySelector(".q-text").textContent : null;'),
+            text, 'the focus stays on the upvote button')
         # Ranked by upvotes; by time the newest comes first.
         order = a.execute_script('return Array.from(document.querySelectorAll("#question-list .q-text")).map(e => e.textContent)')
         self.assertLess(order.index(text), order.index('Durven bestuurders fouten toe te geven?'))

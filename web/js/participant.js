@@ -433,7 +433,7 @@ function upvoteButton(question) {
   const count = question.upvotes || 0;
   return h('button', {
     class: 'btn btn-small upvote', attrs: {
-      type: 'button', 'aria-pressed': String(mine), disabled: !isOnline(connection) || page.upvoting.has(question.id),
+      type: 'button', 'aria-pressed': String(mine), disabled: !isOnline(connection), 'aria-busy': page.upvoting.has(question.id) ? 'true' : null,
       'aria-label': t(mine ? 'q.upvote.undo.label' : 'q.upvote.label', { n: count }),
     },
     dataset: { question: question.id },
@@ -459,6 +459,9 @@ function renderQuestions() {
   const supported = !store.state.welcomed || store.state.features.includes('questions');
   ui.tabQuestions.hidden = !supported;
   if (!supported && !ui.panelQuestions.hidden) selectTab('chat');
+  // The lists are redrawn when counts change: keep the keyboard focus on the same upvote button.
+  const focused = document.activeElement && document.activeElement.matches && document.activeElement.matches('button.upvote')
+    ? document.activeElement.dataset.question : null;
   const visible = rankedQuestions(store.state, { order: page.order, states: ['live', 'open'] });
   const mine = store.state.questions.filter((q) => q.state === 'pending' && ownQuestion(q));
   clear(ui.questionList);
@@ -469,6 +472,10 @@ function renderQuestions() {
   ui.answeredCount.textContent = String(answered.length);
   clear(ui.answeredList);
   for (const question of answered) ui.answeredList.append(participantQuestion(question));
+  if (focused) {
+    const again = ui.panelQuestions.querySelector('button.upvote[data-question="' + CSS.escape(focused) + '"]');
+    if (again) again.focus();
+  }
   ui.tabQuestionsCount.textContent = visible.length ? '(' + visible.length + ')' : '';
   ui.askClosed.hidden = store.state.questionsOpen;
   ui.askInput.disabled = !store.state.questionsOpen;
