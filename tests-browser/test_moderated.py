@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
 from selenium.webdriver.common.by import By
 
@@ -35,7 +34,7 @@ os.environ['STELLING_URL'] = 'http://127.0.0.1:%d' % PORT
 KEY = 'moderated-test-key-%d' % os.getpid()
 os.environ['STELLING_KEY'] = KEY
 sys.path.insert(0, HERE)
-from test_browser import BASE, OUT, SHOTS, DESKTOP, PHONE, make_driver, wait_for, text_of, visible, attr, http_get  # noqa: E402
+from test_browser import BASE, OUT, SHOTS, DESKTOP, PHONE, PageTests, make_driver, wait_for, text_of, visible, attr, http_get, run_tests  # noqa: E402
 from test_panel import join, open_questions_tab, question_item, decode_qr  # noqa: E402
 
 BIN = os.environ.get('STELLING_BIN') or os.path.join(ROOT, '.build', 'debug', 'stelling')
@@ -53,7 +52,7 @@ statements:
 """
 
 
-class ModeratedTests(unittest.TestCase):
+class ModeratedTests(PageTests):
     """One session, in order."""
 
     @classmethod
@@ -79,13 +78,12 @@ class ModeratedTests(unittest.TestCase):
         cls.drivers = {'asker': make_driver(*PHONE), 'other': make_driver(*DESKTOP), 'moderator': make_driver(*DESKTOP),
                        'screen': make_driver(1920, 1080)}
 
+    drivers = {}
+    console = []
+
     @classmethod
     def tearDownClass(cls):
-        for driver in getattr(cls, 'drivers', {}).values():
-            try:
-                driver.quit()
-            except Exception:  # noqa: BLE001 - closing down, nothing to do
-                pass
+        super().tearDownClass()
         server = getattr(cls, 'server', None)
         if server:
             server.terminate()
@@ -148,14 +146,9 @@ class ModeratedTests(unittest.TestCase):
         self.assertFalse(visible(moderator, 'pending-wrap'), 'no pending questions left')
 
 
-def main():
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(ModeratedTests)
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    failed = len(result.failures) + len(result.errors)
-    passed = result.testsRun - failed - len(result.skipped)
-    print('%d passed, %d failed' % (passed, failed))
-    return 0 if failed == 0 and result.testsRun > 0 else 1
+    def test_9_no_console_errors(self):
+        self.assertEqual(self.severe_console_entries(), [])
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tests(ModeratedTests))

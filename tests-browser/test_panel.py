@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import time
-import unittest
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -27,8 +26,8 @@ from selenium.webdriver.support.ui import Select
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_browser import (  # noqa: E402 - after the path
-    BASE, KEY, OUT, SHOTS, WAIT, DESKTOP, PHONE, ALLOWED_CONSOLE,
-    make_driver, viewport, wait_for, text_of, visible, attr, http_get,
+    BASE, KEY, OUT, SHOTS, WAIT, DESKTOP, PHONE, PageTests,
+    make_driver, wait_for, text_of, visible, attr, http_get, run_tests,
 )
 
 # The rules the scan enforces: WCAG 2.0 and 2.1, levels A and AA.
@@ -140,7 +139,7 @@ def describe(violations):
     return '\n'.join(lines)
 
 
-class PanelTests(unittest.TestCase):
+class PanelTests(PageTests):
     """One session, in order (the methods are numbered)."""
 
     drivers = {}
@@ -158,22 +157,6 @@ class PanelTests(unittest.TestCase):
         cls.drivers = {'anna': make_driver(*DESKTOP), 'bram': make_driver(*PHONE), 'moderator': make_driver(*DESKTOP),
                        'screen': make_driver(1920, 1080)}
 
-    @classmethod
-    def tearDownClass(cls):
-        for driver in cls.drivers.values():
-            try:
-                driver.quit()
-            except Exception:  # noqa: BLE001 - closing down, nothing to do
-                pass
-
-    def tearDown(self):
-        for role, driver in self.drivers.items():
-            try:
-                for entry in driver.get_log('browser'):
-                    self.console.append((role, entry))
-            except Exception:  # noqa: BLE001 - a driver that is gone has no log
-                pass
-
     @property
     def a(self):
         return self.drivers['anna']
@@ -189,11 +172,6 @@ class PanelTests(unittest.TestCase):
     @property
     def s(self):
         return self.drivers['screen']
-
-    def shot(self, driver, name):
-        path = os.path.join(SHOTS, name + '.png')
-        driver.save_screenshot(path)
-        return path
 
     def press(self, driver, key, question=None):
         """Presses a key on the console: with the focus on the question (list id, text), or on
@@ -533,20 +511,8 @@ class PanelTests(unittest.TestCase):
         self.assertEqual(stored(a), [None, None])
 
     def test_99_no_console_errors(self):
-        self.tearDown()
-        severe = [(role, entry['message']) for role, entry in self.console
-                  if entry.get('level') == 'SEVERE' and not any(p.search(entry['message']) for p in ALLOWED_CONSOLE)]
-        self.assertEqual(severe, [])
-
-
-def main():
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(PanelTests)
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    failed = len(result.failures) + len(result.errors)
-    passed = result.testsRun - failed - len(result.skipped)
-    print('%d passed, %d failed' % (passed, failed))
-    return 0 if failed == 0 and result.testsRun > 0 else 1
+        self.assertEqual(self.severe_console_entries(), [])
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tests(PanelTests))
