@@ -165,6 +165,22 @@ class PageTests(unittest.TestCase):
         driver.save_screenshot(path)
         return path
 
+    @classmethod
+    def read_event_info(cls):
+        """Makes the screenshot folder and keeps the server's /event.json in cls.info."""
+        os.makedirs(SHOTS, exist_ok=True)
+        status, _, body = http_get('/event.json')
+        assert status == 200, '/event.json answered %s' % status
+        cls.info = json.loads(body)
+
+    @property
+    def m(self):
+        return self.drivers['moderator']
+
+    @property
+    def s(self):
+        return self.drivers['screen']
+
 
 class BrowserTests(PageTests):
     """One session, in order (the methods are numbered)."""
@@ -175,24 +191,13 @@ class BrowserTests(PageTests):
 
     @classmethod
     def setUpClass(cls):
-        os.makedirs(SHOTS, exist_ok=True)
-        status, _, body = http_get('/event.json')
-        assert status == 200, '/event.json answered %s' % status
-        cls.info = json.loads(body)
+        cls.read_event_info()
         cls.drivers = {'participant': make_driver(*DESKTOP), 'moderator': make_driver(*DESKTOP),
                        'screen': make_driver(*DESKTOP)}
 
     @property
     def p(self):
         return self.drivers['participant']
-
-    @property
-    def m(self):
-        return self.drivers['moderator']
-
-    @property
-    def s(self):
-        return self.drivers['screen']
 
     def moderator_key(self, key):
         """Presses a shortcut key on the moderator page, focus on the body."""

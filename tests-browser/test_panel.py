@@ -149,10 +149,7 @@ class PanelTests(PageTests):
 
     @classmethod
     def setUpClass(cls):
-        os.makedirs(SHOTS, exist_ok=True)
-        status, _, body = http_get('/event.json')
-        assert status == 200, '/event.json answered %s' % status
-        cls.info = json.loads(body)
+        cls.read_event_info()
         cls.address = cls.info.get('publicUrl') or cls.info.get('public_url') or BASE + '/'
         cls.drivers = {'anna': make_driver(*DESKTOP), 'bram': make_driver(*PHONE), 'moderator': make_driver(*DESKTOP),
                        'screen': make_driver(1920, 1080)}
@@ -164,14 +161,6 @@ class PanelTests(PageTests):
     @property
     def b(self):
         return self.drivers['bram']
-
-    @property
-    def m(self):
-        return self.drivers['moderator']
-
-    @property
-    def s(self):
-        return self.drivers['screen']
 
     def press(self, driver, key, question=None):
         """Presses a key on the console: with the focus on the question (list id, text), or on
