@@ -7,7 +7,7 @@ CONFIG ?= config/seminar.yaml
 APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev libqrencode-dev qrencode librsvg2-bin zbar-tools
 BENCH_PACKAGES := jq curl util-linux gcc
 
-.PHONY: run test build release deps bench-deps bench soak clean check-config browser-test fuzz reference
+.PHONY: run test build release deps bench-deps bench bench-analysis soak clean check-config browser-test fuzz reference
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -40,6 +40,10 @@ $(REFERENCE): bench/reference/reference.c
 	cc -std=gnu11 -O2 -g -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libwebsockets)
 
 # A long soak (SOAK_MINUTES, default 30) of mixed load with clients coming and going; figures in docs/BENCHMARKS.md.
+# The opinion analysis on made-up votes: 10,000 participants x 30 statements on one thread (docs/BENCHMARKS.md).
+bench-analysis: deps release
+	.build/release/stelling analyse --bench --participants 10000 --statements 30 --runs 7
+
 soak: deps bench-deps release
 	bench/soak.sh
 

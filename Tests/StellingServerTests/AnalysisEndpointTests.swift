@@ -74,6 +74,16 @@ struct AnalysisEndpointTests {
         #expect(missing.status != 0 && missing.output.contains("no database"))
     }
 
+    @Test func theBenchmarkAnalysesMadeUpVotesAndMistakesAreClear() throws {
+        let bench = try CommandLineTests.run(["analyse", "--bench", "--participants", "300", "--statements", "8", "--runs", "1"])
+        #expect(bench.status == 0, "\(bench.output)")
+        #expect(bench.output.contains("analysis of 300 participants x 8 statements") && bench.output.contains("camps found: A "))
+        let none = try CommandLineTests.run(["analyse"])
+        #expect(none.status != 0 && none.output.contains("--database"))
+        let language = try CommandLineTests.run(["analyse", "--database", "x.sqlite", "--language", "de"])
+        #expect(language.status != 0 && language.output.contains("--language must be nl or en"))
+    }
+
     @Test func anAnswerIsReusedOnlyWhileNothingNewIsDurable() {
         let cache = AnalysisResponseCache()
         let first = HTTPResponse.text("first"), second = HTTPResponse.text("second")

@@ -73,7 +73,7 @@ const chat = new ChatView({
   actions: chatActions,
   maxShown: MAX_CHAT_SHOWN,
 });
-mountAnalysis(ui.console, storedKey);
+mountAnalysis(ui.console, () => (store.state.welcomed ? storedKey() : ''));
 onLanguageChange(renderAll);
 
 fetchEventInfo().then((info) => {
