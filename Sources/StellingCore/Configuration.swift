@@ -100,10 +100,17 @@ public struct Limits: Equatable, Sendable {
     public var voteBurst: Int
     /// Votes a second after the burst. The default is 2.
     public var votesPerSecond: Double
-    /// Joins one network address may make at once (offices share an address). The default is 100.
+    /// Joins one network address may make at once (offices share an address). The default is 200.
     public var joinBurst: Int
-    /// Joins a second per network address after the burst. The default is 20.
+    /// Joins a second per network address after the burst. The default is 50.
     public var joinsPerSecond: Double
+    /// Joins the whole event takes at once (a rush at the hour). The default is 2000.
+    public var joinBurstTotal: Int
+    /// Joins a second the whole event takes after that burst. The default is 500.
+    public var joinsPerSecondTotal: Double
+    /// Records waiting for the store (a full disk) past which new requests get `unavailable`
+    /// instead of queueing. The default is 10000.
+    public var storeBacklogRecords: Int
     /// Bytes queued for one connection before it is closed as too slow (1008). The default is 1 MiB.
     public var outboundQueueBytes: Int
     /// Revision 2: questions a participant may ask at once. The default is 2.
@@ -126,8 +133,11 @@ public struct Limits: Equatable, Sendable {
         chatPerSecond: Double = 1,
         voteBurst: Int = 10,
         votesPerSecond: Double = 2,
-        joinBurst: Int = 100,
-        joinsPerSecond: Double = 20,
+        joinBurst: Int = 200,
+        joinsPerSecond: Double = 50,
+        joinBurstTotal: Int = 2000,
+        joinsPerSecondTotal: Double = 500,
+        storeBacklogRecords: Int = 10_000,
         outboundQueueBytes: Int = 1 << 20
     ) {
         self.messageBytes = messageBytes
@@ -138,6 +148,9 @@ public struct Limits: Equatable, Sendable {
         self.votesPerSecond = votesPerSecond
         self.joinBurst = joinBurst
         self.joinsPerSecond = joinsPerSecond
+        self.joinBurstTotal = joinBurstTotal
+        self.joinsPerSecondTotal = joinsPerSecondTotal
+        self.storeBacklogRecords = storeBacklogRecords
         self.outboundQueueBytes = outboundQueueBytes
     }
 }

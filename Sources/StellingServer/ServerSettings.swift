@@ -12,8 +12,9 @@ public struct ServerSettings: Equatable, Sendable {
     /// The SQLite database path, relative paths taken from the configuration file's folder.
     /// The default is `data/stelling.sqlite`.
     public var database: String
-    /// The folder of the web pages. The default is `web` (relative to the working folder).
-    public var webRoot: String
+    /// A folder of web pages to serve instead of those built into the binary; relative paths
+    /// are taken from the configuration file's folder. The default is none (built in).
+    public var webRoot: String?
     /// The TLS certificate (PEM) path; with `tlsPrivateKey`, the server speaks HTTPS and WSS.
     /// Relative paths are taken from the configuration file's folder. The default is none.
     public var tlsCertificate: String?
@@ -21,6 +22,10 @@ public struct ServerSettings: Equatable, Sendable {
     public var tlsPrivateKey: String?
     /// Origins allowed to open a WebSocket; empty means the server's own host only.
     public var allowedOrigins: [String]
+    /// Reverse proxies whose `X-Forwarded-For` is believed: addresses and CIDR ranges, IPv4
+    /// and IPv6 (checked by the configuration reader). The default is loopback only:
+    /// `127.0.0.0/8` and `::1`.
+    public var trustedProxies: [String]
     /// The most TCP connections the server holds at once (`limits.max_connections`). The default is 20000.
     public var maxConnections: Int
     /// The most TCP connections from one address, a whole ministry behind NAT sharing one
@@ -34,10 +39,11 @@ public struct ServerSettings: Equatable, Sendable {
         host: String = "0.0.0.0",
         port: Int = 8080,
         database: String = "data/stelling.sqlite",
-        webRoot: String = "web",
+        webRoot: String? = nil,
         tlsCertificate: String? = nil,
         tlsPrivateKey: String? = nil,
         allowedOrigins: [String] = [],
+        trustedProxies: [String] = ["127.0.0.0/8", "::1"],
         maxConnections: Int = 20000,
         maxConnectionsPerAddress: Int = 500,
         eventLoop: EventLoop = .poll
@@ -49,6 +55,7 @@ public struct ServerSettings: Equatable, Sendable {
         self.tlsCertificate = tlsCertificate
         self.tlsPrivateKey = tlsPrivateKey
         self.allowedOrigins = allowedOrigins
+        self.trustedProxies = trustedProxies
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.eventLoop = eventLoop

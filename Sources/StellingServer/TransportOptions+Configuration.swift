@@ -16,6 +16,7 @@ extension TransportOptions {
                   allowedOrigins: settings.allowedOrigins, tls: tls,
                   maxConnections: settings.maxConnections,
                   maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
+                  trustedProxies: (try? TrustedProxies(parsing: settings.trustedProxies)) ?? .loopback,
                   echoConformance: echoConformance, eventLoop: settings.eventLoop)
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import StellingCore
 import StellingServer
 import StellingLWS
+import StellingStore
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,12 +54,26 @@ struct Serve: ParsableCommand {
             "server.address": "\(settings.host):\(running.port)", "config.path": "\(config)",
             "store.path": "\(settings.database)", "url.participants": "\(base)/", "url.screen": "\(base)/screen",
         ]
+        metadata["url.moderator"] = "\(base)/moderator"
         if generatedKey {
-            // Printed once, so the organiser can open the console; the key sits in the URL's
-            // fragment, which browsers never send to a server.
-            metadata["url.moderator"] = "\(base)/moderator#key=\(configuration.moderatorKey!)"
-        } else {
-            metadata["url.moderator"] = "\(base)/moderator"
+            // Never in the log (a journal keeps logs for months): on the terminal when there is
+            // one, else in a file only the owner can read. The key sits in the URL's fragment,
+            // which browsers never send to a server.
+            let console = "\(base)/moderator#key=\(configuration.moderatorKey!)"
+            if isatty(STDOUT_FILENO) != 0 {
+                print("Moderator console (this key was made for this run): \(console)")
+            } else {
+                let path = settings.database + ".moderator-key"
+                do {
+                    try PrivateFiles.write(Array("\(configuration.moderatorKey!)\n\(console)\n".utf8), to: path)
+                    metadata["moderator.key_file"] = "\(path)"
+                } catch {
+                    logger.critical("the generated moderator key could not be written", metadata: ["error": "\(error)"])
+                    running.stop()
+                    running.waitUntilStopped()
+                    throw ExitCode.failure
+                }
+            }
         }
         logger.info("stelling started", metadata: metadata)
         running.waitUntilStopped()

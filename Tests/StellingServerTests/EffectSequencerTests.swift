@@ -1,8 +1,9 @@
 import StellingCore
 import Testing
 @testable import StellingServer
+@testable import StellingLWS
 
-/// The durable ordering of effects and the per-address join admission, without a store or socket.
+/// The durable ordering of effects, without a store or socket.
 @Suite struct EffectSequencerTests {
     private let a = ConnectionID(1)
     private let b = ConnectionID(2)
@@ -73,30 +74,5 @@ import Testing
         _ = sequencer.durable(upTo: 10)
         let ready = sequencer.submit([.persist(record(1), then: [.send(a, .presence(1))])], admittedUpTo: 0) { _ in 7 }
         #expect(ready.map(\.effect) == [.send(a, .presence(1))])
-    }
-}
-
-@Suite struct JoinAdmissionTests {
-    @Test func anAddressMayJoinItsBurstThenAtItsRate() {
-        var admission = JoinAdmission(burst: 2, perSecond: 1)
-        let start = Instant(milliseconds: 1_000_000)
-        let answers = [
-            admission.allows("192.0.2.7", at: start),
-            admission.allows("192.0.2.7", at: start),
-            admission.allows("192.0.2.7", at: start),
-            // Another address has its own bucket.
-            admission.allows("192.0.2.8", at: start),
-            admission.allows("192.0.2.7", at: Instant(milliseconds: start.milliseconds + 1000)),
-        ]
-        #expect(answers == [true, true, false, true, true])
-    }
-
-    @Test func bucketsFullAgainAreForgotten() {
-        var admission = JoinAdmission(burst: 1, perSecond: 1)
-        let first = admission.allows("a", at: Instant(milliseconds: 100_000))
-        #expect(first && admission.trackedAddresses == 1)
-        // More than a minute later (the pruning interval), the refilled bucket is dropped.
-        let second = admission.allows("b", at: Instant(milliseconds: 200_000))
-        #expect(second && admission.trackedAddresses == 1)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import StellingCore
 @testable import StellingServer
 import Testing
+@testable import StellingLWS
 
 /// Runs a program from PATH and returns its exit status and standard output.
 private func runTool(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String) {

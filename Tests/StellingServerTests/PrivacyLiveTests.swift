@@ -4,6 +4,7 @@ import StellingLoad
 import StellingStore
 import Testing
 @testable import StellingServer
+@testable import StellingLWS
 
 /// Issue 13 on the real server: the live `erase` request end to end, and names in exports.
 @Suite(.timeLimit(.minutes(2)))

@@ -1,6 +1,7 @@
 import StellingCore
 @testable import StellingServer
 import Testing
+@testable import StellingLWS
 
 /// The configuration keys of PROTOCOL.md Revision 2 and issue 11 section 4.
 @Suite("Revision 2 configuration keys")

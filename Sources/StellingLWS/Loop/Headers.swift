@@ -27,14 +27,6 @@ enum Headers {
         return parts
     }
 
-    /// The peer's address as lws prints it ("127.0.0.1", "::ffff:127.0.0.1"); empty when unknown.
-    static func peer(_ wsi: OpaquePointer) -> String {
-        var buffer = [CChar](repeating: 0, count: 128)
-        return buffer.withUnsafeMutableBufferPointer { storage in
-            lws_get_peer_simple(wsi, storage.baseAddress, storage.count).map { String(cString: $0) } ?? ""
-        }
-    }
-
     /// The code and reason of a received close frame (two bytes big-endian, then UTF-8), or nil.
     static func closePayload(_ input: UnsafeMutableRawPointer?, _ length: Int) -> (code: CloseCode, reason: String)? {
         guard let input, length >= 2 else { return nil }

@@ -4,8 +4,16 @@ import Logging
 /// One accepted TCP connection as the connection limiter counts it, from adoption until lws
 /// destroys the wsi (HTTP keep-alive and an upgrade to WebSocket keep the same wsi).
 struct SocketEntry {
-    /// The limiter's key: an IPv4 address, or an IPv6 /64.
-    var address: String
+    /// The TCP peer's address (nil when it could not be read).
+    var peer: IPAddress?
+    /// The client: the peer, or behind a trusted proxy the address its latest request's
+    /// `X-Forwarded-For` named (nil until that request arrived).
+    var client: IPAddress?
+    /// The limiter key the socket is charged to (an IPv4 address or an IPv6 /64); nil while
+    /// a proxy's socket awaits its first request.
+    var charged: String?
+    /// The peer is a trusted proxy.
+    var viaProxy: Bool
     /// What the limiter said when it was accepted; not `.admitted` means "answer and close".
     var admission: ConnectionLimiter.Admission
 }
@@ -17,10 +25,12 @@ extension WebSocketServer {
         if shuttingDown { return false }
         guard let user else { return true }
         let filter = user.assumingMemoryBound(to: lws_filter_network_conn_args.self)
-        let address = SocketAddress.limiterKey(filter.pointer(to: \.cli_addr)!)
-        if limiter.shouldDrop(address) {
+        let address = ipAddress(filter.pointer(to: \.cli_addr)!)
+        if dropsAtAccept(address) {
             statistics.droppedAtAccept += 1
-            logger.debug("connection dropped at accept", metadata: ["peer.address": "\(PeerAddress.truncated(address))"])
+            logger.debug("connection dropped at accept", metadata: [
+                "peer.address": "\(PeerAddress.truncated(address?.description ?? "unknown"))",
+            ])
             return false
         }
         return true
@@ -28,28 +38,31 @@ extension WebSocketServer {
 
     /// lws adopted an accepted socket: count it. Its first request learns the outcome.
     func socketAdopted(_ wsi: OpaquePointer) -> Bool {
-        let address = SocketAddress.peerKey(fd: lws_get_socket_fd(wsi))
-        let admission = limiter.opened(address)
-        if admission == .drop {
-            statistics.droppedAtAccept += 1
-            return false
-        }
-        sockets[wsi] = SocketEntry(address: address, admission: admission)
-        return true
+        if admitSocket(wsi, peer: peerAddress(ofSocket: lws_get_socket_fd(wsi))) { return true }
+        statistics.droppedAtAccept += 1
+        return false
     }
 
     /// lws destroyed a connection's wsi: it no longer counts.
     func socketDestroyed(_ wsi: OpaquePointer) {
-        if let entry = sockets.removeValue(forKey: wsi) { limiter.closed(entry.address) }
+        if let entry = sockets.removeValue(forKey: wsi) { limiter.closed(entry.charged) }
     }
 
-    /// What the limiter said about this connection; counts a refusal.
+    /// What the limiter said about this connection, once a request's headers arrived (behind
+    /// a trusted proxy they name the client); counts and logs a refusal.
     func admission(_ wsi: OpaquePointer) -> ConnectionLimiter.Admission {
+        attributeClient(wsi)
         let admission = sockets[wsi]?.admission ?? .admitted
         switch admission {
-        case .overTotal: statistics.refusedOverTotal += 1
-        case .overAddress: statistics.refusedOverAddress += 1
-        case .admitted, .drop: break
+        case .overTotal:
+            statistics.refusedOverTotal += 1
+        case .overAddress:
+            statistics.refusedOverAddress += 1
+            logger.info("refused over the per-address cap", metadata: [
+                "client.address": "\(PeerAddress.truncated(clientAddress(wsi)))",
+            ])
+        case .admitted, .drop:
+            break
         }
         return admission
     }

@@ -28,7 +28,8 @@ extension WebSocketServer {
         }
         let request = HTTPRequest(method: method ?? "GET", path: path, query: Headers.queryFields(wsi).joined(separator: "&"),
                                   authorization: Headers.value(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
-                                  host: Headers.value(wsi, WSI_TOKEN_HOST), secure: options.tls != nil)
+                                  host: Headers.value(wsi, WSI_TOKEN_HOST), secure: options.tls != nil,
+                                  clientAddress: clientAddress(wsi))
         if let response = handler.httpRequest(request) {
             return respond(wsi, response, head: head, closeAfter: false)
         }

@@ -19,7 +19,9 @@ extension WebSocketServer {
         case .refuse(let refusal, let response):
             if refusal == .origin {
                 statistics.refusedOrigin += 1
-                logger.info("upgrade refused for its origin", metadata: ["http.origin": "\(request.origin ?? "")"])
+                logger.info("upgrade refused for its origin", metadata: [
+                    "http.origin": "\(request.origin ?? "")", "client.address": "\(PeerAddress.truncated(clientAddress(wsi)))",
+                ])
             }
             _ = respondAndClose(wsi, response)
             return false

@@ -25,7 +25,8 @@ extension WebSocketServer {
             logger.debug("echo connection opened", metadata: ["connection.id": "\(connection.id)"])
         } else {
             // The handler logs the opening, with what it knows of the peer.
-            handler.connectionOpened(connection.id, peer: Headers.peer(wsi), origin: Headers.value(wsi, WSI_TOKEN_ORIGIN))
+            // The client: the peer, or behind a trusted proxy the address X-Forwarded-For names.
+            handler.connectionOpened(connection.id, peer: clientAddress(wsi), origin: Headers.value(wsi, WSI_TOKEN_ORIGIN))
         }
         if shuttingDown && connection.state.acceptsEvents {
             requestClose(connection, code: .goingAway, reason: "server shutting down", timeoutSeconds: nil)
