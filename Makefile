@@ -4,10 +4,10 @@
 
 SWIFT ?= swift
 CONFIG ?= config/seminar.yaml
-APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev libqrencode-dev qrencode librsvg2-bin zbar-tools
+APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev libqrencode-dev qrencode librsvg2-bin zbar-tools nginx curl python3
 BENCH_PACKAGES := jq curl util-linux gcc
 
-.PHONY: run test build release deps bench-deps bench bench-analysis soak clean check-config browser-test fuzz reference
+.PHONY: run test build release deps embed-web nginx-test bench-deps bench bench-analysis soak clean check-config browser-test fuzz reference
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -47,10 +47,14 @@ bench-analysis: deps release
 soak: deps bench-deps release
 	bench/soak.sh
 
-build: deps
+# The web pages built into the binary (Sources/StellingServer/EmbeddedWeb.swift, from web/).
+embed-web:
+	python3 scripts/embed-web.py
+
+build: deps embed-web
 	$(SWIFT) build
 
-release: deps
+release: deps embed-web
 	$(SWIFT) build -c release
 
 run: release
@@ -59,10 +63,16 @@ run: release
 check-config: build
 	.build/debug/stelling check-config $(CONFIG)
 
-test: deps
+test: deps embed-web
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-nginx/run.sh
 	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-browser/run.sh
+
+# Real nginx in front, with docs/DEPLOYMENT.md's own block (part of `make test`).
+nginx-test: deps
+	$(SWIFT) build
+	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-nginx/run.sh
 
 # Real-browser tests of the web pages (headless Chromium); screenshots in test-output/screenshots/.
 browser-test: deps
