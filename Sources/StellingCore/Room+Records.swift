@@ -86,5 +86,6 @@ extension Room {
             chat[index].text = Room.erasedText
             chat[index].hidden = true
         }
+        eraseQuestions(of: id, replacement: replacement)
     }
 }

@@ -22,7 +22,7 @@ public actor EventService: TransportHandler {
     private nonisolated let store: EventStore
     private let metrics: Metrics
     private let logger: Logger
-    private var random = SystemRandomNumberGenerator()
+    private var random = BufferedSystemRandom()
     private nonisolated(unsafe) weak var transport: WebSocketServer?
     private nonisolated let moderatorKey: String?
 
@@ -264,6 +264,8 @@ public actor EventService: TransportHandler {
         switch record {
         case .voteCast: metrics.votes.increment()
         case .chatPosted: metrics.chatMessages.increment()
+        case .questionAsked: metrics.questions.increment()
+        case .questionUpvoted: metrics.upvotes.increment()
         default: break
         }
     }
