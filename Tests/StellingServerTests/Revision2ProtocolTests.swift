@@ -7,7 +7,7 @@ import Testing
 
 extension TestClient {
     /// The next event of `type` (that matches `predicate`), skipping every other event.
-    func find(_ type: String, timeout: Double = 5, where predicate: (JSONObject) -> Bool = { _ in true }) throws -> JSONObject {
+    func find(_ type: String, timeout: Double = 10, where predicate: (JSONObject) -> Bool = { _ in true }) throws -> JSONObject {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let remaining = deadline.timeIntervalSinceNow
@@ -17,7 +17,7 @@ extension TestClient {
     }
 
     /// The answer (ack or error) to the request with `ref`, skipping every other event.
-    func answer(_ ref: String, timeout: Double = 5) throws -> JSONObject {
+    func answer(_ ref: String, timeout: Double = 10) throws -> JSONObject {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let remaining = deadline.timeIntervalSinceNow
