@@ -50,6 +50,7 @@ struct Serve: ParsableCommand {
             "address": "\(configuration.host):\(running.port)", "config": "\(config)",
             "database": "\(configuration.database)", "participants": "\(base)/", "screen": "\(base)/screen",
         ]
+        if let publicURL = configuration.publicURL { metadata["public_url"] = "\(publicURL)" }
         if generatedKey {
             // Printed once, so the organiser can open the console; the key sits in the URL's
             // fragment, which browsers never send to a server.
