@@ -211,6 +211,25 @@ struct Revision2ProtocolTests {
         #expect(counts.count < 30)
     }
 
+    @Test func erasingAnAskerTakesTheirQuestionFromEveryPage() throws {
+        let event = try LiveEvent()
+        let moderator = try event.moderator()
+        let (anna, annaWelcome) = try event.participant("Anna")
+        let (bob, _) = try event.participant("Bob")
+        anna.send(#"{"type":"ask","text":"Mijn adres is Dorpsstraat 1","ref":"a"}"#)
+        #expect(try anna.answer("a").string("id") == "q1")
+        #expect(try bob.find("question").object("question")?.string("state") == "open")
+        let annaID = try #require(annaWelcome.object("you")?.string("id"))
+        moderator.send(object: [("type", "erase"), ("participant", annaID), ("ref", "e")])
+        #expect(try moderator.answer("e").string("type") == "ack")
+        #expect(try bob.find("question").object("question") == ["id": .string("q1"), "state": .string("dismissed")])
+        let erased = try #require(try moderator.find("question") { $0.object("question")?.string("state") == "dismissed" }.object("question"))
+        #expect(erased.string("text") == Room.erasedText)
+        #expect(erased.object("from")?.string("id") != annaID)
+        let (_, late) = try event.participant("Late")
+        #expect(late.object("session")?.array("questions") == [])
+    }
+
     @Test func questionsCSVNeedsTheModeratorKey() throws {
         let event = try LiveEvent()
         let (anna, _) = try event.participant("Anna")
