@@ -51,6 +51,7 @@ struct Serve: ParsableCommand {
             "address": "\(configuration.host):\(running.port)", "config": "\(config)",
             "database": "\(configuration.database)", "participants": "\(base)/", "screen": "\(base)/screen",
         ]
+        if let publicURL = configuration.publicURL { metadata["public_url"] = "\(publicURL)" }
         metadata["moderator"] = "\(base)/moderator"
         if generatedKey {
             // Never in the log (a journal keeps logs for months): on the terminal when there is
