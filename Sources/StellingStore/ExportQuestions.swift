@@ -10,7 +10,7 @@ extension ExportSnapshot {
         csv.row(["id", "at", "participant", "name", "text", "upvotes", "state", "answered_at"])
         for question in room.questions {
             csv.row([question.id.rawValue, question.at.rfc3339,
-                     question.anonymous ? "" : question.asker.rawValue, question.anonymous ? "" : question.name,
+                     question.anonymous ? "" : question.asker.rawValue, question.anonymous || !names ? "" : question.name,
                      question.text, String(question.upvotes), question.state.rawValue, question.answeredAt?.rfc3339 ?? ""])
         }
         return csv.bytes
@@ -28,7 +28,7 @@ extension ExportSnapshot {
             if question.anonymous {
                 json.null()
             } else {
-                json.beginObject(); json.field("id", question.asker.rawValue); json.field("name", question.name); json.endObject()
+                json.beginObject(); json.field("id", question.asker.rawValue); json.field("name", names ? question.name : nil); json.endObject()
             }
             json.key("anonymous"); json.bool(question.anonymous)
             json.field("text", question.text)
@@ -65,7 +65,8 @@ extension ExportSnapshot {
         for question in shown {
             html += "<li class=\"message\" id=\"question-\(ReportHTML.escape(question.id.rawValue))\">"
             html += "<span class=\"time\">\(ReportHTML.clock(question.at))</span> "
-            html += "<span class=\"name\">\(question.anonymous ? anonymous : ReportHTML.escape(question.name))</span>"
+            let asker = names ? question.name : question.asker.rawValue
+            html += "<span class=\"name\">\(question.anonymous ? anonymous : ReportHTML.escape(asker))</span>"
             html += "<span class=\"tag\">\(question.upvotes) \(upvotes)</span>"
             html += "<span class=\"tag\">\(stateNames[question.state] ?? question.state.rawValue)</span>"
             html += "<p class=\"text\">\(ReportHTML.escape(question.text))</p></li>\n"

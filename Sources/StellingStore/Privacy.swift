@@ -17,6 +17,9 @@ public enum Privacy {
                        arguments: [id.rawValue])
         try db.execute(sql: "UPDATE record SET name = '', text = ?, flag = 1 WHERE kind = 'chat_posted' AND participant = ?",
                        arguments: [Room.erasedText, id.rawValue])
+        // Revision 2's questions: the text replaced, the name gone (the replayed erasure dismisses them).
+        try db.execute(sql: "UPDATE record SET name = '', text = ? WHERE kind = 'question_asked' AND participant = ?",
+                       arguments: [Room.erasedText, id.rawValue])
         // Every other kind that names a participant (votes, mutes, and any added later) keeps
         // its row under the new id.
         try db.execute(sql: "UPDATE record SET participant = ? WHERE participant = ?", arguments: arguments)
@@ -92,7 +95,7 @@ public enum Privacy {
     public struct PurgeSummary: Equatable, Sendable {
         /// Participants (and moderators) whose ids were replaced and names removed.
         public var participants: Int
-        /// Chat messages whose text was emptied.
+        /// Chat messages and questions whose text was emptied.
         public var messages: Int
         /// Whether the event was purged: `false` when it is not older than asked, or was purged already.
         public var purged: Bool
@@ -130,7 +133,7 @@ public enum Privacy {
                 }
                 let leftOver = try Int.fetchOne(db, sql: """
                     SELECT count(*) FROM record WHERE (name IS NOT NULL AND name != '') OR (token_hash IS NOT NULL AND token_hash != '')
-                        OR (kind = 'chat_posted' AND text != '') OR (participant IS NOT NULL AND substr(participant, 1, 1) != 'x')
+                        OR (kind IN ('chat_posted', 'question_asked') AND text != '') OR (participant IS NOT NULL AND substr(participant, 1, 1) != 'x')
                     """) ?? 0
                 guard leftOver > 0 else { return PurgeSummary(participants: 0, messages: 0, purged: false) }
                 let ids = try String.fetchAll(db, sql: "SELECT DISTINCT participant FROM record WHERE participant IS NOT NULL")
@@ -148,8 +151,8 @@ public enum Privacy {
                 try db.execute(sql: "DROP TABLE purge_map")
                 try db.execute(sql: "UPDATE record SET name = '' WHERE name IS NOT NULL")
                 try db.execute(sql: "UPDATE record SET token_hash = '' WHERE token_hash IS NOT NULL")
-                let messages = try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE kind = 'chat_posted'") ?? 0
-                try db.execute(sql: "UPDATE record SET text = '' WHERE kind = 'chat_posted'")
+                let messages = try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE kind IN ('chat_posted', 'question_asked')") ?? 0
+                try db.execute(sql: "UPDATE record SET text = '' WHERE kind IN ('chat_posted', 'question_asked')")
                 return PurgeSummary(participants: ids.count, messages: messages, purged: true)
             }
             if summary.purged {

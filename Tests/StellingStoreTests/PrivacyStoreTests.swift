@@ -242,4 +242,40 @@ struct PrivacyStoreTests {
         let report = String(decoding: exported.reportHTML(), as: UTF8.self)
         #expect(report.contains("Geheime stemming"))
     }
+
+    // MARK: Questions (Revision 2)
+
+    @Test func questionsLoseTheirAskersNameByDefaultAndTheirTextOnErasureAndPurge() throws {
+        var session = QuestionSession()
+        try session.store(at: folder.database)
+        let plain = try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt)
+        let rows = try #require(parseCSV(plain.questionsCSV()))
+        #expect(rows.dropFirst().map { $0[3] } == ["", "", ""], "no names unless asked for")
+        #expect(rows[1][2] == session.anna.rawValue, "ids stay")
+
+        // Anna asked q1 (answered) and upvoted nothing that counts; erase her live.
+        let (moderator, _) = session.driver.moderator()
+        session.driver.expectAck(.erase(participant: session.anna.rawValue), from: moderator)
+        let erasure = try #require(session.driver.records.last)
+        let question = session.driver.room.questions[0]
+        #expect(question.text == Room.erasedText && question.name == "" && question.state == .dismissed)
+        #expect(question.upvotes == 2, "upvotes on it stay counted")
+        let store = try EventStore(path: folder.database, configuration: QuestionSession.configuration)
+        #expect(store.waitUntilDurable(store.append(erasure), timeout: 10))
+        let replayed = Room(configuration: QuestionSession.configuration, replaying: try store.recover())
+        store.close()
+        #expect(replayed.questions == session.driver.room.questions)
+        let bytes = try fileBytes()
+        #expect(!contains(bytes, "Wat kost het?"))
+        #expect(!contains(bytes, session.anna.rawValue))
+        #expect(contains(bytes, "Off topic"))
+
+        var random = SeededRandom()
+        #expect(try Privacy.purge(databasePath: folder.database, olderThanDays: nil, now: Self.exportedAt, random: &random).purged)
+        let purged = try fileBytes()
+        for text in ["Off topic", "HYPERLINK", "Cees", "Bram"] { #expect(!contains(purged, text), "\(text)") }
+        let after = try #require(parseCSV(try exporter().questionsCSV()))
+        #expect(after.dropFirst().map { $0[5] } == ["2", "0", "0"], "upvote counts stay")
+        #expect(after.dropFirst().map { $0[4] } == [Room.erasedText, "", ""], "an erased question keeps its marker")
+    }
 }

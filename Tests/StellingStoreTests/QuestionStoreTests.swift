@@ -102,7 +102,7 @@ struct QuestionStoreTests {
     @Test func questionsCSVHasOneRowPerQuestionWithoutAnonymousAskers() throws {
         let session = QuestionSession()
         try session.store(at: folder.database)
-        let rows = try #require(parseCSV(try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt).questionsCSV()))
+        let rows = try #require(parseCSV(try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt, names: true).questionsCSV()))
         #expect(rows == [
             ["id", "at", "participant", "name", "text", "upvotes", "state", "answered_at"],
             ["q1", "2021-01-15T13:00:02.000Z", session.anna.rawValue, "Anna", "Wat kost het?", "2", "answered", "2021-01-15T13:00:09.000Z"],
@@ -114,7 +114,7 @@ struct QuestionStoreTests {
     @Test func sessionJSONHasTheQuestions() throws {
         let session = QuestionSession()
         try session.store(at: folder.database)
-        let bytes = try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt).sessionJSON()
+        let bytes = try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt, names: true).sessionJSON()
         guard case let .object(top)? = JSONValue.parse(bytes), case let .array(questions)? = top["questions"] else {
             Issue.record("no questions array"); return
         }
@@ -132,7 +132,7 @@ struct QuestionStoreTests {
     @Test func theReportHasAQuestionsSectionWithoutDismissedQuestionsOrAnonymousNames() throws {
         let session = QuestionSession()
         try session.store(at: folder.database)
-        let html = String(decoding: try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt).reportHTML(), as: UTF8.self)
+        let html = String(decoding: try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt, names: true).reportHTML(), as: UTF8.self)
         #expect(html.contains("<section class=\"questions\">"))
         #expect(html.contains("Wat kost het?"))
         #expect(html.contains("=HYPERLINK(&quot;x&quot;)"))
