@@ -101,19 +101,19 @@ public enum Privacy {
         public var purged: Bool
     }
 
-    /// The time of the event's last record, or `nil` for an event with no records.
+    /// The time of the event's last record (an erasure is not activity), or `nil` for an event with no records.
     public static func lastActivity(databasePath path: String) throws(StoreError) -> Instant? {
         let queue = try open(path)
         defer { try? queue.close() }
         do {
-            return try queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(at) FROM record") }.map { Instant(milliseconds: $0) }
+            return try queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(at) FROM record WHERE kind != 'participant_erased'") }.map { Instant(milliseconds: $0) }
         } catch {
             throw .database(String(describing: error))
         }
     }
 
     /// `stelling purge` and the server at start (`retention_days`): when the event's last
-    /// record is at least `olderThanDays` days before `now` (`nil`: purge now), removes all
+    /// record (erasures do not count) is at least `olderThanDays` days before `now` (`nil`: purge now), removes all
     /// personal data: names and token hashes emptied, chat texts emptied, every participant and
     /// moderator id replaced by a new random one (consistently, so every count, per-group
     /// count and results.csv stays exactly as it was); then `VACUUM` and the log truncated.
@@ -126,7 +126,7 @@ public enum Privacy {
         do {
             let summary: PurgeSummary = try queue.write { db in
                 if let olderThanDays {
-                    let last = try Int64.fetchOne(db, sql: "SELECT max(at) FROM record")
+                    let last = try Int64.fetchOne(db, sql: "SELECT max(at) FROM record WHERE kind != 'participant_erased'")
                     guard let last, now.milliseconds - last >= Int64(olderThanDays) * 86_400_000 else {
                         return PurgeSummary(participants: 0, messages: 0, purged: false)
                     }
