@@ -42,6 +42,8 @@ seed("mute-default", '{"type":"mute","participant":"p7Hq2xK"}')
 seed("unmute", '{"type":"mute","participant":"p7Hq2xK","muted":false}')
 seed("announce", '{"type":"announce","text":"Pauze tot 15:00"}')
 seed("announce-remove", '{"type":"announce","text":""}')
+seed("erase", '{"type":"erase","participant":"p7Hq2xK","ref":"e1"}')
+seed("erase-missing", '{"type":"erase"}')
 seed("whitespace-around", ' \t\r\n{ "type" : "next" , "ref" : "w" }\n ')
 
 # Wrong types.
