@@ -29,10 +29,16 @@ public enum Privacy {
     }
 
     /// After rows were rewritten: copies the log into the database and truncates it, so no
-    /// old page image stays in the `-wal` file. A reader holding an old snapshot can keep the
-    /// checkpoint from finishing; then it is done at the next erasure or purge.
+    /// old page image stays in the `-wal` file. A reader holding an old snapshot (an export
+    /// being made) keeps the checkpoint from finishing; it waits at most 200 ms for it, so the
+    /// store thread never holds acks back for long, and the log is truncated at the next
+    /// erasure or seal, or when the server stops (SQLite removes the `-wal` at the last close).
     static func truncateLog(_ database: some DatabaseWriter) {
-        try? database.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try? database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA busy_timeout = 200")
+            defer { try? db.execute(sql: "PRAGMA busy_timeout = 5000") }
+            _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
     }
 
     /// Opens an event database for maintenance (erase, purge) with secure deletion on.
