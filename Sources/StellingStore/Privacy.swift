@@ -152,7 +152,7 @@ public enum Privacy {
                 }
                 try db.execute(sql: "UPDATE record SET participant = (SELECT new FROM purge_map WHERE old = participant) WHERE participant IS NOT NULL")
                 if try db.tableExists("sealed_voter") {
-                    try db.execute(sql: "UPDATE sealed_voter SET participant = (SELECT new FROM purge_map WHERE old = participant)")
+                    try db.execute(sql: "UPDATE sealed_voter SET participant = (SELECT new FROM purge_map WHERE old = participant) WHERE participant IN (SELECT old FROM purge_map)")
                 }
                 try db.execute(sql: "DROP TABLE purge_map")
                 try db.execute(sql: "UPDATE record SET name = '' WHERE name IS NOT NULL")

@@ -241,6 +241,21 @@ struct PrivacyStoreTests {
         #expect(Array(results[1][3...6]) == ["1", "2", "1", "4"])
         let report = String(decoding: exported.reportHTML(), as: UTF8.self)
         #expect(report.contains("Geheime stemming"))
+
+        // Erasing and purging reach the list of voters too; the counts stay.
+        var random = SeededRandom(seed: 11)
+        let replacement = try Privacy.erase(databasePath: folder.database, participant: annaID.rawValue, at: Self.exportedAt, random: &random)
+        #expect(try sealedVoters().contains(replacement.rawValue))
+        #expect(try !sealedVoters().contains(annaID.rawValue))
+        #expect(try Privacy.purge(databasePath: folder.database, olderThanDays: nil, now: Self.exportedAt, random: &random).purged)
+        #expect(try sealedVoters().allSatisfy { $0.hasPrefix("x") } && sealedVoters().count == 4)
+        #expect(try exporter().resultsCSV() == exported.resultsCSV())
+    }
+
+    func sealedVoters() throws -> [String] {
+        let queue = try DatabaseQueue(path: folder.database)
+        defer { try? queue.close() }
+        return try queue.read { db in try String.fetchAll(db, sql: "SELECT participant FROM sealed_voter") }
     }
 
     // MARK: Questions (Revision 2)
