@@ -5,9 +5,9 @@
 SWIFT ?= swift
 CONFIG ?= config/seminar.yaml
 APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev libqrencode-dev qrencode librsvg2-bin zbar-tools
-BENCH_PACKAGES := jq curl util-linux
+BENCH_PACKAGES := jq curl util-linux gcc
 
-.PHONY: run test build release deps bench-deps bench soak clean check-config browser-test fuzz
+.PHONY: run test build release deps bench-deps bench soak clean check-config browser-test fuzz reference
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -27,9 +27,17 @@ bench-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-# Release build; server on core 0, load tool on core 1; prints one table (takes a few minutes).
-bench: deps bench-deps release
+# Release build and the plain-C reference server; each row against both, three times each, server
+# on core 0, load tool on core 1; prints one table with the medians and Stelling / reference (docs/BENCHMARKS.md).
+bench: deps bench-deps release reference
 	bench/run.sh
+
+# The reference server of the benchmarks (bench/reference/reference.c), on the same libwebsockets.
+REFERENCE := .build-reference/stelling-reference
+reference: $(REFERENCE)
+$(REFERENCE): bench/reference/reference.c
+	@mkdir -p $(dir $@)
+	cc -std=gnu11 -O2 -g -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libwebsockets)
 
 # A long soak (SOAK_MINUTES, default 30) of mixed load with clients coming and going; figures in docs/BENCHMARKS.md.
 soak: deps bench-deps release

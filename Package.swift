@@ -25,11 +25,24 @@ let package = Package(
             pkgConfig: "libqrencode",
             providers: [.apt(["libqrencode-dev"])]
         ),
+        // libev and libuv, for libwebsockets' event-library plugins (`event_loop`); libwebsockets-dev brings both.
+        .systemLibrary(
+            name: "CEventLibs",
+            providers: [.apt(["libev-dev", "libuv1-dev"])]
+        ),
         .target(name: "StellingCore"),
+        .target(
+            name: "StellingAnalysis",
+            dependencies: ["StellingCore"],
+            // Numeric loops: optimised in debug builds too, so the exports of a large event in the
+            // tests (and a debug server) do not spend seconds on the analysis.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
         .target(
             name: "StellingStore",
             dependencies: [
                 "StellingCore",
+                "StellingAnalysis",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -40,6 +53,7 @@ let package = Package(
                 "StellingStore",
                 "CWebSockets",
                 "CQRencode",
+                "CEventLibs",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -52,12 +66,18 @@ let package = Package(
                 "StellingServer",
                 "StellingStore",
                 "StellingLoad",
+                "StellingAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "StellingLoad", dependencies: ["CWebSockets", "StellingCore"]),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore"]),
+        .testTarget(
+            name: "StellingAnalysisTests",
+            dependencies: ["StellingAnalysis", "StellingCore"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "StellingServerTests", dependencies: ["StellingServer", "StellingCore", "StellingStore", "StellingLoad"]),
         .testTarget(name: "StellingStoreTests", dependencies: ["StellingStore", "StellingCore"]),
         .testTarget(

@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
 # make bench: the standard sizes against a release build, the server pinned to core 0 and the
 # load tool to core 1, a fresh server (and database folder) per run; prints one Markdown table.
+# Every row runs against Stelling AND the plain-C reference server (bench/reference/), each
+# BENCH_RUNS times (default 3, alternating), and the table shows the medians and Stelling / reference.
 #   BENCH_ONLY="chat-2000 votes-5000" runs only those rows; BENCH_KEEP=1 keeps the JSON lines;
-#   LOAD_ARGS="--nap 0" adds options to every load run.
+#   LOAD_ARGS="--nap 0" adds options to every load run; BENCH_RUNS=1 runs each target once;
+#   BENCH_TARGETS=stelling (or reference) runs one server only; BENCH_EVENT_LOOP=libev (or libuv)
+#   runs both servers on that lws event library instead of poll(2) (Stelling: `event_loop:`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=.build/release/stelling
+BIN=${STELLING_BIN:-.build/release/stelling}
+REFERENCE=.build-reference/stelling-reference
 PORT=${BENCH_PORT:-18090}
+RUNS=${BENCH_RUNS:-3}
+TARGETS=${BENCH_TARGETS:-stelling reference}
+EVENT_LOOP=${BENCH_EVENT_LOOP:-poll}
 export STELLING_MODERATOR_KEY=bench-moderator-key-0123456789
 WORK=$(mktemp -d /tmp/stelling-bench.XXXXXX)
 RESULTS=$WORK/results
 mkdir -p "$RESULTS"
 SERVER_PID=""
+
+if [[ " $TARGETS " == *" reference "* ]]; then
+    make --no-print-directory -s reference || { echo "bench: cannot build the reference server" >&2; exit 1; }
+fi
 
 # The server raises its own soft limit to the hard one; 20,000 connections need more than the
 # usual hard limit of 20,000 on each side, which root may raise.
@@ -29,34 +41,82 @@ stop_server() {
 }
 trap 'stop_server; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
+# start_server DIRNAME TARGET: Stelling on a fresh copy of bench/bench.yaml, or the reference.
 start_server() {
-    local dir=$WORK/server-$1
+    local dir=$WORK/server-$1 target=$2
     mkdir -p "$dir"
-    cp bench/bench.yaml "$dir/bench.yaml"
-    taskset -c 0 "$BIN" serve --config "$dir/bench.yaml" --port "$PORT" --host 127.0.0.1 --log-level error \
-        >"$dir/server.log" 2>&1 &
+    if [ "$target" = reference ]; then
+        taskset -c 0 "$REFERENCE" --port "$PORT" --host 127.0.0.1 --keepalive 120 --event-loop "$EVENT_LOOP" \
+            >"$dir/server.log" 2>&1 &
+    else
+        cp bench/bench.yaml "$dir/bench.yaml"
+        [ "$EVENT_LOOP" = poll ] || echo "event_loop: $EVENT_LOOP" >>"$dir/bench.yaml"
+        taskset -c 0 "$BIN" serve --config "$dir/bench.yaml" --port "$PORT" --host 127.0.0.1 --log-level error \
+            >"$dir/server.log" 2>&1 &
+    fi
     SERVER_PID=$!
     for _ in $(seq 100); do
         curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
-    echo "bench: the server did not start; see $dir/server.log" >&2
+    echo "bench: the $target server did not start; see $dir/server.log" >&2
     return 1
 }
 
-# run NAME SCENARIO ARGS...: one fresh server, one load run, its JSON line in $RESULTS/NAME.json.
+# run_once NAME TARGET N SCENARIO ARGS...: one fresh server, one load run, its JSON line in
+# $RESULTS/NAME.TARGET.N.json.
+run_once() {
+    local name=$1 target=$2 n=$3 scenario=$4
+    shift 4
+    local out=$RESULTS/$name.$target.$n
+    echo "bench: $name on $target ($n of $RUNS)" >&2
+    if start_server "$name.$target.$n" "$target"; then
+        sleep 0.5   # idle memory settles
+        taskset -c 1 "$BIN" load --url "ws://127.0.0.1:$PORT/ws" "$scenario" --server-pid "$SERVER_PID" \
+            --json --quiet ${LOAD_ARGS:-} "$@" >"$out.json" 2>"$out.err"
+        local status=$?
+        [ $status -le 1 ] || echo "{\"error\":$(jq -Rs . <"$out.err")}" >"$out.json"
+    else
+        echo "{\"error\":\"the $target server did not start\"}" >"$out.json"
+    fi
+    stop_server
+}
+
+# The median of each figure over a target's runs (a failed check in any run fails the row).
+median() {
+    local files=("$@")
+    [ -f "${files[0]}" ] || return 0
+    jq -s '
+        (map(select(.error == null))) as $ok
+        | if ($ok | length) == 0 then {error: .[0].error}
+          else (reduce ($ok[0] | keys[]) as $k ({};
+                    . + {($k): ([$ok[][$k]] as $v
+                         | if ($v | all(type == "number")) then ($v | sort | .[((length - 1) / 2 | floor)]) else $v[0] end)}))
+               + {passed: ((length == ($ok | length)) and ($ok | all(.passed))),
+                  checks: ((map(select(.error == null and (.passed | not))) + $ok)[0].checks),
+                  runs: length, runs_failed: (length - ($ok | length))}
+          end' "${files[@]}"
+}
+
+# run NAME SCENARIO ARGS...: every target RUNS times, alternating; the medians in $RESULTS/NAME.json
+# (Stelling) and $RESULTS/NAME.reference.json.
 run() {
     local name=$1 scenario=$2
     shift 2
     if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $name "* ]]; then return; fi
-    echo "bench: $name" >&2
-    start_server "$name" || return
-    sleep 0.5   # idle memory settles
-    taskset -c 1 "$BIN" load --url "ws://127.0.0.1:$PORT/ws" "$scenario" --server-pid "$SERVER_PID" \
-        --json --quiet ${LOAD_ARGS:-} "$@" >"$RESULTS/$name.json" 2>"$RESULTS/$name.err"
-    local status=$?
-    [ $status -le 1 ] || echo "{\"error\":$(jq -Rs . <"$RESULTS/$name.err")}" >"$RESULTS/$name.json"
-    stop_server
+    local n target
+    for n in $(seq "$RUNS"); do
+        for target in $TARGETS; do run_once "$name" "$target" "$n" "$scenario" "$@"; done
+    done
+    for target in $TARGETS; do
+        local files=()
+        for n in $(seq "$RUNS"); do files+=("$RESULTS/$name.$target.$n.json"); done
+        if [ "$target" = stelling ]; then
+            median "${files[@]}" >"$RESULTS/$name.json"
+        else
+            median "${files[@]}" >"$RESULTS/$name.$target.json"
+        fi
+    done
 }
 
 run join-10000  join  --clients 10000
@@ -65,25 +125,35 @@ HELD=$(( $(ulimit -Hn) >= 20100 ? 20000 : $(ulimit -Hn) - 100 ))
 run join-20000  join  --clients "$HELD" --source-addresses 127.0.0.1-127.0.0.4 --hold 5
 run chat-2000   chat  --clients 2000 --rate 20 --duration 10
 run chat-5000   chat  --clients 5000 --rate 20 --duration 10
+run chat-5000x50 chat --clients 5000 --rate 50 --duration 10
 run chat-overload chat --clients 5000 --rate 100 --senders 500 --duration 5
 run votes-5000  votes --clients 5000
 run votes-10000 votes --clients 10000
 run event-2000  event --clients 2000 --rate 20 --duration 30
+# Issue 12's full house: as many participants as the open-file limit allows, 60 s, chat at 20/s, a vote burst per statement.
+run event-full  event --clients "$HELD" --rate 20 --duration 60 --source-addresses 127.0.0.1-127.0.0.4
 
 # row NAME SIZE LABEL KEY OP TARGET: one line of the table; OP is <= or >= (or - for no target).
+# The target is checked against Stelling's median; the reference's median and the ratio are beside it.
 row() {
-    local name=$1 size=$2 label=$3 key=$4 op=$5 target=$6 file=$RESULTS/$1.json
-    [ -f "$file" ] || return 0
-    local value ns tool checks met
-    if jq -e .error "$file" >/dev/null 2>&1; then
-        printf '| %s | %s | %s | %s | %s | no: %s | | |\n' "$name" "$size" "$label" "—" "$op $target" \
-            "$(jq -r .error "$file" | tr '\n|' '  ' | cut -c1-120)"
-        return
+    local name=$1 size=$2 label=$3 key=$4 op=$5 target=$6 file=$RESULTS/$1.json ref=$RESULTS/$1.reference.json
+    [ -f "$file" ] || [ -f "$ref" ] || return 0
+    local value refvalue ratio ns refns nsratio tool checks met
+    value=$(figure "$file" ".$key")
+    refvalue=$(figure "$ref" ".$key")
+    ratio=$(ratio_of "$value" "$refvalue")
+    ns=$(figure "$file" '.server_ns_per_event // empty | floor')
+    refns=$(figure "$ref" '.server_ns_per_event // empty | floor')
+    nsratio=$(ratio_of "$ns" "$refns")
+    tool=$(figure "$file" '(.window_tool_cpu_percent // .tool_cpu_percent) // empty | . * 10 | floor / 10')
+    checks="$(checks_of "$file" Stelling)"
+    if [ -f "$ref" ]; then
+        local refchecks
+        refchecks="$(checks_of "$ref" reference)"
+        if [ "$checks" = "all passed" ] && [ "$refchecks" = "all passed" ]; then checks="all passed"
+        elif [ "$refchecks" != "all passed" ]; then checks="$checks; $refchecks"
+        fi
     fi
-    value=$(jq -r ".$key // \"—\"" "$file")
-    ns=$(jq -r '.server_ns_per_event // empty | floor' "$file")
-    tool=$(jq -r '(.window_tool_cpu_percent // .tool_cpu_percent) // empty | . * 10 | floor / 10' "$file")
-    checks=$(jq -r 'if .passed then "all passed" else ([.checks[] | select(.passed | not) | .name] | join(", ") | "FAILED: " + .) end' "$file")
     if [ "$op" = "-" ]; then
         met="—"
     elif [ "$value" = "—" ]; then
@@ -91,14 +161,41 @@ row() {
     else
         met=$(awk -v v="$value" -v t="$target" -v op="$op" 'BEGIN { ok = (op == "<=") ? (v <= t) : (v >= t); print ok ? "yes" : "**no**" }')
     fi
-    value=$(awk -v v="$value" 'BEGIN { if (v == "—") print v; else if (v == int(v)) printf "%d", v; else printf "%.3g", v }')
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s%% |\n' "$name" "$size" "$label" "$value" \
-        "${op/-/}${target/-/}" "$met" "$checks" "${ns:-—} ns" "${tool:-—}"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%% |\n' "$name" "$size" "$label" \
+        "$(short "$value")" "$(short "$refvalue")" "$ratio" "${op/-/}${target/-/}" "$met" "$checks" \
+        "${ns:-—}" "${refns:-—}" "$nsratio" "${tool:-—}"
+}
+
+# figure FILE JQ: a value of a median file, or — (missing file, error, missing key).
+figure() {
+    [ -f "$1" ] || { echo "—"; return; }
+    jq -r "if .error then \"—\" else ($2) // \"—\" end" "$1" 2>/dev/null | head -1 | sed 's/^$/—/'
+}
+
+checks_of() {
+    local file=$1 who=$2
+    [ -f "$file" ] || { echo "$who: no run"; return; }
+    jq -r --arg who "$who" '
+        if .error then "\($who) no: " + (.error | tostring | gsub("[\n|]"; " ") | .[0:120])
+        elif .passed then "all passed"
+        else "\($who) FAILED: " + ([.checks[]? | select(.passed | not) | .name] | join(", "))
+             + (if (.runs_failed // 0) > 0 then " (\(.runs_failed) of \(.runs) runs did not finish)" else "" end)
+        end' "$file"
+}
+
+ratio_of() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "—" || b == "—" || a == "" || b == "" || b + 0 == 0) print "—"; else printf "%.2f", a / b }'
+}
+
+short() {
+    awk -v v="$1" 'BEGIN { if (v == "—" || v == "") print "—"; else if (v == int(v)) printf "%d", v; else printf "%.3g", v }'
 }
 
 echo
-echo "| run | size | figure | measured | target | met | checks | server CPU / event | tool CPU (window) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "medians of $RUNS run(s) per target; event loop: $EVENT_LOOP; targets: $TARGETS"
+echo
+echo "| run | size | figure | Stelling | reference | Stelling / reference | target | met | checks | server CPU / event, Stelling (ns) | reference (ns) | Stelling / reference | tool CPU (window, Stelling) |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 row join-10000 10,000 "first connect to last welcome (s)" join_all_s "<=" 2.5
 row join-10000 10,000 "server memory per participant (KiB)" server_kib_per_participant "<=" 8
 row join-20000 "$HELD" "participants held" held ">=" 20000
@@ -108,6 +205,9 @@ row chat-2000 "2,000 @ 20/s" "delivery p99 (ms)" latency_p99_ms "<=" 50
 row chat-5000 "5,000 @ 20/s" "deliveries lost" lost "<=" 0
 row chat-5000 "5,000 @ 20/s" "delivery p99 (ms)" latency_p99_ms "<=" 100
 row chat-5000 "5,000 @ 20/s" "deliveries a second" deliveries_per_s ">=" 95000
+row chat-5000x50 "5,000 @ 50/s" "deliveries lost" lost "<=" 0
+row chat-5000x50 "5,000 @ 50/s" "delivery p99 (ms)" latency_p99_ms "<=" 120
+row chat-5000x50 "5,000 @ 50/s" "deliveries a second" deliveries_per_s "-" "-"
 row chat-overload "5,000 @ 100/s" "events per server CPU-second" events_per_server_cpu_s ">=" 1000000
 row chat-overload "5,000 @ 100/s" "deliveries a second" deliveries_per_s "-" "-"
 row chat-overload "5,000 @ 100/s" "delivery p99 (ms)" latency_p99_ms "-" "-"
@@ -119,6 +219,9 @@ row votes-10000 10,000 "next to last durable ack (s)" next_to_last_ack_s "<=" 1
 row votes-10000 10,000 "vote to ack p99 (ms)" ack_p99_ms "-" "-"
 row event-2000 "2,000, 30 s" "delivery p99 (ms)" latency_p99_ms "-" "-"
 row event-2000 "2,000, 30 s" "vote to ack p99 (ms)" ack_p99_ms "-" "-"
+row event-full "$HELD, 60 s" "chat deliveries lost" lost "<=" 0
+row event-full "$HELD, 60 s" "delivery p99 (ms)" latency_p99_ms "<=" 150
+row event-full "$HELD, 60 s" "next to last durable ack (s)" next_to_last_ack_s "<=" 1
 echo
 echo "hard open-file limit: $(ulimit -Hn); ephemeral ports: $(tr '\t' '-' </proc/sys/net/ipv4/ip_local_port_range); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)"
 if [ -n "${BENCH_KEEP:-}" ]; then echo "JSON lines: $RESULTS"; fi

@@ -241,9 +241,9 @@ class BrowserTests(unittest.TestCase):
         p.find_element(By.ID, 'join-submit').click()
         wait_for(p, lambda d: attr(d, '#conn', 'data-state') == 'online', 'the participant is connected')
         wait_for(p, lambda d: visible(d, 'chat') and visible(d, 'stage'), 'the statement and chat')
-        identity = json.loads(p.execute_script('return localStorage.getItem("stelling.participant")'))
+        identity = json.loads(p.execute_script('return sessionStorage.getItem("stelling.participant")'))
         self.assertEqual(identity['name'], NAME)
-        self.assertTrue(identity.get('resume'), 'the resume token is kept in localStorage')
+        self.assertTrue(identity.get('resume'), 'the resume token is kept in sessionStorage by default')
         self.assertIn(NAME, text_of(p, 'you'))
 
     def test_02_moderator_key_from_fragment(self):
@@ -275,7 +275,17 @@ class BrowserTests(unittest.TestCase):
         s.get(BASE + '/screen')
         wait_for(s, lambda d: attr(d, '#conn', 'data-state') == 'online', 'the screen is connected')
         wait_for(s, lambda d: re.search(r'\b1\b', text_of(d, 'present') or ''), 'the screen counts one participant')
-        self.assertEqual(text_of(s, 'join-url'), BASE + '/')
+        address = self.info.get('public_url') or BASE + '/'
+        self.assertEqual(text_of(s, 'join-url'), address)
+        # Before the first statement the join code and address fill the middle of the screen.
+        self.assertEqual(attr(s, '#stage', 'data-mode'), 'waiting')
+        self.assertTrue(visible(s, 'join-hero'), 'the large join code before the first statement')
+        self.assertEqual(text_of(s, 'hero-url'), address)
+        size = wait_for(s, lambda d: d.execute_script(
+            'const i = document.querySelector(".screen-qr-large");'
+            'return i && i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().width;'), 'the large QR code is shown')
+        self.assertGreater(size, 250, 'large enough to scan from a stream')
+        self.shot(s, 'screen-before-first-statement')
 
     def test_05_next_opens_voting(self):
         self.moderator_key('n')
@@ -284,6 +294,7 @@ class BrowserTests(unittest.TestCase):
         wait_for(self.p, lambda d: d.execute_script(
             'return [...document.querySelectorAll(".vote-btn")].every(b => !b.disabled)'), 'the vote buttons are enabled')
         wait_for(self.s, lambda d: text_of(d, 'statement-text') == first, 'the screen shows the first statement')
+        wait_for(self.s, lambda d: not visible(d, 'join-hero') and visible(d, 'join-corner'), 'the join code moves to the corner')
         wait_for(self.m, lambda d: attr(d, '#voting-badge', 'data-state') == 'open', 'the console shows voting open')
         wait_for(self.p, lambda d: first in (text_of(d, 'live') or ''), 'the new statement is announced (aria-live)')
 
@@ -386,14 +397,14 @@ class BrowserTests(unittest.TestCase):
 
     def test_10_reload_keeps_identity_and_votes(self):
         p = self.p
-        before = json.loads(p.execute_script('return localStorage.getItem("stelling.participant")'))
+        before = json.loads(p.execute_script('return sessionStorage.getItem("stelling.participant")'))
         p.refresh()
         wait_for(p, lambda d: attr(d, '#conn', 'data-state') == 'online', 'reconnected after the reload')
         self.assertFalse(visible(p, 'join'), 'no join form after a reload')
         wait_for(p, lambda d: NAME in (text_of(d, 'you') or ''), 'the same name')
         wait_for(p, lambda d: attr(d, '.vote-btn[data-choice="disagree"]', 'aria-pressed') == 'true', 'the same vote')
         wait_for(p, lambda d: visible(d, 'results'), 'the results are still shown')
-        after = json.loads(p.execute_script('return localStorage.getItem("stelling.participant")'))
+        after = json.loads(p.execute_script('return sessionStorage.getItem("stelling.participant")'))
         self.assertEqual(before['resume'], after['resume'])
         wait_for(p, lambda d: len(d.find_elements(By.CSS_SELECTOR, '#chat-list .msg.own')) == 2, 'the chat history, own marked')
         wait_for(self.m, lambda d: re.search(r'\b1\b', text_of(d, 'present') or ''), 'still one participant present')

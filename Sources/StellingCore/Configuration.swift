@@ -48,6 +48,8 @@ public struct Configuration: Equatable, Sendable {
     /// Revision 2 (`public_url`): the participant page's public address, shown on the screen and in
     /// `/qr.svg`. The default is none: the address the screen's browser used.
     public var publicURL: String?
+    /// The event loop libwebsockets runs on (`event_loop`). The default is `poll`.
+    public var eventLoop: EventLoop
 
     /// Makes a configuration with the protocol's defaults for everything but the title.
     public init(
@@ -66,7 +68,8 @@ public struct Configuration: Equatable, Sendable {
         webRoot: String = "web",
         limits: Limits = Limits(),
         tlsCertificate: String? = nil,
-        tlsPrivateKey: String? = nil
+        tlsPrivateKey: String? = nil,
+        eventLoop: EventLoop = .poll
     ) {
         self.title = title
         self.programme = programme
@@ -84,7 +87,18 @@ public struct Configuration: Equatable, Sendable {
         self.limits = limits
         self.tlsCertificate = tlsCertificate
         self.tlsPrivateKey = tlsPrivateKey
+        self.eventLoop = eventLoop
     }
+}
+
+/// The event loop the server's libwebsockets context runs on (`event_loop` in the configuration).
+public enum EventLoop: String, Equatable, Sendable, CaseIterable {
+    /// libwebsockets' own loop on poll(2): every pass scans every descriptor.
+    case poll
+    /// libev (epoll on Linux), through libwebsockets' libev plugin.
+    case libev
+    /// libuv (epoll on Linux), through libwebsockets' libuv plugin.
+    case libuv
 }
 
 /// One line of the programme: `{"time":"14:00","item":"Welkom"}`.

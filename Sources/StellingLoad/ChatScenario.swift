@@ -19,6 +19,7 @@ struct ChatScenario {
         let seconds = options.chatDuration(for: .chat)
         let traffic = ChatTraffic(senders: spread(options.senderCount, over: participants), rate: options.rate,
                                   seconds: seconds, clients: participants.count)
+        traffic.flood = options.flood
         swarm.listener = Listener(traffic)
         var report = LoadReport(scenario: "chat", clients: options.clients)
         try load.joinAll(participants)
@@ -41,6 +42,7 @@ struct ChatScenario {
         let window = lastDelivery > firstSend ? Double(lastDelivery - firstSend) / 1e9 : seconds
         report.add("senders", "senders", Double(traffic.senders.count))
         report.add("rate", "offered rate", options.rate, "/s")
+        if let rss = load.serverResidentBytes() { report.add("server_rss_after_b", "server memory after the run", Double(rss), "B") }
         swarm.withLock {
             traffic.report(into: &report, receivers: Array(participants), window: window)
             report.check("nobody dropped", swarm.counters.dropped == 0, "\(swarm.counters.dropped) dropped")

@@ -235,14 +235,42 @@ struct EventScenario {
         plan.reserveCapacity(voters.count + voters.count / 10 + 1)
         for client in voters {
             let spread = Double((client &* 2_654_435_761 &+ round &* 97) % 1000) / 1000
-            let choice = (client + round) % 3
+            let choice = Self.choice(client: client, round: round, camps: load.options.camps)
             plan.append(PlannedVote(at: base + UInt64((0.05 + 0.35 * spread) * slot * 1e9), client: client, ballot: round, choice: choice))
-            if client % 10 == round % 10 && !leavers.contains(client) {
+            // One in ten changes their mind; with planted camps only those who voted against their camp, back to it.
+            let camps = load.options.camps
+            let second = camps > 0 ? Self.leaning(client: client, round: round, camps: camps) : (choice + 1) % 3
+            if client % 10 == round % 10 && !leavers.contains(client) && second != choice {
                 plan.append(PlannedVote(at: base + UInt64((0.5 + 0.05 * spread) * slot * 1e9), client: client,
-                                        ballot: round, choice: (choice + 1) % 3))
+                                        ballot: round, choice: second))
             }
         }
         return plan
+    }
+}
+
+extension EventScenario {
+    /// Each camp's leaning (0 agree, 1 disagree) on rounds 1, 2, 3, 4 (then again from 1): every
+    /// camp leans differently. On round 0 every camp agrees, so the analysis has a consensus.
+    static let leanings: [[Int]] = [[0, 0, 1, 1], [1, 1, 0, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 1, 0]]
+
+    /// The first choice (0 agree, 1 disagree, 2 pass) of `client` on `round`. Without camps the
+    /// choices simply rotate; with `camps` (`stelling load event --camps N`) client c is in camp
+    /// c mod N and follows its camp's leaning 18 times in 20, passes 1 in 20 and takes the other
+    /// side 1 in 20, so that the opinion analysis (issue 15) has planted camps to find.
+    static func choice(client: Int, round: Int, camps: Int) -> Int {
+        guard camps > 0 else { return (client + round) % 3 }
+        let leaning = leaning(client: client, round: round, camps: camps)
+        switch (client &* 40_503 &+ round &* 7_919) % 20 {
+        case 0: return 2
+        case 1: return 1 - leaning
+        default: return leaning
+        }
+    }
+
+    /// The leaning (0 agree, 1 disagree) of `client`'s camp on `round`.
+    static func leaning(client: Int, round: Int, camps: Int) -> Int {
+        round == 0 ? 0 : leanings[(client % camps) % leanings.count][(round - 1) % 4]
     }
 }
 

@@ -10,6 +10,8 @@ public enum LoadScenario: String, CaseIterable, Sendable {
     case votes
     /// A seminar compressed in time: joins, chat, five statements with votes, reveals, late joiners, leavers.
     case event
+    /// Revision 2: N participants, a share ask, everyone upvotes in bursts; counts must equal the acks.
+    case questions
 
     /// Runs the scenario against `options.url`; throws a clear error when it cannot finish in time.
     public func run(_ options: LoadOptions) throws(LoadError) -> LoadReport {
@@ -21,6 +23,7 @@ public enum LoadScenario: String, CaseIterable, Sendable {
         case .chat: try ChatScenario(load: run).run()
         case .votes: try VoteScenario(load: run).run()
         case .event: try EventScenario(load: run).run()
+        case .questions: try QuestionScenario(load: run).run()
         }
         run.addCosts(to: &report)
         return report
@@ -54,6 +57,13 @@ public struct LoadOptions: Sendable {
     /// Microseconds the client's service thread sleeps between passes (fewer poll(2) calls over
     /// thousands of sockets, at up to that much latency). The default is 1000.
     public var napMicroseconds: UInt32 = 1000
+    /// `chat` as a flood (issue 11 section 4): refusals (`rate_limited` past the server's chat
+    /// budget) are expected and checked to be the only ones, and the listeners' delivery p99 must
+    /// stay under 250 ms. The default is false.
+    public var flood = false
+    /// Planted camps in the `event` scenario's votes (0 to 5); 0 rotates the choices without
+    /// structure. The default is 0.
+    public var camps = 0
     /// Whether a server that is not on loopback may be loaded. The default is false.
     public var allowRemote = false
     /// Where progress lines go; nil prints none.
@@ -75,6 +85,7 @@ public struct LoadOptions: Sendable {
         guard clients >= 1, clients <= 100_000 else { throw LoadError("--clients must be between 1 and 100,000") }
         guard rate > 0, rate <= 1_000_000 else { throw LoadError("--rate must be above 0 and at most 1,000,000") }
         guard timeout > 0 else { throw LoadError("--timeout must be above 0") }
+        guard (0...EventScenario.leanings.count).contains(camps) else { throw LoadError("--camps must be between 0 and \(EventScenario.leanings.count)") }
         if let duration, duration <= 0 || duration > 3600 { throw LoadError("--duration must be above 0 and at most 3600") }
         if let senders, senders < 1 || senders > clients { throw LoadError("--senders must be between 1 and --clients") }
         if rate * chatDuration(for: scenario) > 10_000_000 { throw LoadError("--rate × --duration must stay at most 10,000,000 messages") }

@@ -9,7 +9,7 @@ import StellingCore
 struct ServerEvent {
     /// The event types of PROTOCOL.md, and `other` for anything else.
     enum Kind: Equatable {
-        case welcome, statement, tally, chat, hidden, presence, announcement, ack, error, other
+        case welcome, statement, tally, chat, hidden, presence, announcement, ack, error, upvotes, question, other
     }
 
     /// The event's JSON text.
@@ -40,6 +40,8 @@ struct ServerEvent {
         case (UInt8(ascii: "w"), 7): return .welcome
         case (UInt8(ascii: "h"), 6): return .hidden
         case (UInt8(ascii: "a"), 12): return .announcement
+        case (UInt8(ascii: "u"), 7): return .upvotes
+        case (UInt8(ascii: "q"), 8): return .question
         default: return .other
         }
     }

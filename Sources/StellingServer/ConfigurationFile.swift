@@ -239,6 +239,7 @@ private let topLevelKeys = [
     "keepalive_seconds", "tally_interval_ms", "allowed_origins", "language", "web_root", "limits", "tls",
     "retention_days", "privacy",
     "questions", "public_url",
+    "event_loop",
 ]
 private let privacyKeys = ["ballot", "min_group_size"]
 private let limitKeys = [
@@ -363,6 +364,14 @@ private struct Checker {
             } else {
                 report(.invalidValue, "language", node.line, "expected nl or en, got \(node.shown)",
                        hint: "the web pages exist in Dutch (nl) and English (en)")
+            }
+        }
+        if let node = top["event_loop"], let name = text(node, path: "event_loop") {
+            if let eventLoop = EventLoop(rawValue: name) {
+                configuration.eventLoop = eventLoop
+            } else {
+                report(.invalidValue, "event_loop", node.line, "expected poll, libev or libuv, got \(node.shown)",
+                       hint: "poll is libwebsockets' own loop; libev and libuv use epoll (docs/BENCHMARKS.md)")
             }
         }
         if let node = top["groups"] { configuration.groups = groups(node) }

@@ -94,10 +94,14 @@ public actor EventService: TransportHandler {
 
     /// Exports are made off the service thread: reading a large event takes a second.
     public nonisolated func httpRequestLater(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> Bool {
-        guard let name = EventService.exportName(request.path) else { return false }
         let path = store.path
         let logger = self.logger
         let names = EventService.wantsNames(request.query)
+        if request.path == EventService.analysisPath {
+            DispatchQueue.global(qos: .utility).async { reply(EventService.analysis(databasePath: path, logger: logger)) }
+            return true
+        }
+        guard let name = EventService.exportName(request.path) else { return false }
         DispatchQueue.global(qos: .utility).async {
             reply(EventService.export(name, databasePath: path, names: names, logger: logger))
         }
@@ -286,14 +290,14 @@ public actor EventService: TransportHandler {
         case "/qr.svg":
             return joinCode(request)
         default:
-            guard request.path.hasPrefix("/export/") else { return nil }
+            guard request.path.hasPrefix("/export/") || request.path == EventService.analysisPath else { return nil }
             guard let key = moderatorKey, let given = request.authorization, given.hasPrefix("Bearer "),
                   Room.keysMatch(String(given.dropFirst("Bearer ".count)), key) else {
                 var response = HTTPResponse.text("The exports need the moderator key: Authorization: Bearer <key>.\n", status: 401)
                 response.headers.append(HTTPHeader("WWW-Authenticate", "Bearer realm=\"stelling\""))
                 return response
             }
-            guard EventService.exportName(request.path) != nil else { return .text("No such export.\n", status: 404) }
+            guard request.path == EventService.analysisPath || EventService.exportName(request.path) != nil else { return .text("No such export.\n", status: 404) }
             return nil // made off the service thread by httpRequestLater
         }
     }

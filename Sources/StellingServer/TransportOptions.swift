@@ -41,6 +41,8 @@ public struct TransportOptions: Sendable, Equatable {
     /// Adds the Autobahn conformance echo endpoint `/echo` (docs/CONFORMANCE.md); only on a
     /// loopback host. The default is false.
     public var echoConformance: Bool
+    /// The event loop libwebsockets runs on: its own poll(2) loop, or libev or libuv (epoll). The default is poll.
+    public var eventLoop: EventLoop
 
     /// Makes options; every value has the default its property documents.
     public init(
@@ -60,7 +62,8 @@ public struct TransportOptions: Sendable, Equatable {
         maxConnectionsPerAddress: Int = 500,
         requestHeadTimeoutSeconds: Int = 10,
         httpIdleTimeoutSeconds: Int = 5,
-        echoConformance: Bool = false
+        echoConformance: Bool = false,
+        eventLoop: EventLoop = .poll
     ) {
         self.host = host
         self.port = port
@@ -79,6 +82,7 @@ public struct TransportOptions: Sendable, Equatable {
         self.requestHeadTimeoutSeconds = requestHeadTimeoutSeconds
         self.httpIdleTimeoutSeconds = httpIdleTimeoutSeconds
         self.echoConformance = echoConformance
+        self.eventLoop = eventLoop
     }
 }
 
@@ -110,7 +114,7 @@ extension TransportOptions {
                   allowedOrigins: configuration.allowedOrigins, tls: tls,
                   maxConnections: configuration.limits.maxConnections,
                   maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress,
-                  echoConformance: echoConformance)
+                  echoConformance: echoConformance, eventLoop: configuration.eventLoop)
     }
 
     /// The WebSocket path of the conformance echo endpoint (`--echo-conformance`).

@@ -94,6 +94,9 @@ extension ExportSnapshot {
         for message in room.chat { json.write(message, withHidden: true, withName: names) }
         json.endArray()
         writeQuestions(into: &json)
+
+        json.key("analysis")
+        analysis().write(to: &json, computedAt: exportedAt.rfc3339)
         json.endObject()
         var bytes = json.bytes
         bytes.append(0x0A)

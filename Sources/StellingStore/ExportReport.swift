@@ -131,6 +131,7 @@ extension ExportSnapshot {
             <main>
 
             """
+        html += analysisSection(language: language)
         for statement in room.statements {
             html += statementSection(statement, labels: labels)
         }

@@ -40,6 +40,8 @@ struct ExportSnapshot: Sendable {
     var timeline: [StatementID: [VoteStep]] = [:]
     /// Statements whose ballot was sealed (`privacy.ballot: secret`): counts only.
     var sealed: Set<StatementID> = []
+    /// The opinion analysis, made on first use (ExportAnalysis.swift).
+    let analysisCache = AnalysisCache()
 
     init(configuration: Configuration, exportedAt: Instant) {
         self.configuration = configuration

@@ -18,7 +18,7 @@ public struct Exporter: Sendable {
     public static let reportContentSecurityPolicy =
         "default-src 'none'; style-src 'sha256-\(reportStyleHash)'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-    private var snapshot: ExportSnapshot
+    private(set) var snapshot: ExportSnapshot
 
     /// Reads the event database at `databasePath` read-only. `exportedAt` is the time written
     /// into session.json and report.html; the default is now. `names`: whether participants'
@@ -55,6 +55,9 @@ public struct Exporter: Sendable {
 
     /// report.html: one self-contained page with charts, group breakdowns and the chat.
     public func reportHTML() -> [UInt8] { snapshot.reportHTML() }
+
+    /// analysis.json: the opinion analysis of the votes (issue 15; docs/EXPORTS.md).
+    public func analysisJSON() -> [UInt8] { snapshot.analysisJSON() }
 
     /// The export with this file name (one of `fileNames`), or `nil`.
     public func file(named name: String) -> [UInt8]? {

@@ -12,6 +12,8 @@ struct Load: ParsableCommand {
               chat   N participants, --senders of them chatting at --rate messages a second for --duration seconds.
               votes  N participants and a moderator: next, everyone votes at once, close; the tally must equal the acks.
               event  a seminar in --duration seconds: joins, chat, five statements with votes, reveals, late joiners, leavers.
+              questions  --senders participants ask (default a tenth, at most 100), then everyone upvotes one question
+                     in ten bursts over --duration seconds (default 10); every upvote acked, counts exact, upvotes latency.
             Exits 1 when something was lost or a check failed, 2 on a usage error or a timeout.
             """)
 
@@ -21,19 +23,19 @@ struct Load: ParsableCommand {
     @Option(name: .long, help: "The moderator key (votes, event); the environment variable STELLING_MODERATOR_KEY works too.")
     var moderatorKey: String?
 
-    @Argument(help: "The scenario: join, chat, votes or event.")
+    @Argument(help: "The scenario: join, chat, votes, event or questions.")
     var scenario: String
 
     @Option(name: .long, help: "Participants.")
     var clients: Int = 200
 
-    @Option(name: .long, help: "Participants that chat (default: enough that each sends at most one message every 2 s).")
+    @Option(name: .long, help: "Participants that chat (default: enough that each sends at most one message every 2 s); questions: that ask.")
     var senders: Int?
 
     @Option(name: .long, help: "Chat messages a second, all senders together.")
     var rate: Double = 20
 
-    @Option(name: .long, help: "Seconds of chat (chat; default 10) or of the whole event (event; default 30).")
+    @Option(name: .long, help: "Seconds of chat (chat; default 10), of upvoting (questions; default 10) or of the whole event (event; default 30).")
     var duration: Double?
 
     @Option(name: .long, help: "The most seconds the scenario may take before it fails.")
@@ -48,6 +50,9 @@ struct Load: ParsableCommand {
     @Option(name: .long, help: "The shortest service pass of the client thread in microseconds: shorter ones nap (fewer polls over thousands of sockets).")
     var nap: UInt32 = 1000
 
+    @Option(name: .long, help: "Planted camps in the event's votes (0 to 5; 0: no structure), for the opinion analysis.")
+    var camps: Int = 0
+
     @Option(name: .long, help: "The server's process id: its memory and CPU time are read from /proc.")
     var serverPid: Int32?
 
@@ -56,6 +61,9 @@ struct Load: ParsableCommand {
 
     @Flag(name: .long, help: "Print one line of JSON with every figure instead of the summary.")
     var json = false
+
+    @Flag(name: .long, help: "chat: a flood past the server's chat budget; refusals must all be rate_limited and listeners' p99 stay under 250 ms.")
+    var flood = false
 
     @Flag(name: .long, help: "Allow a --url that is not a loopback address.")
     var allowRemote = false
@@ -71,6 +79,7 @@ struct Load: ParsableCommand {
         let environmentKey = ProcessInfo.processInfo.environment["STELLING_MODERATOR_KEY"]
         options.moderatorKey = moderatorKey ?? (environmentKey?.isEmpty == false ? environmentKey : nil)
         options.clients = clients
+        options.camps = camps
         options.senders = senders
         options.rate = rate
         options.duration = duration
@@ -79,6 +88,7 @@ struct Load: ParsableCommand {
         options.concurrency = concurrency
         options.serverPID = serverPid
         options.allowRemote = allowRemote
+        options.flood = flood
         options.napMicroseconds = nap
         if let sourceAddresses {
             guard let addresses = LoadOptions.parseAddresses(sourceAddresses) else {

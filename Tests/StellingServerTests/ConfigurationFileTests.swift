@@ -208,6 +208,14 @@ struct ConfigurationFileTests {
         #expect(error.problems.first?.line == nil)
     }
 
+    @Test(arguments: EventLoop.allCases)
+    func theEventLoopIsRead(_ eventLoop: EventLoop) throws {
+        let configuration = try ConfigurationFile.parse(yaml: "title: T\nevent_loop: \(eventLoop.rawValue)\n", environment: [:])
+        #expect(configuration.eventLoop == eventLoop)
+        #expect(TransportOptions(configuration: configuration).eventLoop == eventLoop)
+        #expect(try ConfigurationFile.parse(yaml: "title: T\n", environment: [:]).eventLoop == .poll)
+    }
+
     @Test func theConnectionCapsAndTLSFilesAreRead() throws {
         let yaml = """
         title: T
@@ -469,6 +477,9 @@ struct ConfigurationErrorTests {
         ErrorCase(name: "a language without pages",
                   yaml: "title: T\nlanguage: de\n",
                   kind: .invalidValue, path: "language", line: 2, message: "expected nl or en, got 'de'"),
+        ErrorCase(name: "an event loop libwebsockets cannot run on",
+                  yaml: "title: T\nevent_loop: epoll\n",
+                  kind: .invalidValue, path: "event_loop", line: 2, message: "expected poll, libev or libuv, got 'epoll'"),
         ErrorCase(name: "a short moderator key",
                   yaml: "title: T\nmoderator_key: change-me\n",
                   kind: .invalidValue, path: "moderator_key", line: 2,

@@ -28,6 +28,9 @@ export function splitEvents(data, onBad) {
   return events;
 }
 
+/** The close code of a connection whose participant a moderator erased. */
+export const ERASED_CLOSE_CODE = 4001;
+
 /** Error codes after which reconnecting with the same join is pointless. */
 const FATAL_JOIN_ERRORS = new Set(['unauthorized', 'invalid_name', 'invalid_group']);
 
@@ -42,12 +45,14 @@ export class Connection {
    * @param {(event: object) => void} options.onEvent  every event, welcome included, in order
    * @param {(state: string, info: object) => void} [options.onState]
    * @param {(error: object) => void} [options.onJoinError]  a join was refused
+   * @param {() => void} [options.onErased]  the server closed with 4001 (this participant was erased)
    */
-  constructor({ join, onEvent, onState = () => {}, onJoinError = () => {}, baseDelay = 500, maxDelay = 20000 }) {
+  constructor({ join, onEvent, onState = () => {}, onJoinError = () => {}, onErased = () => {}, baseDelay = 500, maxDelay = 20000 }) {
     this.join = join;
     this.onEvent = onEvent;
     this.onState = onState;
     this.onJoinError = onJoinError;
+    this.onErased = onErased;
     this.baseDelay = baseDelay;
     this.maxDelay = maxDelay;
     this.state = 'idle';
@@ -191,6 +196,13 @@ export class Connection {
       this.setState('stopped');
       return;
     }
+    if (close.code === ERASED_CLOSE_CODE) {
+      // The moderator erased this participant: the token no longer resumes; reconnecting
+      // would make a new participant behind their back (docs/DECISIONS.md, privacy).
+      this.setState('stopped');
+      this.onErased();
+      return;
+    }
     this.scheduleRetry();
   }
 
@@ -207,6 +219,11 @@ export class Connection {
       this.start();
     }, delay);
   }
+}
+
+/** Whether `connection` exists and is welcomed (requests can be sent). */
+export function isOnline(connection) {
+  return Boolean(connection && connection.state === 'online');
 }
 
 /** Fetches /event.json: {title, language, groups, programme, limits}. */

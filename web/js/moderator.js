@@ -1,8 +1,13 @@
-// The moderator console: statements, voting, results, chat moderation, announcement, exports.
-import { Connection, fetchEventInfo } from './connection.js';
-import { byId, h, clear, codePoints, clockTime, announce, isTyping } from './dom.js';
-import { t, tn, applyStatic, bindLanguageToggle, onLanguageChange, setDefaultLanguage, formatNumber, formatPercent } from './i18n.js';
-import { CHOICES, connectionIndicator, renderBars, errorText, renderAnnouncement, resultsSentence } from './ui.js';
+// The moderator console: statements, voting, results, questions, chat moderation and
+// chat modes, announcement, erasure, exports and the join QR code. The state comes
+// from the pure reducer in session.js; the chat list and form from chat.js.
+import { Connection, fetchEventInfo, isOnline } from './connection.js';
+import { byId, h, clear, codePoints, announce, isTyping } from './dom.js';
+import { t, tn, onLanguageChange, setDefaultLanguage, formatNumber, formatPercent } from './i18n.js';
+import { CHOICES, startPage, renderBars, errorText, renderAnnouncement, resultsSentence, questionElement, participantAddress } from './ui.js';
+import { createStore, statementText, currentPosition, rankedQuestions, liveQuestion, turnout } from './session.js';
+import { ChatView } from './chat.js';
+import { mountAnalysis } from './analysis.js';
 
 const KEY_STORAGE = 'stelling.moderator.key';
 const NAME_STORAGE = 'stelling.moderator.name';
@@ -19,27 +24,25 @@ const ui = {
   reveal: byId('btn-reveal'), revealLabel: byId('btn-reveal-label'), controlFeedback: byId('control-feedback'),
   bars: byId('bars'), turnout: byId('turnout'), turnoutFill: byId('turnout-fill'),
   groupsWrap: byId('groups-wrap'), groupsBody: byId('groups-body'),
-  chatList: byId('chat-list'), chatEmpty: byId('chat-empty'), chatForm: byId('chat-form'), chatInput: byId('chat-input'),
-  chatSend: byId('chat-send'), chatError: byId('chat-error'), chatFeedback: byId('chat-feedback'),
+  questionsPanel: byId('questions-panel'), questionsToggle: byId('questions-toggle'), questionsState: byId('questions-state'),
+  liveQuestion: byId('live-question'), liveList: byId('live-list'), pendingWrap: byId('pending-wrap'),
+  pendingCount: byId('pending-count'), pendingList: byId('pending-list'), openList: byId('open-list'),
+  openEmpty: byId('open-empty'), answeredWrap: byId('answered-wrap'), answeredCount: byId('answered-count'),
+  answeredList: byId('answered-list'), questionFeedback: byId('question-feedback'),
+  chatModeForm: byId('chat-mode-form'), modeSeconds: byId('mode-seconds'), chatFeedback: byId('chat-feedback'),
   announceCurrent: byId('announce-current'), announceForm: byId('announce-form'), announceText: byId('announce-text'),
   announceRemove: byId('announce-remove'), announceFeedback: byId('announce-feedback'),
-  exportFeedback: byId('export-feedback'), live: byId('live'),
-  storeAlert: byId('store-alert'), storeAlertText: byId('store-alert-text'),
+  exportFeedback: byId('export-feedback'), exportNames: byId('export-names'),
+  eraseForm: byId('erase-form'), eraseId: byId('erase-id'), eraseFeedback: byId('erase-feedback'),
+  joinUrl: byId('join-url'), qrEnlarge: byId('qr-enlarge'), qrDialog: byId('qr-dialog'), qrDialogUrl: byId('qr-dialog-url'),
+  live: byId('live'), storeAlert: byId('store-alert'), storeAlertText: byId('store-alert-text'),
 };
 
-const state = {
+const page = {
   info: { title: 'Stelling', groups: [], limits: { chat_chars: 500, name_chars: 40 } },
-  you: null,
-  statements: [],
-  groups: [],
-  current: null,
-  tally: null,
-  present: null,
-  announcement: null,
-  messages: new Map(),
-  muted: new Set(),
   shown: new Set(), // statements shown during this console's life
 };
+const store = createStore(changed);
 let connection = null;
 
 // ---- key handling: sessionStorage only; a #key=… fragment moves there and leaves the address bar ----
@@ -62,23 +65,30 @@ function storedName() {
 }
 
 takeKeyFromFragment();
-applyStatic();
-bindLanguageToggle(ui.lang);
-const onState = connectionIndicator(ui.conn, ui.retry, () => connection);
+const onState = startPage(ui, () => connection);
+const chat = new ChatView({
+  store,
+  getConnection: () => connection,
+  limits: () => page.info.limits,
+  actions: chatActions,
+  maxShown: MAX_CHAT_SHOWN,
+});
+mountAnalysis(ui.console, storedKey);
 onLanguageChange(renderAll);
 
 fetchEventInfo().then((info) => {
-  state.info = { ...state.info, ...info, limits: { ...state.info.limits, ...(info.limits || {}) } };
+  page.info = { ...page.info, ...info, limits: { ...page.info.limits, ...(info.limits || {}) } };
   setDefaultLanguage(info.language);
   renderTitle();
+  renderJoin();
 }, () => { /* the welcome brings the title; the language stays as it is */ });
 
 if (storedKey()) connect();
 else showLogin('');
 
 function renderTitle() {
-  ui.title.textContent = state.info.title || 'Stelling';
-  document.title = (state.info.title || 'Stelling') + ': ' + t('mod.title');
+  ui.title.textContent = page.info.title || 'Stelling';
+  document.title = (page.info.title || 'Stelling') + ': ' + t('mod.title');
 }
 
 function showLogin(message) {
@@ -132,72 +142,52 @@ function connect() {
       if (name) message.name = name;
       return message;
     },
-    onEvent: handleEvent,
-    onState: (s, info) => { onState(s, info); renderControls(); },
+    onEvent: store.dispatch,
+    onState: (s, info) => { onState(s, info); renderControls(); renderQuestions(); },
     onJoinError: (error) => {
       connection = null;
       if (error.code === 'unauthorized') {
         try { sessionStorage.removeItem(KEY_STORAGE); } catch { /* ignore */ }
       }
       ui.conn.hidden = true;
-      showLogin(errorText(error, state.info.limits));
+      showLogin(errorText(error, page.info.limits));
     },
   });
   connection.start();
 }
 
-// ---- events ----
+// ---- events: the reducer makes the state, the console renders what changed ----
 
-function handleEvent(event) {
+function changed(before, event) {
   switch (event.type) {
-    case 'welcome': return welcome(event);
-    case 'statement': return statementChanged(event);
-    case 'tally': return tallied(event);
-    case 'chat': return chatReceived(event.message);
-    case 'hidden': return messageHidden(event.message);
-    case 'presence': state.present = event.present; return renderPresent();
-    case 'announcement': state.announcement = event.text || null; return renderAnnouncementState();
-    default: return;
+    case 'welcome':
+      if (store.state.title) page.info.title = store.state.title;
+      if (store.state.current) page.shown.add(store.state.current.statement);
+      renderAll();
+      chat.scrollToBottom();
+      return;
+    case 'statement': return statementChanged(before);
+    case 'tally': return renderTally();
+    case 'chat': case 'hidden': return chat.render();
+    case 'presence': renderPresent(); return renderTally();
+    case 'announcement': return renderAnnouncementState();
+    case 'chat_mode': return renderChatMode();
+    case 'question': case 'upvotes': case 'questions': return renderQuestions();
+    case '@muted': chat.render(true); return renderQuestions();
+    default: return undefined;
   }
 }
 
-function welcome(event) {
-  const session = event.session || {};
-  state.you = event.you;
-  state.statements = session.statements || [];
-  state.groups = session.groups || [];
-  state.current = session.current || null;
-  state.tally = session.tally || null;
-  state.present = session.present ?? null;
-  state.announcement = session.announcement ?? null;
-  if (session.title) state.info.title = session.title;
-  if (state.current) state.shown.add(state.current.statement);
-  state.messages = new Map();
-  for (const message of session.chat || []) state.messages.set(message.id, message);
-  renderTitle();
-  renderAll();
-  renderChatList(true);
-}
-
-function statementChanged(event) {
-  const before = state.current;
-  if (Array.isArray(event.statements)) state.statements = event.statements;
-  state.current = event.current || null;
-  if (state.current) {
-    state.shown.add(state.current.statement);
-    if (!before || before.statement !== state.current.statement) {
-      state.tally = null;
-      announce(ui.live, t('live.statement', { text: statementText(state.current.statement) }));
+function statementChanged(before) {
+  const current = store.state.current;
+  if (current) {
+    page.shown.add(current.statement);
+    if (!before.current || before.current.statement !== current.statement) {
+      announce(ui.live, t('live.statement', { text: statementText(store.state, current.statement) }));
     }
   }
   renderStatements();
   renderCurrent();
-}
-
-function tallied(tally) {
-  if (!state.current || tally.statement !== state.current.statement) return;
-  state.tally = tally;
-  renderTally();
 }
 
 // ---- rendering ----
@@ -207,36 +197,34 @@ function renderAll() {
   renderPresent();
   renderStatements();
   renderCurrent();
-  renderChatList(false);
+  chat.render(true);
+  renderChatMode();
+  renderQuestions();
   renderAnnouncementState();
+  renderJoin();
 }
 
 function renderPresent() {
-  if (state.present === null || state.present === undefined) { ui.present.hidden = true; return; }
+  if (store.state.present === null || store.state.present === undefined) { ui.present.hidden = true; return; }
   ui.present.hidden = false;
-  ui.present.textContent = tn('present', state.present);
-  renderTally();
-}
-
-function statementText(id) {
-  const statement = state.statements.find((s) => s.id === id);
-  return statement ? statement.text : '';
+  ui.present.textContent = tn('present', store.state.present);
 }
 
 function renderStatements() {
   clear(ui.statementList);
-  state.statements.forEach((statement, index) => {
-    const isCurrent = state.current && state.current.statement === statement.id;
+  const current = store.state.current;
+  store.state.statements.forEach((statement, index) => {
+    const isCurrent = current && current.statement === statement.id;
     const badges = [];
     if (isCurrent) {
-      badges.push(h('span', { class: 'badge', dataset: { state: state.current.voting }, text: t(state.current.voting === 'open' ? 'voting.open' : 'voting.closed') }));
-      if (state.current.results === 'visible') badges.push(h('span', { class: 'badge', dataset: { state: 'visible' }, text: t('results.visible') }));
+      badges.push(h('span', { class: 'badge', dataset: { state: current.voting }, text: t(current.voting === 'open' ? 'voting.open' : 'voting.closed') }));
+      if (current.results === 'visible') badges.push(h('span', { class: 'badge', dataset: { state: 'visible' }, text: t('results.visible') }));
     } else {
-      badges.push(h('span', { class: 'st-state', text: t(state.shown.has(statement.id) ? 'mod.state.shown' : 'mod.state.new') }));
+      badges.push(h('span', { class: 'st-state', text: t(page.shown.has(statement.id) ? 'mod.state.shown' : 'mod.state.new') }));
     }
     const go = h('button', {
       class: 'btn btn-small', text: t('mod.goto'),
-      attrs: { type: 'button', 'aria-label': t('mod.goto.label', { n: index + 1 }), disabled: isCurrent || !online() },
+      attrs: { type: 'button', 'aria-label': t('mod.goto.label', { n: index + 1 }), disabled: isCurrent || !isOnline(connection) },
       on: { click: () => command({ type: 'goto', statement: statement.id }) },
     });
     const li = h('li', { class: 'st-item' + (isCurrent ? ' current' : ''), dataset: { id: statement.id } },
@@ -248,12 +236,8 @@ function renderStatements() {
   });
 }
 
-function online() {
-  return connection && connection.state === 'online';
-}
-
 function renderCurrent() {
-  const current = state.current;
+  const current = store.state.current;
   if (!current) {
     ui.currentLabel.textContent = '';
     ui.currentText.textContent = t('mod.none');
@@ -261,9 +245,8 @@ function renderCurrent() {
     ui.votingBadge.hidden = true;
     ui.resultsBadge.hidden = true;
   } else {
-    const index = state.statements.findIndex((s) => s.id === current.statement);
-    ui.currentLabel.textContent = t('statement.label', { n: index + 1, total: state.statements.length });
-    ui.currentText.textContent = statementText(current.statement);
+    ui.currentLabel.textContent = t('statement.label', { n: currentPosition(store.state), total: store.state.statements.length });
+    ui.currentText.textContent = statementText(store.state, current.statement);
     ui.currentText.classList.remove('waiting');
     ui.votingBadge.hidden = false;
     ui.votingBadge.dataset.state = current.voting;
@@ -277,10 +260,10 @@ function renderCurrent() {
 }
 
 function renderControls() {
-  const current = state.current;
-  const on = online();
-  const index = current ? state.statements.findIndex((s) => s.id === current.statement) : -1;
-  ui.next.disabled = !on || index >= state.statements.length - 1;
+  const current = store.state.current;
+  const on = isOnline(connection);
+  const position = currentPosition(store.state);
+  ui.next.disabled = !on || position >= store.state.statements.length;
   ui.close.disabled = !on || !current || current.voting !== 'open';
   ui.open.disabled = !on || !current || current.voting === 'open';
   ui.reveal.disabled = !on || !current;
@@ -293,15 +276,15 @@ function renderControls() {
 }
 
 function renderTally() {
-  const tally = state.tally && state.current && state.tally.statement === state.current.statement ? state.tally : null;
+  const tally = store.state.tally;
   renderBars(ui.bars, tally || { agree: 0, disagree: 0, pass: 0, voters: 0 });
-  const voters = tally ? tally.voters : 0;
-  const present = tally ? tally.present : state.present || 0;
+  // Never above 100%: voters / max(present, voters) (issue 11 §7).
+  const { voters, base, share } = turnout(tally, store.state.present);
   ui.turnout.textContent = t('mod.turnout.value', {
-    voters: formatNumber(voters), present: formatNumber(present), pct: formatPercent(voters, present),
+    voters: formatNumber(voters), present: formatNumber(base), pct: formatPercent(voters, base),
   });
-  ui.turnoutFill.style.width = (present > 0 ? Math.min(100, (100 * voters) / present) : 0).toFixed(1) + '%';
-  const groups = state.groups || [];
+  ui.turnoutFill.style.width = (100 * share).toFixed(1) + '%';
+  const groups = store.state.groups || [];
   ui.groupsWrap.hidden = groups.length === 0;
   clear(ui.groupsBody);
   for (const group of groups) {
@@ -316,9 +299,9 @@ function renderTally() {
 }
 
 function renderAnnouncementState() {
-  renderAnnouncement(ui.banner, ui.bannerText, state.announcement);
-  ui.announceCurrent.textContent = state.announcement || t('mod.announce.none');
-  ui.announceRemove.disabled = !state.announcement;
+  renderAnnouncement(ui.banner, ui.bannerText, store.state.announcement);
+  ui.announceCurrent.textContent = store.state.announcement || t('mod.announce.none');
+  ui.announceRemove.disabled = !store.state.announcement;
 }
 
 // ---- commands ----
@@ -333,25 +316,26 @@ function feedback(element, text, ok = true) {
   if (ok) feedbackTimers.set(element, setTimeout(() => { if (element.textContent === text) element.textContent = ''; }, 5000));
 }
 
+/** Sends a request; resolves with the ack, or undefined after showing the error. */
 function command(request, element = ui.controlFeedback) {
-  if (!connection) return Promise.reject({ code: 'offline' });
+  if (!connection) return Promise.resolve(undefined);
   return connection.request(request).then((ack) => {
     feedback(element, t('mod.done'));
     return ack;
   }, (error) => {
-    feedback(element, errorText(error, state.info.limits), false);
-    throw error;
-  }).catch(() => undefined);
+    feedback(element, errorText(error, page.info.limits), false);
+    return undefined;
+  });
 }
 
 function next() { if (!ui.next.disabled) command({ type: 'next' }); }
 function closeVoting() { if (!ui.close.disabled) command({ type: 'close' }); }
 function openVoting() { if (!ui.open.disabled) command({ type: 'open' }); }
 function toggleReveal() {
-  if (ui.reveal.disabled || !state.current) return;
-  const visible = state.current.results !== 'visible';
+  if (ui.reveal.disabled || !store.state.current) return;
+  const visible = store.state.current.results !== 'visible';
   command({ type: 'reveal', visible }).then((ack) => {
-    if (ack && visible && state.tally) announce(ui.live, resultsSentence(state.tally));
+    if (ack && visible && store.state.tally) announce(ui.live, resultsSentence(store.state.tally));
   });
 }
 
@@ -362,12 +346,27 @@ ui.reveal.addEventListener('click', toggleReveal);
 
 document.addEventListener('keydown', (event) => {
   if (ui.console.hidden || event.repeat || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (isTyping(event.target)) return;
+  if (isTyping(event.target) || ui.qrDialog.open) return;
+  const focused = event.target instanceof Element ? event.target.closest('.question[data-id]') : null;
   switch (event.key.toLowerCase()) {
     case 'n': event.preventDefault(); next(); break;
     case 'c': event.preventDefault(); closeVoting(); break;
     case 'o': event.preventDefault(); openVoting(); break;
     case 'r': event.preventDefault(); toggleReveal(); break;
+    case 'l': {
+      event.preventDefault();
+      const target = focused ? focused.dataset.id : (rankedQuestions(store.state, { states: ['open'] })[0] || {}).id;
+      if (target) setQuestionState(target, 'live');
+      break;
+    }
+    case 'a': {
+      event.preventDefault();
+      const target = focused ? focused.dataset.id : (liveQuestion(store.state) || {}).id;
+      if (target) setQuestionState(target, 'answered');
+      break;
+    }
+    case 'd': if (focused) { event.preventDefault(); setQuestionState(focused.dataset.id, 'dismissed'); } break;
+    case 'g': if (focused) { event.preventDefault(); setQuestionState(focused.dataset.id, 'open'); } break;
     default: break;
   }
 });
@@ -376,8 +375,8 @@ ui.addForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const text = ui.addText.value;
   if (text.trim() === '') { feedback(ui.addFeedback, errorText({ code: 'empty' }), false); return; }
-  if (codePoints(text) > (state.info.limits.chat_chars || 500)) {
-    feedback(ui.addFeedback, errorText({ code: 'too_long' }, state.info.limits), false);
+  if (codePoints(text) > (page.info.limits.chat_chars || 500)) {
+    feedback(ui.addFeedback, errorText({ code: 'too_long' }, page.info.limits), false);
     return;
   }
   command({ type: 'add', text }, ui.addFeedback).then((ack) => {
@@ -389,8 +388,8 @@ ui.announceForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const text = ui.announceText.value.trim();
   if (text === '') { feedback(ui.announceFeedback, errorText({ code: 'empty' }), false); return; }
-  if (codePoints(text) > (state.info.limits.chat_chars || 500)) {
-    feedback(ui.announceFeedback, errorText({ code: 'too_long' }, state.info.limits), false);
+  if (codePoints(text) > (page.info.limits.chat_chars || 500)) {
+    feedback(ui.announceFeedback, errorText({ code: 'too_long' }, page.info.limits), false);
     return;
   }
   command({ type: 'announce', text }, ui.announceFeedback).then((ack) => { if (ack) ui.announceText.value = ''; });
@@ -398,106 +397,170 @@ ui.announceForm.addEventListener('submit', (event) => {
 
 ui.announceRemove.addEventListener('click', () => command({ type: 'announce', text: '' }, ui.announceFeedback));
 
-// ---- chat ----
+// ---- chat: hide, mute, erase per message; the chat mode ----
 
-function isNearBottom() {
-  const list = ui.chatList;
-  return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+function personActions(from, element) {
+  const actions = [];
+  if (!from || !from.id || from.role === 'moderator') return actions;
+  const muted = store.state.muted.includes(from.id);
+  actions.push(h('button', {
+    class: 'btn btn-small' + (muted ? '' : ' btn-danger'), text: t(muted ? 'mod.unmute' : 'mod.mute'),
+    attrs: { type: 'button', 'aria-pressed': String(muted), 'aria-label': t(muted ? 'mod.unmute.label' : 'mod.mute.label', { name: from.name || from.id }) },
+    on: { click: () => toggleMute(from.id, element) },
+  }));
+  actions.push(h('button', {
+    class: 'btn btn-small btn-quiet erase', text: t('mod.erase.short'),
+    attrs: { type: 'button', 'aria-label': t('mod.erase.label.person', { name: from.name || from.id, id: from.id }) },
+    dataset: { participant: from.id },
+    on: { click: () => erase(from.id, from.name, element) },
+  }));
+  return actions;
 }
 
-function messageElement(message) {
+function chatActions(message) {
   const from = message.from || {};
-  const own = state.you && from.id === state.you.id;
-  const isModerator = from.role === 'moderator';
-  const muted = state.muted.has(from.id);
-  const actions = [
+  return [
     h('button', {
       class: 'btn btn-small', text: t('mod.hide'),
       attrs: { type: 'button', 'aria-label': t('mod.hide.label', { name: from.name || '' }) },
       on: { click: () => command({ type: 'hide', message: message.id }, ui.chatFeedback) },
     }),
+    ...personActions(from, ui.chatFeedback),
   ];
-  if (!isModerator && from.id) {
-    actions.push(h('button', {
-      class: 'btn btn-small' + (muted ? '' : ' btn-danger'), text: t(muted ? 'mod.unmute' : 'mod.mute'),
-      attrs: { type: 'button', 'aria-pressed': String(muted), 'aria-label': t(muted ? 'mod.unmute.label' : 'mod.mute.label', { name: from.name || '' }) },
-      on: { click: () => toggleMute(from.id) },
-    }));
-  }
-  const tags = [];
-  if (own) tags.push(h('span', { class: 'msg-tag', text: t('chat.you') }));
-  else if (isModerator) tags.push(h('span', { class: 'msg-tag msg-tag-mod', text: t('chat.moderator') }));
-  if (muted) tags.push(h('span', { class: 'msg-tag msg-tag-muted', text: t('mod.muted') }));
-  return h('li', { class: 'msg' + (own ? ' own' : '') + (isModerator ? ' from-moderator' : ''), dataset: { id: message.id, from: from.id || '' } },
-    h('div', { class: 'msg-head' },
-      h('span', { class: 'msg-name', text: from.name || '' }),
-      ...tags,
-      h('time', { class: 'msg-time', text: clockTime(message.at), attrs: { datetime: message.at } })),
-    h('p', { class: 'msg-text', text: message.text }),
-    h('div', { class: 'msg-actions' }, actions));
 }
 
-function toggleMute(participant) {
-  const muted = !state.muted.has(participant);
-  command({ type: 'mute', participant, muted }, ui.chatFeedback).then((ack) => {
-    if (!ack) return;
-    if (muted) state.muted.add(participant); else state.muted.delete(participant);
-    renderChatList(false);
+function toggleMute(participant, element) {
+  const muted = !store.state.muted.includes(participant);
+  command({ type: 'mute', participant, muted }, element).then((ack) => {
+    if (ack) store.dispatch({ type: '@muted', participant, muted });
   });
 }
 
-function renderChatList(toBottom) {
-  const stick = toBottom || isNearBottom();
-  const scroll = ui.chatList.scrollTop;
-  clear(ui.chatList);
-  const messages = [...state.messages.values()].slice(-MAX_CHAT_SHOWN);
-  for (const message of messages) ui.chatList.append(messageElement(message));
-  ui.chatEmpty.hidden = messages.length > 0;
-  ui.chatList.scrollTop = stick ? ui.chatList.scrollHeight : scroll;
+function renderChatMode() {
+  const mode = store.state.chatMode;
+  for (const radio of ui.chatModeForm.querySelectorAll('input[name="chat-mode"]')) radio.checked = radio.value === mode.mode;
+  if (mode.mode === 'slow') ui.modeSeconds.value = String(mode.seconds);
+  chat.renderMode();
 }
 
-function chatReceived(message) {
-  if (!message || state.messages.has(message.id)) return;
-  const stick = isNearBottom();
-  state.messages.set(message.id, message);
-  ui.chatList.append(messageElement(message));
-  while (ui.chatList.children.length > MAX_CHAT_SHOWN) ui.chatList.firstElementChild.remove();
-  if (state.messages.size > MAX_CHAT_SHOWN * 2) state.messages = new Map([...state.messages.entries()].slice(-MAX_CHAT_SHOWN));
-  ui.chatEmpty.hidden = true;
-  if (stick) ui.chatList.scrollTop = ui.chatList.scrollHeight;
-}
-
-function messageHidden(id) {
-  state.messages.delete(id);
-  for (const element of ui.chatList.querySelectorAll('.msg')) {
-    if (element.dataset.id === String(id)) element.remove();
+ui.chatModeForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const chosen = ui.chatModeForm.querySelector('input[name="chat-mode"]:checked');
+  const mode = chosen ? chosen.value : 'open';
+  const request = { type: 'chat_mode', mode };
+  if (mode === 'slow') {
+    const seconds = Number(ui.modeSeconds.value);
+    if (!Number.isInteger(seconds) || seconds < 5 || seconds > 600) {
+      feedback(ui.chatFeedback, t('mod.chatmode.range'), false);
+      ui.modeSeconds.focus();
+      return;
+    }
+    request.seconds = seconds;
   }
-  ui.chatEmpty.hidden = state.messages.size > 0;
-}
-
-ui.chatInput.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    ui.chatForm.requestSubmit();
-  }
+  command(request, ui.chatFeedback);
 });
 
-ui.chatForm.addEventListener('submit', (event) => {
+// ---- erasure (a moderator request Stelling adds; docs/DECISIONS.md "Privacy") ----
+
+function erase(participant, name, element = ui.eraseFeedback) {
+  const who = name ? name + ' (' + participant + ')' : participant;
+  if (!window.confirm(t('mod.erase.confirm', { who }))) return Promise.resolve(undefined);
+  return command({ type: 'erase', participant }, element).then((ack) => {
+    if (ack) feedback(element, t('mod.erase.done', { who }));
+    return ack;
+  });
+}
+
+ui.eraseForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  const text = ui.chatInput.value;
-  if (text.trim() === '') { ui.chatError.textContent = errorText({ code: 'empty' }); return; }
-  if (codePoints(text) > (state.info.limits.chat_chars || 500)) {
-    ui.chatError.textContent = errorText({ code: 'too_long' }, state.info.limits);
-    return;
+  const id = ui.eraseId.value.trim();
+  if (!id) { feedback(ui.eraseFeedback, t('error.unknown_participant'), false); ui.eraseId.focus(); return; }
+  erase(id, '', ui.eraseFeedback).then((ack) => { if (ack) ui.eraseId.value = ''; });
+});
+
+// ---- questions: the queue ----
+
+function setQuestionState(question, state) {
+  return command({ type: 'question_state', question, state }, ui.questionFeedback);
+}
+
+function questionActions(question) {
+  const actions = [];
+  const button = (key, state, shortcut) => h('button', {
+    class: 'btn btn-small' + (state === 'dismissed' ? ' btn-danger' : state === 'live' ? ' btn-primary' : ''),
+    text: t(key), attrs: { type: 'button', 'aria-keyshortcuts': shortcut, disabled: !isOnline(connection) },
+    dataset: { action: state },
+    on: { click: () => setQuestionState(question.id, state) },
+  });
+  if (question.state === 'pending') actions.push(button('q.approve', 'open', 'G'));
+  if (question.state === 'open' || question.state === 'pending') actions.push(button('q.live', 'live', 'L'));
+  if (question.state === 'live') actions.push(button('q.answered', 'answered', 'A'));
+  if (question.state === 'answered') actions.push(button('q.reopen', 'open', 'G'));
+  if (question.state !== 'dismissed') actions.push(button('q.dismiss', 'dismissed', 'D'));
+  return [...actions, ...personActions(question.from, ui.questionFeedback)];
+}
+
+function moderatorQuestion(question) {
+  const side = h('span', { class: 'upvote-static', attrs: { 'aria-label': tn('q.upvotes', question.upvotes || 0) } },
+    h('span', { class: 'upvote-mark', attrs: { 'aria-hidden': 'true' }, text: '▲' }),
+    h('span', { class: 'upvote-count', text: String(question.upvotes || 0) }));
+  const li = questionElement(question, { side, actions: questionActions(question) });
+  li.tabIndex = 0;
+  if (question.from && store.state.muted.includes(question.from.id)) {
+    li.querySelector('.msg-head').append(h('span', { class: 'msg-tag msg-tag-muted', text: t('mod.muted') }));
   }
-  if (!connection) return;
-  ui.chatSend.disabled = true;
-  ui.chatError.textContent = '';
-  connection.request({ type: 'chat', text }).then(() => {
-    if (ui.chatInput.value === text) ui.chatInput.value = '';
-  }, (error) => {
-    ui.chatError.textContent = errorText(error, state.info.limits);
-  }).finally(() => { ui.chatSend.disabled = false; });
+  return li;
+}
+
+function fillList(list, questions) {
+  const focusedId = document.activeElement && document.activeElement.closest ? (document.activeElement.closest('.question') || {}).dataset : null;
+  clear(list);
+  for (const question of questions) list.append(moderatorQuestion(question));
+  if (focusedId && focusedId.id) {
+    const again = list.querySelector('.question[data-id="' + CSS.escape(focusedId.id) + '"]');
+    if (again) again.focus();
+  }
+}
+
+function renderQuestions() {
+  // A server without Revision 2 (no "questions"/"chat_mode" in the welcome's features) gets neither control.
+  const features = store.state.features;
+  ui.questionsPanel.hidden = store.state.welcomed && !features.includes('questions');
+  ui.chatModeForm.hidden = store.state.welcomed && !features.includes('chat_mode');
+  const live = liveQuestion(store.state);
+  ui.liveQuestion.hidden = !live;
+  fillList(ui.liveList, live ? [live] : []);
+  const pending = store.state.questions.filter((q) => q.state === 'pending');
+  ui.pendingWrap.hidden = pending.length === 0;
+  ui.pendingCount.textContent = String(pending.length);
+  fillList(ui.pendingList, pending);
+  const open = rankedQuestions(store.state, { states: ['open'] });
+  fillList(ui.openList, open);
+  ui.openEmpty.hidden = open.length > 0;
+  const answered = rankedQuestions(store.state, { order: 'time', states: ['answered'] });
+  ui.answeredWrap.hidden = answered.length === 0;
+  ui.answeredCount.textContent = String(answered.length);
+  fillList(ui.answeredList, answered);
+  ui.questionsToggle.textContent = t(store.state.questionsOpen ? 'mod.questions.close' : 'mod.questions.open');
+  ui.questionsToggle.setAttribute('aria-pressed', String(store.state.questionsOpen));
+  ui.questionsToggle.disabled = !isOnline(connection);
+  ui.questionsState.textContent = t(store.state.questionsOpen ? 'mod.questions.isopen' : 'mod.questions.isclosed');
+}
+
+ui.questionsToggle.addEventListener('click', () => command({ type: 'questions', open: !store.state.questionsOpen }, ui.questionFeedback));
+
+// ---- the join address and QR code (the same address the screen shows) ----
+
+function renderJoin() {
+  const address = participantAddress(page.info);
+  ui.joinUrl.textContent = address;
+  ui.qrDialogUrl.textContent = address;
+}
+
+ui.qrEnlarge.addEventListener('click', () => {
+  renderJoin();
+  if (typeof ui.qrDialog.showModal === 'function') ui.qrDialog.showModal();
+  else ui.qrDialog.setAttribute('open', '');
 });
 
 // ---- exports: fetched with the key in a header, saved through a Blob link ----
@@ -513,7 +576,8 @@ async function download(file, button) {
   try {
     let response;
     try {
-      response = await fetch('/export/' + file, { headers: { Authorization: 'Bearer ' + key }, cache: 'no-store' });
+      const names = ui.exportNames.checked ? '?names=1' : '';
+      response = await fetch('/export/' + file + names, { headers: { Authorization: 'Bearer ' + key }, cache: 'no-store' });
     } catch {
       feedback(ui.exportFeedback, t('mod.export.network', { file }), false);
       return;
@@ -528,21 +592,22 @@ async function download(file, button) {
     }
     const blob = await response.blob();
     const url = URL.createObjectURL(blob);
-    const link = h('a', { attrs: { href: url, download: exportName(file) }, class: 'visually-hidden' });
+    const link = h('a', { attrs: { href: url, download: exportName(file, ui.exportNames.checked) }, class: 'visually-hidden' });
     document.body.append(link);
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
-    feedback(ui.exportFeedback, t('mod.export.done', { file: exportName(file) }));
+    feedback(ui.exportFeedback, t('mod.export.done', { file: exportName(file, ui.exportNames.checked) }));
   } finally {
     button.disabled = false;
   }
 }
 
-function exportName(file) {
+/** stelling-votes-20261202-1405.csv, or stelling-votes-names-… for an export with names. */
+function exportName(file, names = false) {
   const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
   const dot = file.lastIndexOf('.');
-  return 'stelling-' + file.slice(0, dot) + '-' + stamp + file.slice(dot);
+  return 'stelling-' + file.slice(0, dot) + (names ? '-names' : '') + '-' + stamp + file.slice(dot);
 }
 
 // ---- store health: PROTOCOL.md has no event for it, so the console asks /healthz ----

@@ -1,11 +1,15 @@
-// The participant page: join, vote, chat, programme, announcement.
-import { Connection, fetchEventInfo } from './connection.js';
-import { byId, h, clear, codePoints, clockTime, announce } from './dom.js';
-import { t, tn, applyStatic, bindLanguageToggle, onLanguageChange, setDefaultLanguage } from './i18n.js';
+// The participant page: join, vote, chat, questions to the panel, programme, announcement.
+// The store.state state comes from the pure reducer in store.state.js; this file only renders it
+// and sends requests.
+import { Connection, fetchEventInfo, isOnline } from './connection.js';
+import { byId, h, clear, codePoints, announce } from './dom.js';
+import { t, tn, onLanguageChange, setDefaultLanguage } from './i18n.js';
 import {
-  CHOICES, connectionIndicator, renderBars, resultsSentence, turnoutText, errorText,
-  renderAnnouncement, renderProgramme,
+  CHOICES, startPage, renderBars, resultsSentence, turnoutText, errorText,
+  renderAnnouncement, renderProgramme, questionElement,
 } from './ui.js';
+import { createStore, statementText, currentPosition, rankedQuestions } from './session.js';
+import { ChatView } from './chat.js';
 
 const IDENTITY_KEY = 'stelling.participant';
 const MAX_CHAT_SHOWN = 300;
@@ -15,71 +19,94 @@ const ui = {
   lang: byId('lang'), banner: byId('announcement'), bannerText: byId('announcement-text'),
   loading: byId('loading'), join: byId('join'), joinForm: byId('join-form'), joinName: byId('join-name'),
   joinGroupField: byId('join-group-field'), joinGroup: byId('join-group'), joinError: byId('join-error'),
-  joinSubmit: byId('join-submit'),
+  joinSubmit: byId('join-submit'), joinRemember: byId('join-remember'),
   stage: byId('stage'), statementLabel: byId('statement-label'), votingBadge: byId('voting-badge'),
   statementText: byId('statement-text'), vote: byId('vote'), voteStatus: byId('vote-status'),
   voteError: byId('vote-error'), results: byId('results'), bars: byId('bars'), turnout: byId('turnout'),
-  chat: byId('chat'), you: byId('you'), chatList: byId('chat-list'), chatEmpty: byId('chat-empty'),
-  chatForm: byId('chat-form'), chatInput: byId('chat-input'), chatSend: byId('chat-send'),
-  chatError: byId('chat-error'), chatCounter: byId('chat-counter'), chatCounterLabel: byId('chat-counter-label'),
+  chat: byId('chat'), you: byId('you'),
+  tabChat: byId('tab-chat'), tabQuestions: byId('tab-questions'), tabQuestionsCount: byId('tab-questions-count'),
+  panelChat: byId('panel-chat'), panelQuestions: byId('panel-questions'),
+  askForm: byId('ask-form'), askInput: byId('ask-input'), askAnonymous: byId('ask-anonymous'), askSend: byId('ask-send'),
+  askClosed: byId('ask-closed'), askError: byId('ask-error'), sortVotes: byId('sort-votes'), sortTime: byId('sort-time'),
+  questionList: byId('question-list'), questionsEmpty: byId('questions-empty'),
+  answeredWrap: byId('answered-wrap'), answeredCount: byId('answered-count'), answeredList: byId('answered-list'),
   programme: byId('programme'), programmeList: byId('programme-list'),
-  footer: byId('footer'), leave: byId('leave'), live: byId('live'), liveAssertive: byId('live-assertive'),
+  footer: byId('footer'), yourId: byId('your-id'), leave: byId('leave'), live: byId('live'),
 };
 
-const state = {
-  info: { title: 'Stelling', groups: [], programme: [], limits: { chat_chars: 500, name_chars: 40 } },
-  you: null,
-  statements: [],
-  current: null,
-  tally: null,
-  myVotes: {},
+const page = {
+  info: { title: 'Stelling', groups: [], programme: [], limits: { chat_chars: 500, name_chars: 40, question_chars: 300 } },
   pendingVote: null,
-  present: null,
-  announcement: null,
-  messages: new Map(), // id -> message
-  sendingChat: false,
   resultsToAnnounce: false,
+  order: 'votes',
+  asking: false,
+  upvoting: new Set(),
+  erased: false,
 };
+const store = createStore(changed);
 let connection = null;
 
-// ---- identity (localStorage: the same person after a reload or a dropped network) ----
+// ---- identity: sessionStorage by default, localStorage only with "remember me" ----
+// (issue 13: shared computers in ministries and libraries must not keep a person.)
+
+function storages() {
+  const list = [];
+  try { list.push(sessionStorage); } catch { /* blocked */ }
+  try { list.push(localStorage); } catch { /* blocked */ }
+  return list;
+}
 
 function loadIdentity() {
-  try {
-    const value = JSON.parse(localStorage.getItem(IDENTITY_KEY) || 'null');
-    if (value && typeof value.name === 'string') return value;
-  } catch { /* ignore a damaged entry */ }
+  for (const store of storages()) {
+    try {
+      const value = JSON.parse(store.getItem(IDENTITY_KEY) || 'null');
+      if (value && typeof value.name === 'string') return value;
+    } catch { /* ignore a damaged entry */ }
+  }
   return null;
 }
 
 function saveIdentity(identity) {
-  try { localStorage.setItem(IDENTITY_KEY, JSON.stringify(identity)); } catch { /* private mode */ }
+  let keep = null;
+  let drop = null;
+  try {
+    keep = identity.remember ? localStorage : sessionStorage;
+    drop = identity.remember ? sessionStorage : localStorage;
+  } catch { return; }
+  try { keep.setItem(IDENTITY_KEY, JSON.stringify(identity)); } catch { /* private mode */ }
+  try { drop.removeItem(IDENTITY_KEY); } catch { /* ignore */ }
 }
 
 function forgetIdentity() {
-  try { localStorage.removeItem(IDENTITY_KEY); } catch { /* ignore */ }
+  for (const store of storages()) {
+    try { store.removeItem(IDENTITY_KEY); } catch { /* ignore */ }
+  }
 }
 
 // ---- start ----
 
-applyStatic();
-bindLanguageToggle(ui.lang);
-const onState = connectionIndicator(ui.conn, ui.retry, () => connection);
+const onState = startPage(ui, () => connection);
+const chat = new ChatView({
+  store,
+  getConnection: () => connection,
+  limits: () => page.info.limits,
+  maxShown: MAX_CHAT_SHOWN,
+});
 onLanguageChange(renderAll);
 loadEventInfo(0);
-setInterval(() => renderProgramme(ui.programmeList, state.info.programme || []), 30000);
+setInterval(() => renderProgramme(ui.programmeList, page.info.programme || []), 30000);
 
 async function loadEventInfo(attempt) {
   try {
     const info = await fetchEventInfo();
-    state.info = { ...state.info, ...info, limits: { ...state.info.limits, ...(info.limits || {}) } };
+    page.info = { ...page.info, ...info, limits: { ...page.info.limits, ...(info.limits || {}) } };
   } catch {
     ui.loading.textContent = t('join.unreachable');
     const delay = Math.min(20000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
     setTimeout(() => loadEventInfo(attempt + 1), delay);
     return;
   }
-  setDefaultLanguage(state.info.language);
+  setDefaultLanguage(page.info.language);
   renderEventInfo();
   const identity = loadIdentity();
   if (identity) {
@@ -91,16 +118,15 @@ async function loadEventInfo(attempt) {
 }
 
 function renderEventInfo() {
-  ui.title.textContent = state.info.title || 'Stelling';
-  document.title = state.info.title || 'Stelling';
-  const groups = state.info.groups || [];
+  ui.title.textContent = page.info.title || 'Stelling';
+  document.title = page.info.title || 'Stelling';
+  const groups = page.info.groups || [];
   ui.joinGroupField.hidden = groups.length === 0;
   while (ui.joinGroup.options.length > 1) ui.joinGroup.remove(1);
   for (const group of groups) ui.joinGroup.append(h('option', { text: group, attrs: { value: group } }));
-  ui.joinName.setAttribute('maxlength', String(state.info.limits.name_chars || 40));
-  ui.programme.hidden = !(state.info.programme || []).length;
-  renderProgramme(ui.programmeList, state.info.programme || []);
-  renderCounter();
+  ui.joinName.setAttribute('maxlength', String(page.info.limits.name_chars || 40));
+  ui.programme.hidden = !(page.info.programme || []).length;
+  renderProgramme(ui.programmeList, page.info.programme || []);
 }
 
 // ---- join ----
@@ -118,6 +144,7 @@ function showJoin(errorMessage = '') {
   if (identity) {
     ui.joinName.value = identity.name || '';
     ui.joinGroup.value = identity.group || '';
+    ui.joinRemember.checked = Boolean(identity.remember);
   }
   ui.joinSubmit.disabled = false;
   if (errorMessage) ui.joinName.focus();
@@ -135,16 +162,16 @@ function showApp() {
 ui.joinForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const name = ui.joinName.value.trim();
-  const max = state.info.limits.name_chars || 40;
+  const max = page.info.limits.name_chars || 40;
   // eslint-disable-next-line no-control-regex
   if (codePoints(name) < 1 || codePoints(name) > max || /[\u0000-\u001f\u007f-\u009f]/.test(name)) {
-    ui.joinError.textContent = errorText({ code: 'invalid_name' }, state.info.limits);
+    ui.joinError.textContent = errorText({ code: 'invalid_name' }, page.info.limits);
     ui.joinName.setAttribute('aria-invalid', 'true');
     ui.joinName.focus();
     return;
   }
   ui.joinName.removeAttribute('aria-invalid');
-  const groups = state.info.groups || [];
+  const groups = page.info.groups || [];
   const group = ui.joinGroup.value;
   if (groups.length && !groups.includes(group)) {
     ui.joinError.textContent = errorText({ code: 'invalid_group' });
@@ -156,7 +183,11 @@ ui.joinForm.addEventListener('submit', (event) => {
   ui.joinError.textContent = '';
   ui.joinSubmit.disabled = true;
   const previous = loadIdentity();
-  saveIdentity({ name, group: groups.length ? group : '', resume: previous && previous.resume ? previous.resume : undefined });
+  saveIdentity({
+    name, group: groups.length ? group : '', remember: ui.joinRemember.checked,
+    resume: previous && previous.resume && !page.erased ? previous.resume : undefined,
+  });
+  page.erased = false;
   connect();
 });
 
@@ -171,103 +202,99 @@ function connect() {
       if (identity.resume) message.resume = identity.resume;
       return message;
     },
-    onEvent: handleEvent,
+    onEvent: store.dispatch,
     onState: (s, info) => {
       onState(s, info);
       renderStage();
+      renderQuestions();
     },
     onJoinError: (error) => {
       connection = null;
-      showJoin(errorText(error, state.info.limits));
+      showJoin(errorText(error, page.info.limits));
+    },
+    onErased: () => {
+      // A moderator erased this participant: forget the token and name here too.
+      connection = null;
+      page.erased = true;
+      forgetIdentity();
+      store.reset();
+      ui.joinName.value = '';
+      ui.conn.hidden = true;
+      showJoin(t('erased'));
     },
   });
   connection.start();
 }
 
-// ---- events ----
+// ---- events: the reducer makes the state, the page renders what changed ----
 
-function handleEvent(event) {
+function changed(before, event) {
   switch (event.type) {
-    case 'welcome': return welcome(event);
-    case 'statement': return statementChanged(event);
-    case 'tally': return tallied(event);
-    case 'chat': return chatReceived(event.message);
-    case 'hidden': return messageHidden(event.message);
-    case 'presence': state.present = event.present; return renderPresent();
-    case 'announcement': return announcementChanged(event.text);
-    case 'error': return; // errors without a ref of ours: nothing a person can act on
-    default: return;
+    case 'welcome': return welcomed(before, event);
+    case 'statement': return statementChanged(before);
+    case 'tally': return tallied();
+    case 'chat': case 'hidden': return chat.render();
+    case 'presence': return renderPresent();
+    case 'announcement': return announcementChanged(before.announcement);
+    case 'chat_mode': return chat.renderMode();
+    case 'question': case 'upvotes': case 'questions': case '@upvoted': return renderQuestions();
+    case '@chat_wait': return chat.renderMode();
+    default: return undefined;
   }
 }
 
-function welcome(event) {
-  const session = event.session || {};
+function welcomed(before, event) {
   const identity = loadIdentity() || {};
-  state.you = event.you;
   if (event.resume) {
     saveIdentity({ ...identity, name: event.you.name, group: event.you.group || '', resume: event.resume });
   }
-  const previousStatement = state.current ? state.current.statement : null;
-  state.statements = session.statements || [];
-  state.current = session.current || null;
-  state.myVotes = session.myVotes || {};
-  state.tally = session.tally || null;
-  state.present = session.present ?? null;
-  state.pendingVote = null;
-  if (session.programme) state.info.programme = session.programme;
-  if (session.title) { state.info.title = session.title; }
+  page.pendingVote = null;
+  if (store.state.programme) page.info.programme = store.state.programme;
+  if (store.state.title) page.info.title = store.state.title;
   renderEventInfo();
-  state.messages = new Map();
-  for (const message of session.chat || []) state.messages.set(message.id, message);
   showApp();
   renderAll();
-  renderChatList(true);
-  announcementChanged(session.announcement ?? null, { quiet: true });
-  if (state.current && state.current.statement !== previousStatement) {
-    announce(ui.live, t('live.statement', { text: statementText(state.current.statement) }));
+  chat.render(true);
+  chat.scrollToBottom();
+  renderAnnouncement(ui.banner, ui.bannerText, store.state.announcement);
+  const previous = before.current ? before.current.statement : null;
+  if (store.state.current && store.state.current.statement !== previous) {
+    announce(ui.live, t('live.statement', { text: statementText(store.state, store.state.current.statement) }));
   }
 }
 
-function statementChanged(event) {
-  const before = state.current;
-  if (Array.isArray(event.statements)) state.statements = event.statements;
-  state.current = event.current || null;
-  const now = state.current;
-  if (!now) { state.tally = null; renderStage(); return; }
-  const changed = !before || before.statement !== now.statement;
+function statementChanged(before) {
+  const now = store.state.current;
+  if (!now) { renderStage(); return; }
+  const changed = !before.current || before.current.statement !== now.statement;
   if (changed) {
-    state.tally = null;
-    state.pendingVote = null;
+    page.pendingVote = null;
     ui.voteError.textContent = '';
-    announce(ui.live, t('live.statement', { text: statementText(now.statement) }));
-  } else if (before.voting === 'open' && now.voting === 'closed') {
+    announce(ui.live, t('live.statement', { text: statementText(store.state, now.statement) }));
+  } else if (before.current.voting === 'open' && now.voting === 'closed') {
     announce(ui.live, t('live.closed'));
   }
-  if (now.results === 'visible' && (changed || before.results !== 'visible')) {
-    state.resultsToAnnounce = true;
-    if (state.tally && state.tally.statement === now.statement) announceResults();
+  if (now.results === 'visible' && (changed || before.current.results !== 'visible')) {
+    page.resultsToAnnounce = true;
+    if (store.state.tally) announceResults();
   }
-  if (now.results !== 'visible') state.resultsToAnnounce = false;
+  if (now.results !== 'visible') page.resultsToAnnounce = false;
   renderStage();
 }
 
-function tallied(tally) {
-  if (!state.current || tally.statement !== state.current.statement) return;
-  state.tally = tally;
+function tallied() {
   renderStage();
-  if (state.resultsToAnnounce && state.current.results === 'visible') announceResults();
+  if (page.resultsToAnnounce && store.state.tally && store.state.current && store.state.current.results === 'visible') announceResults();
 }
 
 function announceResults() {
-  state.resultsToAnnounce = false;
-  announce(ui.live, resultsSentence(state.tally));
+  page.resultsToAnnounce = false;
+  announce(ui.live, resultsSentence(store.state.tally));
 }
 
-function announcementChanged(text, { quiet = false } = {}) {
-  const changed = text !== state.announcement;
-  state.announcement = text || null;
-  renderAnnouncement(ui.banner, ui.bannerText, state.announcement);
-  if (changed && state.announcement && !quiet) announce(ui.live, t('announcement') + ': ' + state.announcement);
+function announcementChanged(previous) {
+  renderAnnouncement(ui.banner, ui.bannerText, store.state.announcement);
+  if (store.state.announcement && store.state.announcement !== previous) announce(ui.live, t('announcement') + ': ' + store.state.announcement);
 }
 
 // ---- rendering ----
@@ -275,35 +302,30 @@ function announcementChanged(text, { quiet = false } = {}) {
 function renderAll() {
   renderPresent();
   renderStage();
-  renderChatList(false);
+  chat.render(true);
   renderYou();
-  renderCounter();
-  renderProgramme(ui.programmeList, state.info.programme || []);
+  renderQuestions();
+  renderProgramme(ui.programmeList, page.info.programme || []);
 }
 
 function renderPresent() {
-  if (state.present === null || state.present === undefined || !state.you) {
+  if (store.state.present === null || store.state.present === undefined || !store.state.you) {
     ui.present.hidden = true;
     return;
   }
   ui.present.hidden = false;
-  ui.present.textContent = tn('present', state.present);
+  ui.present.textContent = tn('present', store.state.present);
 }
 
 function renderYou() {
-  if (!state.you) { ui.you.textContent = ''; return; }
-  ui.you.textContent = state.you.group
-    ? t('you.as.group', { name: state.you.name, group: state.you.group })
-    : t('you.as', { name: state.you.name });
-}
-
-function statementText(id) {
-  const statement = state.statements.find((s) => s.id === id);
-  return statement ? statement.text : '';
+  const you = store.state.you;
+  ui.yourId.textContent = you ? you.id : '';
+  if (!you) { ui.you.textContent = ''; return; }
+  ui.you.textContent = you.group ? t('you.as.group', { name: you.name, group: you.group }) : t('you.as', { name: you.name });
 }
 
 function renderStage() {
-  const current = state.current;
+  const current = store.state.current;
   if (!current) {
     ui.statementLabel.textContent = '';
     ui.votingBadge.hidden = true;
@@ -315,170 +337,194 @@ function renderStage() {
     return;
   }
   ui.statementText.classList.remove('waiting');
-  const index = state.statements.findIndex((s) => s.id === current.statement);
-  ui.statementLabel.textContent = t('statement.label', { n: index + 1, total: state.statements.length });
-  ui.statementText.textContent = statementText(current.statement);
+  ui.statementLabel.textContent = t('statement.label', { n: currentPosition(store.state), total: store.state.statements.length });
+  ui.statementText.textContent = statementText(store.state, current.statement);
   const open = current.voting === 'open';
   ui.votingBadge.hidden = false;
   ui.votingBadge.textContent = t(open ? 'voting.open' : 'voting.closed');
   ui.votingBadge.dataset.state = open ? 'open' : 'closed';
   ui.stage.dataset.voting = open ? 'open' : 'closed';
 
-  const mine = state.myVotes[current.statement] || null;
-  const online = connection && connection.state === 'online';
+  const mine = store.state.myVotes[current.statement] || null;
   ui.vote.hidden = false;
   for (const button of ui.vote.querySelectorAll('.vote-btn')) {
     const choice = button.dataset.choice;
     button.setAttribute('aria-pressed', String(choice === mine));
-    button.classList.toggle('pending', choice === state.pendingVote);
-    button.disabled = !open || !online;
+    button.classList.toggle('pending', choice === page.pendingVote);
+    button.disabled = !open || !isOnline(connection);
   }
-  if (state.pendingVote) ui.voteStatus.textContent = t('vote.sending');
+  if (page.pendingVote) ui.voteStatus.textContent = t('vote.sending');
   else if (open) ui.voteStatus.textContent = mine ? t('vote.yours', { choice: t('choice.' + mine) }) : t('vote.none');
   else ui.voteStatus.textContent = mine ? t('vote.closed.yours', { choice: t('choice.' + mine) }) : t('vote.closed.none');
 
-  const visible = current.results === 'visible' && state.tally && state.tally.statement === current.statement;
+  const visible = current.results === 'visible' && store.state.tally;
   ui.results.hidden = !visible;
   if (visible) {
-    renderBars(ui.bars, state.tally);
-    ui.turnout.textContent = turnoutText(state.tally);
+    renderBars(ui.bars, store.state.tally);
+    ui.turnout.textContent = turnoutText(store.state.tally);
   }
 }
 
 ui.vote.addEventListener('click', (event) => {
   const button = event.target.closest('.vote-btn');
-  if (!button || button.disabled || !state.current) return;
+  if (!button || button.disabled || !store.state.current) return;
   const choice = button.dataset.choice;
   if (!CHOICES.includes(choice)) return;
-  const statement = state.current.statement;
-  state.pendingVote = choice;
+  const statement = store.state.current.statement;
+  page.pendingVote = choice;
   ui.voteError.textContent = '';
   renderStage();
   connection.request({ type: 'vote', statement, choice }).then(() => {
-    state.myVotes[statement] = choice;
-    if (state.pendingVote === choice) state.pendingVote = null;
+    if (page.pendingVote === choice) page.pendingVote = null;
+    store.dispatch({ type: '@voted', statement, choice });
     renderStage();
     announce(ui.live, t('live.vote', { choice: t('choice.' + choice) }));
   }, (error) => {
-    if (state.pendingVote === choice) state.pendingVote = null;
+    if (page.pendingVote === choice) page.pendingVote = null;
     renderStage();
-    ui.voteError.textContent = errorText(error, state.info.limits);
+    ui.voteError.textContent = errorText(error, page.info.limits);
   });
 });
 
-// ---- chat ----
+// ---- tabs: chat and questions ----
 
-function isNearBottom() {
-  const list = ui.chatList;
-  return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+function selectTab(which, focus = false) {
+  const questions = which === 'questions';
+  ui.tabChat.setAttribute('aria-selected', String(!questions));
+  ui.tabQuestions.setAttribute('aria-selected', String(questions));
+  ui.tabChat.tabIndex = questions ? -1 : 0;
+  ui.tabQuestions.tabIndex = questions ? 0 : -1;
+  ui.panelChat.hidden = questions;
+  ui.panelQuestions.hidden = !questions;
+  if (focus) (questions ? ui.tabQuestions : ui.tabChat).focus();
+  if (!questions) chat.scrollToBottom();
 }
 
-function scrollToBottom() {
-  ui.chatList.scrollTop = ui.chatList.scrollHeight;
+ui.tabChat.addEventListener('click', () => selectTab('chat'));
+ui.tabQuestions.addEventListener('click', () => selectTab('questions'));
+for (const tab of [ui.tabChat, ui.tabQuestions]) {
+  tab.addEventListener('keydown', (event) => {
+    if (['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(event.key)) {
+      event.preventDefault();
+      const toQuestions = event.key === 'End' || ((event.key === 'ArrowRight' || event.key === 'ArrowLeft') && tab === ui.tabChat);
+      selectTab(toQuestions ? 'questions' : 'chat', true);
+    }
+  });
 }
 
-function messageElement(message) {
-  const own = state.you && message.from && message.from.id === state.you.id;
-  const moderator = message.from && message.from.role === 'moderator';
-  const classes = ['msg'];
-  if (own) classes.push('own');
-  if (moderator) classes.push('from-moderator');
-  const tags = [];
-  if (own) tags.push(h('span', { class: 'msg-tag', text: t('chat.you') }));
-  if (moderator) tags.push(h('span', { class: 'msg-tag msg-tag-mod', text: t('chat.moderator') }));
-  return h('li', { class: classes.join(' '), dataset: { id: message.id } },
-    h('div', { class: 'msg-head' },
-      h('span', { class: 'msg-name', text: message.from ? message.from.name : '' }),
-      ...tags,
-      h('time', { class: 'msg-time', text: clockTime(message.at), attrs: { datetime: message.at } })),
-    h('p', { class: 'msg-text', text: message.text }));
+// ---- questions ----
+
+function ownQuestion(question) {
+  const identity = loadIdentity() || {};
+  if ((identity.asked || []).includes(question.id)) return true;
+  return Boolean(store.state.you && question.from && question.from.id === store.state.you.id);
 }
 
-function renderChatList(toBottom) {
-  const stick = toBottom || isNearBottom();
-  clear(ui.chatList);
-  const messages = [...state.messages.values()].slice(-MAX_CHAT_SHOWN);
-  for (const message of messages) ui.chatList.append(messageElement(message));
-  ui.chatEmpty.hidden = messages.length > 0;
-  if (stick) scrollToBottom();
+function upvoteButton(question) {
+  const mine = store.state.myUpvotes.includes(question.id);
+  const count = question.upvotes || 0;
+  return h('button', {
+    class: 'btn btn-small upvote', attrs: {
+      type: 'button', 'aria-pressed': String(mine), disabled: !isOnline(connection) || page.upvoting.has(question.id),
+      'aria-label': t(mine ? 'q.upvote.undo.label' : 'q.upvote.label', { n: count }),
+    },
+    dataset: { question: question.id },
+    on: { click: () => toggleUpvote(question.id) },
+  }, h('span', { class: 'upvote-mark', attrs: { 'aria-hidden': 'true' }, text: '▲' }), h('span', { class: 'upvote-count', text: String(count) }));
 }
 
-function chatReceived(message) {
-  if (!message || state.messages.has(message.id)) return;
-  const stick = isNearBottom() || (state.you && message.from && message.from.id === state.you.id);
-  state.messages.set(message.id, message);
-  ui.chatList.append(messageElement(message));
-  while (ui.chatList.children.length > MAX_CHAT_SHOWN) ui.chatList.firstElementChild.remove();
-  if (state.messages.size > MAX_CHAT_SHOWN * 2) {
-    const keep = [...state.messages.entries()].slice(-MAX_CHAT_SHOWN);
-    state.messages = new Map(keep);
+function participantQuestion(question) {
+  const own = ownQuestion(question);
+  const closed = question.state === 'answered' || question.state === 'dismissed';
+  let side;
+  if (own || closed || question.state === 'pending') {
+    side = h('span', { class: 'upvote-static', attrs: { 'aria-label': tn('q.upvotes', question.upvotes || 0) } },
+      h('span', { class: 'upvote-mark', attrs: { 'aria-hidden': 'true' }, text: '▲' }), h('span', { class: 'upvote-count', text: String(question.upvotes || 0) }));
+  } else {
+    side = upvoteButton(question);
   }
-  ui.chatEmpty.hidden = true;
-  if (stick) scrollToBottom();
+  return questionElement(question, { own, side });
 }
 
-function messageHidden(id) {
-  state.messages.delete(id);
-  for (const element of ui.chatList.querySelectorAll('.msg')) {
-    if (element.dataset.id === String(id)) element.remove();
-  }
-  ui.chatEmpty.hidden = state.messages.size > 0;
+function renderQuestions() {
+  // A server without Revision 2 questions (no "questions" in the welcome's features) gets no tab.
+  const supported = !store.state.welcomed || store.state.features.includes('questions');
+  ui.tabQuestions.hidden = !supported;
+  if (!supported && !ui.panelQuestions.hidden) selectTab('chat');
+  const visible = rankedQuestions(store.state, { order: page.order, states: ['live', 'open'] });
+  const mine = store.state.questions.filter((q) => q.state === 'pending' && ownQuestion(q));
+  clear(ui.questionList);
+  for (const question of [...mine, ...visible]) ui.questionList.append(participantQuestion(question));
+  ui.questionsEmpty.hidden = visible.length + mine.length > 0;
+  const answered = rankedQuestions(store.state, { order: 'time', states: ['answered'] });
+  ui.answeredWrap.hidden = answered.length === 0;
+  ui.answeredCount.textContent = String(answered.length);
+  clear(ui.answeredList);
+  for (const question of answered) ui.answeredList.append(participantQuestion(question));
+  ui.tabQuestionsCount.textContent = visible.length ? '(' + visible.length + ')' : '';
+  ui.askClosed.hidden = store.state.questionsOpen;
+  ui.askInput.disabled = !store.state.questionsOpen;
+  ui.askSend.disabled = !store.state.questionsOpen || page.asking || !isOnline(connection);
+  ui.askAnonymous.disabled = !store.state.questionsOpen;
+  ui.sortVotes.setAttribute('aria-pressed', String(page.order === 'votes'));
+  ui.sortTime.setAttribute('aria-pressed', String(page.order === 'time'));
 }
 
-function renderCounter() {
-  const max = state.info.limits.chat_chars || 500;
-  const n = codePoints(ui.chatInput.value);
-  ui.chatCounter.textContent = t('chat.counter', { n, max });
-  ui.chatCounter.classList.toggle('over', n > max);
-  ui.chatCounter.classList.toggle('near', n <= max && n > max * 0.9);
-  ui.chatCounterLabel.textContent = t('chat.counter.label', { left: Math.max(0, max - n) });
-  ui.chatInput.setAttribute('aria-invalid', String(n > max));
-}
+ui.sortVotes.addEventListener('click', () => { page.order = 'votes'; renderQuestions(); });
+ui.sortTime.addEventListener('click', () => { page.order = 'time'; renderQuestions(); });
 
-ui.chatInput.addEventListener('input', () => {
-  renderCounter();
-  if (ui.chatError.textContent && !state.sendingChat) ui.chatError.textContent = '';
-});
-
-ui.chatInput.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    ui.chatForm.requestSubmit();
-  }
-});
-
-ui.chatForm.addEventListener('submit', (event) => {
-  event.preventDefault();
-  if (state.sendingChat) return;
-  const text = ui.chatInput.value;
-  const max = state.info.limits.chat_chars || 500;
-  if (text.trim() === '') { ui.chatError.textContent = errorText({ code: 'empty' }); return; }
-  if (codePoints(text) > max) { ui.chatError.textContent = errorText({ code: 'too_long' }, state.info.limits); return; }
-  if (!connection) return;
-  state.sendingChat = true;
-  ui.chatSend.disabled = true;
-  ui.chatError.textContent = '';
-  connection.request({ type: 'chat', text }).then(() => {
-    if (ui.chatInput.value === text) ui.chatInput.value = '';
-    renderCounter();
+function toggleUpvote(id) {
+  if (!connection || page.upvoting.has(id)) return;
+  const up = !store.state.myUpvotes.includes(id);
+  page.upvoting.add(id);
+  ui.askError.textContent = '';
+  connection.request({ type: 'upvote', question: id, up }).then(() => {
+    page.upvoting.delete(id);
+    store.dispatch({ type: '@upvoted', question: id, up });
   }, (error) => {
-    ui.chatError.textContent = errorText(error, state.info.limits);
+    page.upvoting.delete(id);
+    renderQuestions();
+    ui.askError.textContent = errorText(error, page.info.limits);
+  });
+  renderQuestions();
+}
+
+ui.askForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (page.asking || !connection) return;
+  const text = ui.askInput.value;
+  const max = page.info.limits.question_chars || 300;
+  if (text.trim() === '') { ui.askError.textContent = t('error.empty.question'); return; }
+  if (codePoints(text) > max) { ui.askError.textContent = t('error.too_long', { max }); return; }
+  page.asking = true;
+  ui.askError.textContent = '';
+  renderQuestions();
+  connection.request({ type: 'ask', text, anonymous: ui.askAnonymous.checked }).then((ack) => {
+    if (ui.askInput.value === text) ui.askInput.value = '';
+    if (ack && typeof ack.id === 'string') {
+      const identity = loadIdentity() || {};
+      saveIdentity({ ...identity, asked: [...(identity.asked || []), ack.id].slice(-50) });
+    }
+    announce(ui.live, t('q.asked'));
+  }, (error) => {
+    ui.askError.textContent = error && error.code === 'rate_limited' && Number.isFinite(error.retry_after_ms)
+      ? t('error.rate_limited.wait', { s: Math.max(1, Math.ceil(error.retry_after_ms / 1000)) })
+      : errorText(error, { ...page.info.limits, chat_chars: max });
   }).finally(() => {
-    state.sendingChat = false;
-    ui.chatSend.disabled = false;
+    page.asking = false;
+    renderQuestions();
   });
 });
 
-// ---- leaving ----
+// ---- leaving: removes the token and name from both storages ----
 
 ui.leave.addEventListener('click', () => {
   if (!window.confirm(t('leave.confirm'))) return;
   forgetIdentity();
   if (connection) connection.stop();
   connection = null;
-  state.you = null;
   location.reload();
 });
 
 // For the browser tests: lets them drop the socket to exercise the reconnect.
-window.stellingDebug = { get connection() { return connection; } };
+window.stellingDebug = { get connection() { return connection; }, get session() { return store.state; } };

@@ -1,7 +1,8 @@
 // Pieces of interface the three pages share: the connection indicator, result bars,
 // the announcement banner and error texts.
-import { h, clear } from './dom.js';
-import { t, tn, formatPercent, formatNumber, onLanguageChange } from './i18n.js';
+import { h, clear, clockTime } from './dom.js';
+import { t, tn, formatPercent, formatNumber, onLanguageChange, applyStatic, bindLanguageToggle } from './i18n.js';
+import { turnout } from './session.js';
 
 export const CHOICES = ['agree', 'disagree', 'pass'];
 
@@ -93,17 +94,41 @@ export function resultsSentence(tally) {
   });
 }
 
-/** "12 of 40 present voted (30%)" */
+/** "12 of 40 present voted (30%)"; never above 100% (voters / max(present, voters)). */
 export function turnoutText(tally) {
-  return t('results.turnout', {
-    voters: formatNumber(tally.voters || 0),
-    present: formatNumber(tally.present || 0),
-    pct: formatPercent(tally.voters || 0, tally.present || 0),
-  });
+  const { voters, base } = turnout(tally);
+  return t('results.turnout', { voters: formatNumber(voters), present: formatNumber(base), pct: formatPercent(voters, base) });
 }
 
 export function votesText(n) {
   return tn('results.votes', n);
+}
+
+/**
+ * One question as a list item: its state (live, answered, waiting for approval), the
+ * asker (or "anonymous"), the time, the text, and `side` (an upvote button or count)
+ * and `actions` (the console's buttons). Moderators and the asker get `from` even for an
+ * anonymous question: they see the name marked as anonymous.
+ */
+export function questionElement(question, { own = false, side = null, actions = [] } = {}) {
+  const anonymous = !question.from || question.anonymous === true;
+  let who = question.from && question.from.name ? question.from.name : t('q.anonymous.name');
+  if (question.from && question.anonymous === true) who += ' (' + t('q.anonymous.name').toLowerCase() + ')';
+  const tags = [];
+  if (question.state === 'live') tags.push(h('span', { class: 'badge q-badge', dataset: { state: 'live' }, text: t('q.state.live') }));
+  if (question.state === 'answered') tags.push(h('span', { class: 'badge q-badge', dataset: { state: 'answered' }, text: t('q.state.answered') }));
+  if (question.state === 'pending') tags.push(h('span', { class: 'badge q-badge', dataset: { state: 'pending' }, text: t('q.state.pending') }));
+  if (question.state === 'dismissed') tags.push(h('span', { class: 'badge q-badge', dataset: { state: 'dismissed' }, text: t('q.state.dismissed') }));
+  if (own) tags.push(h('span', { class: 'msg-tag', text: t('q.yours') }));
+  return h('li', { class: 'question' + (own ? ' own' : '') + (anonymous ? ' anonymous' : ''), dataset: { id: question.id, state: question.state || 'open' } },
+    side ? h('div', { class: 'q-side' }, side) : null,
+    h('div', { class: 'q-body' },
+      h('div', { class: 'msg-head' },
+        h('span', { class: 'msg-name', text: who }),
+        ...tags,
+        question.at ? h('time', { class: 'msg-time', text: clockTime(question.at), attrs: { datetime: question.at } }) : null),
+      h('p', { class: 'q-text', text: question.text || '' }),
+      actions.length ? h('div', { class: 'msg-actions' }, actions) : null));
 }
 
 /** A kind sentence for an error event (or {code}). */
@@ -149,4 +174,25 @@ export function renderProgramme(list, programme) {
     if (i === current) li.setAttribute('aria-current', 'time');
     list.append(li);
   });
+}
+
+/**
+ * The participant page's address to show and encode: the server's `public_url` when
+ * /event.json gives it (`publicUrl`), else this browser's origin.
+ */
+export function participantAddress(info = {}) {
+  const configured = info.publicUrl || info.public_url;
+  if (typeof configured === 'string' && configured.trim() !== '') return configured.trim();
+  return location.origin + '/';
+}
+
+/**
+ * What every page does first: translate the static text, wire the language button
+ * (`ui.lang`) and the connection pill (`ui.conn`, `ui.retry`). Returns the onState
+ * callback for Connection.
+ */
+export function startPage(ui, getConnection) {
+  applyStatic();
+  bindLanguageToggle(ui.lang);
+  return connectionIndicator(ui.conn, ui.retry, getConnection);
 }

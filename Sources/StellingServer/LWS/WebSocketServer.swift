@@ -85,6 +85,7 @@ public final class WebSocketServer: @unchecked Sendable {
     private var shutdownDeadline: Int64 = 0
     private var lastSweep: Int64 = 0
     private var configuration: LWSConfiguration?
+    private var eventLibrary: LWSEventLibrary?
     private let tickTimer: UnsafeMutablePointer<stelling_timer>
     private(set) var scratch: UnsafeMutableRawPointer
     private var scratchCapacity: Int
@@ -267,8 +268,19 @@ public final class WebSocketServer: @unchecked Sendable {
             started.signal()
             return
         }
+        guard let eventLibrary = LWSEventLibrary(options.eventLoop) else {
+            startLock.withLock { startError = TransportError(description: "cannot make a \(options.eventLoop.rawValue) event loop") }
+            started.signal()
+            return
+        }
+        self.eventLibrary = eventLibrary
         guard let context = createContext() else {
+            eventLibrary.finish()
+            self.eventLibrary = nil
             var description = "cannot listen on \(options.host):\(options.port)"
+            if options.eventLoop != .poll {
+                description += " on the \(options.eventLoop.rawValue) event loop (is libwebsockets' \(options.eventLoop.rawValue) plugin installed?)"
+            }
             if let tls = options.tls {
                 description += " with TLS (certificate \(tls.certificatePath), key \(tls.privateKeyPath)): "
                     + "is the port free, and are they a PEM certificate and its unencrypted private key?"
@@ -287,27 +299,32 @@ public final class WebSocketServer: @unchecked Sendable {
         scheduleTick()
         logger.info("transport listening", metadata: [
             "host": "\(options.host)", "port": "\(port)", "tls": "\(options.tls != nil)",
+            "event_loop": "\(options.eventLoop.rawValue)", "backend": "\(eventLibrary.backend)",
         ])
         started.signal()
 
-        serve(context)
+        serve(context, on: eventLibrary)
 
         lws_sul_cancel(stelling_timer_sul(tickTimer))
         loop.runPending()
         loop.detach()
         lws_context_destroy(context)  // closes what is left; CLOSED callbacks still arrive
+        if !eventLibrary.finish() {
+            logger.warning("event loop not closed", metadata: ["event_loop": "\(options.eventLoop.rawValue)"])
+        }
+        self.eventLibrary = nil
         self.context = nil
         configuration = nil
         loop.unbindThread()
         logger.info("transport stopped")
     }
 
-    private func serve(_ context: OpaquePointer) {
+    private func serve(_ context: OpaquePointer, on eventLibrary: LWSEventLibrary) {
         while true {
             loop.runPending()
             if !shuttingDown && loop.isStopRequested { beginShutdown() }
             if shuttingDown && (connections.isEmpty || monotonicMilliseconds() >= shutdownDeadline) { return }
-            if lws_service(context, 0) < 0 {
+            if !eventLibrary.serviceOnce(context) {
                 logger.error("lws_service failed")
                 return
             }
@@ -371,6 +388,7 @@ public final class WebSocketServer: @unchecked Sendable {
             info.alpn = UnsafePointer(configuration.alpn)
         }
         info.options = flags
+        eventLibrary?.configure(&info)  // the event library's option and loop; nothing for poll(2)
         return lws_create_context(&info)
     }
 

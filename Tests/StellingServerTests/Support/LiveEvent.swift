@@ -41,7 +41,8 @@ final class LiveEvent: @unchecked Sendable {
             messageLimitBytes: configuration.limits.messageBytes,
             keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds,
             tls: tls,
-            maxConnectionsPerAddress: 100_000)  // every test client comes from 127.0.0.1
+            maxConnectionsPerAddress: 100_000,  // every test client comes from 127.0.0.1
+            eventLoop: configuration.eventLoop)
         server = Server(room: Room(configuration: configuration), options: options, store: store, logger: logger)
         try server.start()
         secure = tls != nil

@@ -1,0 +1,75 @@
+import Foundation
+import StellingCore
+import StellingLoad
+import StellingStore
+import Testing
+
+/// `GET /analysis.json` (issue 15) on a real server, and `stelling analyse` on its database.
+@Suite(.timeLimit(.minutes(2)), .serialized)
+struct AnalysisEndpointTests {
+    static let yaml = """
+        title: Analyse
+        groups: [Rijk, Gemeente]
+        statements:
+          - id: s1
+            text: Iedereen eens
+          - id: s2
+            text: Rijk eens
+          - id: s3
+            text: Gemeente eens
+        limits:
+          vote_burst: 100
+          votes_per_second: 100
+          join_burst: 5000
+          max_connections_per_address: 5000
+        """
+
+    @Test func theAnalysisNeedsTheKeyFindsTheCampsAndMatchesTheCommandLine() throws {
+        let server = try StellingProcess(yaml: Self.yaml)
+        try server.start()
+        let pool = try WebSocketClientPool()
+        defer { pool.shutdown(timeout: 5) }
+        let moderator = try DurabilityTests.join(pool, server, [("type", "join"), ("role", "moderator"), ("key", server.key)])
+        var people: [(DurabilityTests.Joined, Bool)] = []
+        for index in 0..<12 {
+            let rijk = index % 2 == 0
+            people.append((try DurabilityTests.join(pool, server, [("type", "join"), ("name", "P\(index)"), ("group", rijk ? "Rijk" : "Gemeente")]), rijk))
+        }
+        for (statement, choice) in [("s1", { (_: Bool) in "agree" }), ("s2", { $0 ? "agree" : "disagree" }), ("s3", { $0 ? "disagree" : "agree" })] {
+            moderator.client.send(#"{"type":"next","ref":"n"}"#)
+            for (person, rijk) in people {
+                _ = try person.client.expect("statement", skipping: ["presence", "tally", "chat", "results"])
+                person.client.send(#"{"type":"vote","statement":"\#(statement)","choice":"\#(choice(rijk))","ref":"v"}"#)
+                _ = try person.client.expect("ack", skipping: ["presence", "tally", "chat", "results"])
+            }
+        }
+
+        #expect(try RawWebSocket.http(port: server.port, path: "/analysis.json").status == 401)
+        #expect(try RawWebSocket.http(port: server.port, path: "/analysis.json", headers: ["Authorization": "Bearer wrong"]).status == 401)
+        let key = try #require(server.key)
+        let response = try RawWebSocket.http(port: server.port, path: "/analysis.json", headers: ["Authorization": "Bearer \(key)"])
+        #expect(response.status == 200)
+        guard case let .object(live)? = JSONValue.parse(response.body),
+              case let .array(groups)? = live["opinion_groups"], case let .array(points)? = live["participants"] else {
+            Issue.record("analysis.json is not the documented object"); return
+        }
+        #expect(groups.count == 2)
+        #expect(points.count == 12)
+        server.stop()
+
+        let run = try CommandLineTests.run(["analyse", "--database", server.databasePath, "--json"])
+        #expect(run.status == 0, "\(run.output)")
+        guard case var .object(offline)? = JSONValue.parse(Array(run.output.utf8)) else {
+            Issue.record("stelling analyse --json printed no JSON object: \(run.output)"); return
+        }
+        var liveWithoutTime = live
+        liveWithoutTime["computed_at"] = nil
+        offline["computed_at"] = nil
+        #expect(offline == liveWithoutTime)
+        let text = try CommandLineTests.run(["analyse", "--database", server.databasePath])
+        #expect(text.status == 0)
+        #expect(text.output.contains("Alle groepen eens over “Iedereen eens”."))
+        let missing = try CommandLineTests.run(["analyse", "--database", server.folder.appendingPathComponent("none.sqlite").path])
+        #expect(missing.status != 0 && missing.output.contains("no database"))
+    }
+}
