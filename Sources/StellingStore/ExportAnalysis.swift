@@ -34,6 +34,18 @@ extension ExportSnapshot {
 
 /// The report's analysis section: words, camp colours and shapes.
 enum AnalysisReport {
+    /// The cells of one row of counts that report.html withholds under `privacy.min_group_size`:
+    /// those with at least one but fewer than `minimum` people, and when that is one cell only,
+    /// the smallest other non-empty cell too, so it cannot be worked out from the row's total.
+    static func withheld(_ counts: [Int], minimum: Int) -> Set<Int> {
+        var withheld = Set(counts.indices.filter { counts[$0] > 0 && counts[$0] < minimum })
+        if withheld.count == 1,
+           let next = counts.indices.filter({ counts[$0] > 0 && !withheld.contains($0) }).min(by: { counts[$0] < counts[$1] }) {
+            withheld.insert(next)
+        }
+        return withheld
+    }
+
     /// Camp colours, each at least 3:1 against white (WCAG 1.4.11); camps also differ by shape and letter.
     static let colours = ["#0072b2", "#b34700", "#00785a", "#7b3294", "#444444"]
 
@@ -172,15 +184,23 @@ extension ExportSnapshot {
             html += "<h3>\(labels.campsByGroup)</h3>\n<table class=\"camps-by-group\">\n<thead><tr><th>\(labels.group)</th>"
             for group in analysis.opinionGroups { html += "<th>\(labels.camp) \(group.id)</th>" }
             html += "</tr></thead>\n<tbody>\n"
+            // privacy.min_group_size: a cell with fewer people shows "< N" (docs/PRIVACY.md).
+            let minimum = configuration.privacy.minGroupSize
+            var withheldAny = false
             for (index, name) in analysis.configuredGroups.enumerated() {
                 html += "<tr><td>\(ReportHTML.escape(name))</td>"
-                for group in analysis.opinionGroups {
+                let withheld = AnalysisReport.withheld(analysis.opinionGroups.map { $0.byGroup[index].count }, minimum: minimum)
+                withheldAny = withheldAny || !withheld.isEmpty
+                for (camp, group) in analysis.opinionGroups.enumerated() {
                     let share = group.byGroup[index]
-                    html += "<td>\(share.count) (\(percent(share.share)))</td>"
+                    html += withheld.contains(camp) ? "<td>&lt; \(minimum)</td>" : "<td>\(share.count) (\(percent(share.share)))</td>"
                 }
                 html += "</tr>\n"
             }
             html += "</tbody>\n</table>\n"
+            if withheldAny {
+                html += "<p class=\"meta\">\(ReportHTML.Labels.forLanguage(language).smallGroups(minimum))</p>\n"
+            }
         }
         return html + "</section>\n"
     }
