@@ -79,7 +79,7 @@ public enum Privacy {
                 guard known > 0 else { throw StoreError.unknownParticipant(participant) }
                 var replacement: ParticipantID
                 repeat {
-                    replacement = ParticipantID("x" + randomID(using: &random))
+                    replacement = ParticipantID("x" + Room.randomID(length: 7, using: &random))
                 } while try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE participant = ?", arguments: [replacement.rawValue]) ?? 0 > 0
                 try erase(ParticipantID(participant), replacement: replacement, in: db)
                 let next = (try Int64.fetchOne(db, sql: "SELECT max(sequence) FROM record") ?? 0) + 1
@@ -147,7 +147,7 @@ public enum Privacy {
                 try db.execute(sql: "CREATE TEMP TABLE purge_map (old TEXT PRIMARY KEY, new TEXT NOT NULL)")
                 for id in ids {
                     var replacement: String
-                    repeat { replacement = "x" + randomID(using: &random) } while !taken.insert(replacement).inserted
+                    repeat { replacement = "x" + Room.randomID(length: 7, using: &random) } while !taken.insert(replacement).inserted
                     try db.execute(sql: "INSERT INTO purge_map (old, new) VALUES (?, ?)", arguments: [id, replacement])
                 }
                 try db.execute(sql: "UPDATE record SET participant = (SELECT new FROM purge_map WHERE old = participant) WHERE participant IS NOT NULL")
@@ -171,12 +171,5 @@ public enum Privacy {
         } catch {
             throw .database(String(describing: error))
         }
-    }
-
-    static func randomID(using random: inout some RandomNumberGenerator) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
-        var out: [UInt8] = []
-        for _ in 0..<7 { out.append(alphabet[Int.random(in: 0..<alphabet.count, using: &random)]) }
-        return String(decoding: out, as: UTF8.self)
     }
 }
