@@ -4,10 +4,10 @@
 
 SWIFT ?= swift
 CONFIG ?= config/seminar.yaml
-APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev libqrencode-dev qrencode librsvg2-bin zbar-tools
+APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev libqrencode-dev qrencode librsvg2-bin zbar-tools libev-dev libuv1-dev nginx curl python3
 BENCH_PACKAGES := jq curl util-linux gcc
 
-.PHONY: run test build release deps bench-deps bench soak clean check-config browser-test fuzz reference
+.PHONY: run test build release deps embed-web nginx-test bench-deps bench bench-analysis soak clean check-config browser-test fuzz reference
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -40,13 +40,21 @@ $(REFERENCE): bench/reference/reference.c
 	cc -std=gnu11 -O2 -g -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libwebsockets)
 
 # A long soak (SOAK_MINUTES, default 30) of mixed load with clients coming and going; figures in docs/BENCHMARKS.md.
+# The opinion analysis on made-up votes: 10,000 participants x 30 statements on one thread (docs/BENCHMARKS.md).
+bench-analysis: deps release
+	.build/release/stelling analyse --bench --participants 10000 --statements 30 --runs 7
+
 soak: deps bench-deps release
 	bench/soak.sh
 
-build: deps
+# The web pages built into the binary (Sources/StellingServer/EmbeddedWeb.swift, from web/).
+embed-web:
+	python3 scripts/embed-web.py
+
+build: deps embed-web
 	$(SWIFT) build
 
-release: deps
+release: deps embed-web
 	$(SWIFT) build -c release
 
 run: release
@@ -55,10 +63,16 @@ run: release
 check-config: build
 	.build/debug/stelling check-config $(CONFIG)
 
-test: deps
+test: deps embed-web
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-nginx/run.sh
 	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-browser/run.sh
+
+# Real nginx in front, with docs/DEPLOYMENT.md's own block (part of `make test`).
+nginx-test: deps
+	$(SWIFT) build
+	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-nginx/run.sh
 
 # Real-browser tests of the web pages (headless Chromium); screenshots in test-output/screenshots/.
 browser-test: deps

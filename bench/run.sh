@@ -41,7 +41,8 @@ stop_server() {
 }
 trap 'stop_server; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
-# start_server DIRNAME TARGET: Stelling on a fresh copy of bench/bench.yaml, or the reference.
+# start_server DIRNAME TARGET [CONFIG]: Stelling on a fresh copy of CONFIG (default
+# bench/bench.yaml), or the reference.
 start_server() {
     local dir=$WORK/server-$1 target=$2
     mkdir -p "$dir"
@@ -49,7 +50,7 @@ start_server() {
         taskset -c 0 "$REFERENCE" --port "$PORT" --host 127.0.0.1 --keepalive 120 --event-loop "$EVENT_LOOP" \
             >"$dir/server.log" 2>&1 &
     else
-        cp bench/bench.yaml "$dir/bench.yaml"
+        cp "${3:-bench/bench.yaml}" "$dir/bench.yaml"
         [ "$EVENT_LOOP" = poll ] || echo "event_loop: $EVENT_LOOP" >>"$dir/bench.yaml"
         taskset -c 0 "$BIN" serve --config "$dir/bench.yaml" --port "$PORT" --host 127.0.0.1 --log-level error \
             >"$dir/server.log" 2>&1 &
@@ -118,6 +119,42 @@ run() {
         fi
     done
 }
+
+# pair NAME CONFIG "ARGS A" DELAY "ARGS B": one fresh server (CONFIG), two load runs at once
+# (B starts DELAY seconds after A), their JSON lines in $RESULTS/NAME-a.json and NAME-b.json.
+pair() {
+    local name=$1 config=$2 first=$3 delay=$4 second=$5
+    if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $name "* ]]; then return; fi
+    [[ " $TARGETS " == *" stelling "* ]] || return 0   # Stelling's own admission rule; no reference
+    echo "bench: $name" >&2
+    start_server "$name" stelling "$config" || return
+    sleep 0.5
+    # shellcheck disable=SC2086
+    taskset -c 1 "$BIN" load --url "ws://127.0.0.1:$PORT/ws" join --server-pid "$SERVER_PID" --json --quiet \
+        ${LOAD_ARGS:-} $first >"$RESULTS/$name-a.json" 2>"$RESULTS/$name-a.err" &
+    local a=$!
+    sleep "$delay"
+    # shellcheck disable=SC2086
+    taskset -c 1 "$BIN" load --url "ws://127.0.0.1:$PORT/ws" join --server-pid "$SERVER_PID" --json --quiet \
+        ${LOAD_ARGS:-} $second >"$RESULTS/$name-b.json" 2>"$RESULTS/$name-b.err"
+    wait $a
+    for part in a b; do
+        [ -s "$RESULTS/$name-$part.json" ] || echo "{\"error\":$(jq -Rs . <"$RESULTS/$name-$part.err")}" >"$RESULTS/$name-$part.json"
+    done
+    stop_server
+}
+
+# The rush at the hour (issue 11) with the default join limits (bench/rush.yaml): 2,000 from 40
+# addresses over 10 s, 400 of them from one office address (A), 1,600 from 39 others (B).
+pair rush-2000 bench/rush.yaml "--clients 400 --source-addresses 127.0.0.50 --spread 10 --retry-joins page --hold 1 --timeout 60" 0 \
+    "--clients 1600 --source-addresses 127.0.0.51-127.0.0.89 --spread 10 --retry-joins page --hold 1 --timeout 60"
+# The same 2,000 all at once: the office's 400 get 200 at once and wait for the rest.
+pair rush-burst bench/rush.yaml "--clients 400 --source-addresses 127.0.0.50 --retry-joins page --hold 1 --timeout 60" 0 \
+    "--clients 1600 --source-addresses 127.0.0.51-127.0.0.89 --retry-joins page --hold 1 --timeout 60"
+# One address sends joins as fast as it can (A: 490 connections retrying at once) while 500
+# participants from ten other addresses join (B, all at once, the page's backoff).
+pair flood-500 bench/rush.yaml "--clients 490 --source-addresses 127.0.0.100 --retry-joins immediate --hold 1 --timeout 60" 0.5 \
+    "--clients 500 --source-addresses 127.0.0.101-127.0.0.110 --retry-joins page --hold 1 --timeout 60"
 
 run join-10000  join  --clients 10000
 # The hard open-file limit (ulimit -Hn) caps each process; 20,000 needs it above 20,000 (see docs/BENCHMARKS.md).
@@ -222,6 +259,16 @@ row event-2000 "2,000, 30 s" "vote to ack p99 (ms)" ack_p99_ms "-" "-"
 row event-full "$HELD, 60 s" "chat deliveries lost" lost "<=" 0
 row event-full "$HELD, 60 s" "delivery p99 (ms)" latency_p99_ms "<=" 150
 row event-full "$HELD, 60 s" "next to last durable ack (s)" next_to_last_ack_s "<=" 1
+row rush-2000-a "400 of 2,000, one address" "first connect to last welcome (s)" join_all_s "<=" 20
+row rush-2000-a "400 of 2,000, one address" "joins retried after rate_limited" join_retries "-" "-"
+row rush-2000-b "1,600 of 2,000, 39 addresses" "first connect to last welcome (s)" join_all_s "<=" 20
+row rush-2000-b "1,600 of 2,000, 39 addresses" "joins retried after rate_limited" join_retries "-" "-"
+row rush-burst-a "400 of 2,000 at once, one address" "first connect to last welcome (s)" join_all_s "<=" 20
+row rush-burst-a "400 of 2,000 at once, one address" "joins retried after rate_limited" join_retries "-" "-"
+row rush-burst-b "1,600 of 2,000 at once, 39 addresses" "first connect to last welcome (s)" join_all_s "<=" 20
+row flood-500-a "490, one address, flooding" "joins retried after rate_limited" join_retries "-" "-"
+row flood-500-b "500, ten addresses" "first connect to last welcome (s)" join_all_s "<=" 10
+row flood-500-b "500, ten addresses" "participants welcomed" welcomed ">=" 500
 echo
 echo "hard open-file limit: $(ulimit -Hn); ephemeral ports: $(tr '\t' '-' </proc/sys/net/ipv4/ip_local_port_range); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)"
 if [ -n "${BENCH_KEEP:-}" ]; then echo "JSON lines: $RESULTS"; fi

@@ -44,6 +44,16 @@ seed("announce", '{"type":"announce","text":"Pauze tot 15:00"}')
 seed("announce-remove", '{"type":"announce","text":""}')
 seed("erase", '{"type":"erase","participant":"p7Hq2xK","ref":"e1"}')
 seed("erase-missing", '{"type":"erase"}')
+# Revision 2.
+seed("chat-mode-slow", '{"type":"chat_mode","mode":"slow","seconds":30,"ref":"cm"}')
+seed("chat-mode-closed", '{"type":"chat_mode","mode":"closed"}')
+seed("ask", '{"type":"ask","text":"Wie betaalt dit?","anonymous":false,"ref":"q"}')
+seed("ask-anonymous", '{"type":"ask","text":"Anoniem gevraagd","anonymous":true}')
+seed("upvote", '{"type":"upvote","question":"q1","up":true,"ref":"u"}')
+seed("upvote-down", '{"type":"upvote","question":"q1","up":false}')
+seed("questions-close", '{"type":"questions","open":false}')
+seed("question-state-live", '{"type":"question_state","question":"q1","state":"live","ref":"qs"}')
+seed("question-state-dismissed", '{"type":"question_state","question":"q2","state":"dismissed"}')
 seed("whitespace-around", ' \t\r\n{ "type" : "next" , "ref" : "w" }\n ')
 
 # Wrong types.

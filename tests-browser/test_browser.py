@@ -126,21 +126,13 @@ class InlineCodeFinder(HTMLParser):
             self.problems.append('javascript: link')
 
 
-class BrowserTests(unittest.TestCase):
-    """One session, in order (the methods are numbered)."""
+class PageTests(unittest.TestCase):
+    """What every browser test session shares: named drivers (cls.drivers, made by the
+    subclass's setUpClass), quitting them, collecting their console logs after each test,
+    the console check, and screenshots. test_panel.py and test_moderated.py build on it."""
 
     drivers = {}
     console = []
-    statements = []
-
-    @classmethod
-    def setUpClass(cls):
-        os.makedirs(SHOTS, exist_ok=True)
-        status, _, body = http_get('/event.json')
-        assert status == 200, '/event.json answered %s' % status
-        cls.info = json.loads(body)
-        cls.drivers = {'participant': make_driver(*DESKTOP), 'moderator': make_driver(*DESKTOP),
-                       'screen': make_driver(*DESKTOP)}
 
     @classmethod
     def tearDownClass(cls):
@@ -162,9 +154,24 @@ class BrowserTests(unittest.TestCase):
             except Exception:  # noqa: BLE001 - a driver that is gone has no log
                 pass
 
-    @property
-    def p(self):
-        return self.drivers['participant']
+    def severe_console_entries(self):
+        """The SEVERE console entries so far that ALLOWED_CONSOLE does not expect."""
+        self.drain_console()
+        return [(role, entry['message']) for role, entry in self.console
+                if entry.get('level') == 'SEVERE' and not any(p.search(entry['message']) for p in ALLOWED_CONSOLE)]
+
+    def shot(self, driver, name):
+        path = os.path.join(SHOTS, name + '.png')
+        driver.save_screenshot(path)
+        return path
+
+    @classmethod
+    def read_event_info(cls):
+        """Makes the screenshot folder and keeps the server's /event.json in cls.info."""
+        os.makedirs(SHOTS, exist_ok=True)
+        status, _, body = http_get('/event.json')
+        assert status == 200, '/event.json answered %s' % status
+        cls.info = json.loads(body)
 
     @property
     def m(self):
@@ -174,10 +181,23 @@ class BrowserTests(unittest.TestCase):
     def s(self):
         return self.drivers['screen']
 
-    def shot(self, driver, name):
-        path = os.path.join(SHOTS, name + '.png')
-        driver.save_screenshot(path)
-        return path
+
+class BrowserTests(PageTests):
+    """One session, in order (the methods are numbered)."""
+
+    drivers = {}
+    console = []
+    statements = []
+
+    @classmethod
+    def setUpClass(cls):
+        cls.read_event_info()
+        cls.drivers = {'participant': make_driver(*DESKTOP), 'moderator': make_driver(*DESKTOP),
+                       'screen': make_driver(*DESKTOP)}
+
+    @property
+    def p(self):
+        return self.drivers['participant']
 
     def moderator_key(self, key):
         """Presses a shortcut key on the moderator page, focus on the body."""
@@ -203,7 +223,7 @@ class BrowserTests(unittest.TestCase):
             for pattern, what in ((r'\.(innerHTML|outerHTML)\s*[+]?=', 'HTML from a string'),
                                   (r'insertAdjacentHTML\s*\(|document\.write|createContextualFragment', 'HTML from a string'),
                                   (r'\beval\s*\(|new\s+Function\s*\(', 'code from a string'),
-                                  (r'https?://', 'an address of another host')):
+                                  (r'https?://(?!www\.w3\.org/2000/svg\b)', 'an address of another host')):
                 match = re.search(pattern, source)
                 self.assertIsNone(match, '%s uses %s: %s' % (name, what, match and match.group(0)))
         for path, kind in (('/', 'text/html'), ('/moderator', 'text/html'), ('/screen', 'text/html'),
@@ -574,23 +594,17 @@ class BrowserTests(unittest.TestCase):
         self.assertEqual(events, ['presence', 'hidden', 'ack'])
 
     def test_99_no_console_errors(self):
-        self.drain_console()
-        severe = [(role, entry['message']) for role, entry in self.console
-                  if entry.get('level') == 'SEVERE' and not any(p.search(entry['message']) for p in ALLOWED_CONSOLE)]
+        severe = self.severe_console_entries()
         for role, entry in self.console:
             if entry.get('level') in ('SEVERE', 'WARNING'):
                 print('  console %s %s: %s' % (role, entry['level'], entry['message']))
         self.assertEqual(severe, [])
 
 
-class CountingResult(unittest.TextTestResult):
-    pass
-
-
-def main():
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(BrowserTests)
-    runner = unittest.TextTestRunner(verbosity=2, resultclass=CountingResult, failfast=False)
-    result = runner.run(suite)
+def run_tests(test_class):
+    """Runs one session's tests in order; prints the closing line run.sh adds up."""
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(test_class)
+    result = unittest.TextTestRunner(verbosity=2, failfast=False).run(suite)
     failed = len(result.failures) + len(result.errors)
     passed = result.testsRun - failed - len(result.skipped)
     print('%d passed, %d failed' % (passed, failed))
@@ -598,4 +612,4 @@ def main():
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tests(BrowserTests))

@@ -135,7 +135,9 @@ extension Analysis {
     // MARK: Plain-language reading
 
     /// A few sentences that say what the analysis shows, in Dutch (`"nl"`) or English (otherwise).
-    public func reading(language: String) -> [String] {
+    /// A configured group with fewer analysed participants than `minimumGroupSize` gets no
+    /// sentence (its members' camps could point to them; docs/PRIVACY.md, min_group_size).
+    public func reading(language: String, minimumGroupSize: Int = 0) -> [String] {
         let nl = language == "nl"
         var lines: [String] = []
         let text = { (id: String) in "“" + (statements.first { $0.id == id }?.text ?? id) + "”" }
@@ -178,6 +180,7 @@ extension Analysis {
                 let shares = opinionGroups.map { ($0.id, $0.byGroup[index]) }
                 guard let top = shares.max(by: { ($0.1.share ?? 0) < ($1.1.share ?? 0) }), let share = top.1.share else { continue }
                 let total = shares.reduce(0) { $0 + $1.1.count }
+                guard total >= minimumGroupSize else { continue }
                 lines.append(nl ? "\(name): \(Int((share * 100).rounded()))% van de \(total) deelnemers zit in kamp \(top.0)."
                                 : "\(name): \(Int((share * 100).rounded()))% of its \(total) participants are in camp \(top.0).")
             }

@@ -24,10 +24,15 @@ public struct Configuration: Equatable, Sendable {
     public var tallyIntervalMilliseconds: Int
     /// Origins allowed to open a WebSocket; empty means the server's own host only.
     public var allowedOrigins: [String]
+    /// Reverse proxies whose `X-Forwarded-For` is believed: addresses and CIDR ranges, IPv4
+    /// and IPv6 (checked by the configuration reader). The default is loopback only:
+    /// `127.0.0.0/8` and `::1`.
+    public var trustedProxies: [String]
     /// The first language of the web pages, `nl` or `en`. The default is `nl`.
     public var language: String
-    /// The folder of the web pages. The default is `web` (relative to the working folder).
-    public var webRoot: String
+    /// A folder of web pages to serve instead of those built into the binary; relative paths
+    /// are taken from the configuration file's folder. The default is none (built in).
+    public var webRoot: String?
     /// Size, length and rate limits.
     public var limits: Limits
     /// The TLS certificate (PEM) path; with `tlsPrivateKey`, the server speaks HTTPS and WSS.
@@ -64,8 +69,9 @@ public struct Configuration: Equatable, Sendable {
         keepaliveSeconds: Int = 60,
         tallyIntervalMilliseconds: Int = 250,
         allowedOrigins: [String] = [],
+        trustedProxies: [String] = ["127.0.0.0/8", "::1"],
         language: String = "nl",
-        webRoot: String = "web",
+        webRoot: String? = nil,
         limits: Limits = Limits(),
         tlsCertificate: String? = nil,
         tlsPrivateKey: String? = nil,
@@ -82,6 +88,7 @@ public struct Configuration: Equatable, Sendable {
         self.keepaliveSeconds = keepaliveSeconds
         self.tallyIntervalMilliseconds = tallyIntervalMilliseconds
         self.allowedOrigins = allowedOrigins
+        self.trustedProxies = trustedProxies
         self.language = language
         self.webRoot = webRoot
         self.limits = limits
@@ -143,10 +150,17 @@ public struct Limits: Equatable, Sendable {
     public var voteBurst: Int
     /// Votes a second after the burst. The default is 2.
     public var votesPerSecond: Double
-    /// Joins one network address may make at once (offices share an address). The default is 100.
+    /// Joins one network address may make at once (offices share an address). The default is 200.
     public var joinBurst: Int
-    /// Joins a second per network address after the burst. The default is 20.
+    /// Joins a second per network address after the burst. The default is 50.
     public var joinsPerSecond: Double
+    /// Joins the whole event takes at once (a rush at the hour). The default is 2000.
+    public var joinBurstTotal: Int
+    /// Joins a second the whole event takes after that burst. The default is 500.
+    public var joinsPerSecondTotal: Double
+    /// Records waiting for the store (a full disk) past which new requests get `unavailable`
+    /// instead of queueing. The default is 10000.
+    public var storeBacklogRecords: Int
     /// Bytes queued for one connection before it is closed as too slow (1008). The default is 1 MiB.
     public var outboundQueueBytes: Int
     /// The most TCP connections the server holds at once. The default is 20000.
@@ -173,8 +187,11 @@ public struct Limits: Equatable, Sendable {
         chatPerSecond: Double = 1,
         voteBurst: Int = 10,
         votesPerSecond: Double = 2,
-        joinBurst: Int = 100,
-        joinsPerSecond: Double = 20,
+        joinBurst: Int = 200,
+        joinsPerSecond: Double = 50,
+        joinBurstTotal: Int = 2000,
+        joinsPerSecondTotal: Double = 500,
+        storeBacklogRecords: Int = 10_000,
         outboundQueueBytes: Int = 1 << 20,
         maxConnections: Int = 20000,
         maxConnectionsPerAddress: Int = 500
@@ -187,6 +204,9 @@ public struct Limits: Equatable, Sendable {
         self.votesPerSecond = votesPerSecond
         self.joinBurst = joinBurst
         self.joinsPerSecond = joinsPerSecond
+        self.joinBurstTotal = joinBurstTotal
+        self.joinsPerSecondTotal = joinsPerSecondTotal
+        self.storeBacklogRecords = storeBacklogRecords
         self.outboundQueueBytes = outboundQueueBytes
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress

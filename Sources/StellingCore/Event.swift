@@ -109,7 +109,7 @@ public enum Event: Equatable, Sendable {
     /// Whether a newer event of the same kind makes a pending one useless (DESIGN.md, Fan-out).
     public var latestValueSlot: LatestValueSlot? {
         switch self {
-        case .tally: .tally
+        case let .tally(tally): .tally(tally.statement)
         case .presence: .presence
         default: nil
         }
@@ -210,8 +210,11 @@ public enum Event: Equatable, Sendable {
 }
 
 /// The per-connection slots whose pending event a newer one replaces.
-public enum LatestValueSlot: Sendable, Hashable, CaseIterable {
-    case tally
+public enum LatestValueSlot: Sendable, Hashable {
+    /// One statement's tally: per statement, so that the closing tally of a statement that
+    /// `next` or `goto` leaves is never replaced by the new statement's first tally.
+    case tally(StatementID)
+    /// The number of participants present.
     case presence
 }
 

@@ -39,6 +39,10 @@ public enum ErrorCode: String, Sendable, CaseIterable, Error {
     case unknownQuestion = "unknown_question"
     /// Revision 2: the question is answered or dismissed.
     case questionClosed = "question_closed"
+    /// The server cannot save new work now (its store is failing, e.g. a full disk, and the
+    /// backlog is at its bound); nothing of the request was done. Not in PROTOCOL.md: see
+    /// docs/DECISIONS.md, "A full disk".
+    case unavailable
 
     /// A short English explanation for people; programs read the code.
     public var defaultMessage: String {
@@ -64,6 +68,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Error {
         case .questionsClosed: "Asking questions is closed."
         case .unknownQuestion: "There is no question with that id."
         case .questionClosed: "That question is answered or dismissed."
+        case .unavailable: "The server cannot save anything right now; try again in a moment."
         }
     }
 }

@@ -87,15 +87,14 @@ extension Room {
         var replacement: ParticipantID
         repeat { replacement = ParticipantID("x" + Room.randomID(length: 7, using: &random)) } while participants[replacement] != nil
         let visible = chat.filter { $0.from.id == state.id && !$0.hidden }.map(\.id)
-        let asked = questions.indices.filter { questions[$0].asker == state.id }
-        let wasPublic = asked.map { questions[$0].state.isPublic }
+        let askedPublicly = questions.indices.filter { questions[$0].asker == state.id && questions[$0].state.isPublic }
         let theirs = sessions.filter { $0.value.role == .participant && $0.value.id == state.id }.map(\.key).sorted()
         for session in theirs { disconnect(session) }
         let record = Record.participantErased(state.id, replacement: replacement, at: now)
         apply(record)
         var then = ack(connection, ref)
         for id in visible { then.append(.broadcast(.hidden(id), to: .everyone)) }
-        for (index, wasPublic) in zip(asked, wasPublic) { then += questionBroadcasts(index, wasPublic: wasPublic) }
+        then += erasureBroadcasts(publicBefore: askedPublicly)
         for session in theirs { then.append(.close(session, code: .erased)) }
         return [.persist(record, then: then)]
     }

@@ -8,6 +8,11 @@
 extension Room {
     // MARK: Queries
 
+    /// The participants upvoting a question now (empty for an unknown id).
+    public func upvoters(of id: QuestionID) -> Set<ParticipantID> {
+        questionIndex(id.rawValue).map { upvoters[$0] } ?? []
+    }
+
     /// The position of a question id, or `nil`.
     func questionIndex(_ id: String?) -> Int? {
         guard let id, let number = QuestionID(id).number, number <= questions.count else { return nil }
@@ -147,6 +152,29 @@ extension Room {
         default:
             return fail(connection, .badRequest, ref)
         }
+    }
+
+    // MARK: Erasure
+
+    /// An erased participant's questions (docs/PRIVACY.md): text `Room.erasedText`, no name, the
+    /// replacement as asker, dismissed; their upvotes move to the replacement, so counts stay.
+    mutating func eraseQuestions(of id: ParticipantID, replacement: ParticipantID) {
+        for index in questions.indices {
+            if questions[index].asker == id {
+                questions[index].asker = replacement
+                questions[index].name = ""
+                questions[index].text = Room.erasedText
+                if questions[index].state == .live { liveQuestion = nil }
+                if questions[index].state != .answered { questions[index].state = .dismissed }
+            }
+            if upvoters[index].remove(id) != nil { upvoters[index].insert(replacement) }
+        }
+    }
+
+    /// The broadcasts after an erasure: each of the erased participant's questions that others
+    /// could see goes out again (the stub for dismissed ones, the erased text for answered ones).
+    func erasureBroadcasts(publicBefore: [Int]) -> [Effect] {
+        publicBefore.flatMap { questionBroadcasts($0, wasPublic: true) }
     }
 
     // MARK: Records

@@ -86,18 +86,6 @@ extension Room {
             chat[index].text = Room.erasedText
             chat[index].hidden = true
         }
-        // Revision 2: their questions lose text and name and are dismissed (pages drop them);
-        // their upvotes still count, under the new id.
-        for index in questions.indices {
-            if questions[index].asker == id {
-                questions[index].asker = replacement
-                questions[index].name = ""
-                questions[index].text = Room.erasedText
-                if questions[index].state == .live { liveQuestion = nil }
-                questions[index].state = .dismissed
-                questions[index].answeredAt = nil
-            }
-            if upvoters[index].remove(id) != nil { upvoters[index].insert(replacement) }
-        }
+        eraseQuestions(of: id, replacement: replacement)
     }
 }

@@ -25,6 +25,7 @@ struct JoinScenario {
             ? Double(counters.lastWelcome - counters.firstJoinStart) / 1e9 : 0
         report.add("welcomed", "participants welcomed", Double(counters.welcomed))
         report.add("failed", "joins failed", Double(counters.joinFailures))
+        report.add("join_retries", "joins sent again after rate_limited", Double(counters.joinRetries))
         report.add("join_all_s", "first connect to last welcome", seconds, "s")
         report.add("joins_per_s", "joins a second", seconds > 0 ? Double(counters.welcomed) / seconds : 0, "/s")
         report.add("join_p50_ms", "connect to welcome p50", Double(afterJoin.1.percentile(0.5)) / 1000, "ms")

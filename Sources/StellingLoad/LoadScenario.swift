@@ -30,6 +30,26 @@ public enum LoadScenario: String, CaseIterable, Sendable {
     }
 }
 
+/// How the load tool retries a join refused with `rate_limited`.
+public enum JoinRetry: String, Sendable, CaseIterable {
+    /// As the web page does (web/js/connection.js): after a full-jitter backoff, a random
+    /// delay up to 500 ms × 2^attempt (capped at 20 s), at least 250 ms.
+    case page
+    /// At once, as fast as the server answers (a flood).
+    case immediate
+
+    /// The delay before retry number `attempt` (0 first), in nanoseconds; `random` in 0..<1.
+    public func delayNanoseconds(attempt: Int, random: Double) -> UInt64 {
+        switch self {
+        case .immediate:
+            return 0
+        case .page:
+            let ceiling = min(20_000.0, 500.0 * pow(2.0, Double(min(attempt, 16))))
+            return UInt64(max(250.0, (random * ceiling).rounded())) * 1_000_000
+        }
+    }
+}
+
 /// What a load run does and against which server. Every value has a default but the URL.
 public struct LoadOptions: Sendable {
     /// The server's WebSocket endpoint, `ws://HOST:PORT/ws`.
@@ -57,6 +77,11 @@ public struct LoadOptions: Sendable {
     /// Microseconds the client's service thread sleeps between passes (fewer poll(2) calls over
     /// thousands of sockets, at up to that much latency). The default is 1000.
     public var napMicroseconds: UInt32 = 1000
+    /// How a join refused with `rate_limited` is retried; nil fails it (the default).
+    public var joinRetry: JoinRetry?
+    /// Seconds over which the joins start, evenly (a rush at the hour); 0 starts them at once
+    /// (within `concurrency`). The default is 0.
+    public var spread = 0.0
     /// `chat` as a flood (issue 11 section 4): refusals (`rate_limited` past the server's chat
     /// budget) are expected and checked to be the only ones, and the listeners' delivery p99 must
     /// stay under 250 ms. The default is false.
@@ -87,6 +112,7 @@ public struct LoadOptions: Sendable {
         guard timeout > 0 else { throw LoadError("--timeout must be above 0") }
         guard (0...EventScenario.leanings.count).contains(camps) else { throw LoadError("--camps must be between 0 and \(EventScenario.leanings.count)") }
         if let duration, duration <= 0 || duration > 3600 { throw LoadError("--duration must be above 0 and at most 3600") }
+        guard spread >= 0, spread <= 3600 else { throw LoadError("--spread must be between 0 and 3600 seconds") }
         if let senders, senders < 1 || senders > clients { throw LoadError("--senders must be between 1 and --clients") }
         if rate * chatDuration(for: scenario) > 10_000_000 { throw LoadError("--rate × --duration must stay at most 10,000,000 messages") }
         if scenario == .votes || scenario == .event, moderatorKey?.isEmpty ?? true {
@@ -189,7 +215,7 @@ final class LoadRun {
 
     /// Queues `clients` to join and waits until every one is welcomed or has failed.
     func joinAll(_ clients: Range<Int>, label: String = "participants to join") throws(LoadError) {
-        swarm.join(clients)
+        swarm.join(clients, spreadOver: options.spread)
         try waitForJoins(label: label)
     }
 

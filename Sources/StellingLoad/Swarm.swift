@@ -46,6 +46,8 @@ final class Swarm: @unchecked Sendable {
         var phase: Phase = .idle
         var startedAt: UInt64 = 0
         var welcomedAt: UInt64 = 0
+        /// Joins refused with `rate_limited` so far.
+        var attempts = 0
     }
 
     /// Counts of everything received, for figures.
@@ -61,6 +63,8 @@ final class Swarm: @unchecked Sendable {
         var failureReasons: [String: Int] = [:]
         var firstJoinStart: UInt64 = 0
         var lastWelcome: UInt64 = 0
+        /// Joins sent again after `rate_limited`.
+        var joinRetries = 0
     }
 
     let pool: WebSocketClientPool
@@ -69,6 +73,8 @@ final class Swarm: @unchecked Sendable {
     let moderatorKey: String?
     /// The most connections between connect and welcome at any time.
     let window: Int
+    /// How a join refused with `rate_limited` is retried; nil fails it.
+    let joinRetry: JoinRetry?
 
     private let lock = NSLock()
     private(set) var clients: [Client] = []
@@ -78,6 +84,9 @@ final class Swarm: @unchecked Sendable {
     private var queue: [Int] = []
     private var queueHead = 0
     private var inFlight = 0
+    /// Joins to send again (after `rate_limited`) or to queue (`joinSpread`), by due time.
+    private var timers: [(due: UInt64, index: Int, retry: Bool)] = []
+    private var random = SystemRandomNumberGenerator()
     /// The scenario; set before the first join.
     var listener: (any SwarmListener)?
 
@@ -89,6 +98,7 @@ final class Swarm: @unchecked Sendable {
         sourceAddresses = options.sourceAddresses
         moderatorKey = options.moderatorKey
         window = max(1, options.concurrency)
+        joinRetry = options.joinRetry
         do {
             pool = try WebSocketClientPool(maxMessageBytes: 16 << 20, napMicroseconds: options.napMicroseconds)
         } catch {
@@ -136,6 +146,41 @@ final class Swarm: @unchecked Sendable {
         perform(out)
     }
 
+    /// Queues clients to connect and join evenly over `seconds` (the first at once).
+    func join(_ indices: some Collection<Int>, spreadOver seconds: Double) {
+        guard seconds > 0, indices.count > 1 else { return join(indices) }
+        let start = monotonicNanoseconds()
+        let step = seconds * 1e9 / Double(indices.count)
+        withLock {
+            for (offset, index) in indices.enumerated() where clients[index].phase == .idle {
+                clients[index].phase = .queued
+                timers.append((start + UInt64(Double(offset) * step), index, false))
+            }
+        }
+        fireDueTimers()
+    }
+
+    /// Carries out the retries and spread joins that are due (called from `wait`, every 5 ms).
+    func fireDueTimers() {
+        var out = Outbox()
+        withLock {
+            guard !timers.isEmpty else { return }
+            let now = monotonicNanoseconds()
+            var remaining: [(due: UInt64, index: Int, retry: Bool)] = []
+            for timer in timers {
+                guard timer.due <= now else { remaining.append(timer); continue }
+                if timer.retry {
+                    if clients[timer.index].phase == .joining { out.send(timer.index, joinRequest(clients[timer.index])) }
+                } else {
+                    queue.append(timer.index)
+                }
+            }
+            timers = remaining
+            launch(at: now, &out)
+        }
+        perform(out)
+    }
+
     /// Sends `text` on client `index`'s connection; false when it is not open.
     @discardableResult
     func send(_ index: Int, _ text: String) -> Bool {
@@ -159,6 +204,7 @@ final class Swarm: @unchecked Sendable {
               status: () -> String, _ done: () -> Bool) throws(LoadError) {
         var nextProgress = monotonicNanoseconds() + 1_000_000_000
         while true {  // bounded by `deadline`
+            fireDueTimers()
             let (finished, line) = withLock { (done(), status()) }
             if finished { return }
             let now = monotonicNanoseconds()
@@ -175,7 +221,7 @@ final class Swarm: @unchecked Sendable {
     }
 
     /// Joins queued or between connect and welcome; read under the lock.
-    var pendingJoins: Int { inFlight + (queue.count - queueHead) }
+    var pendingJoins: Int { inFlight + (queue.count - queueHead) + timers.count { !$0.retry } }
 
     /// A short account of joins, for progress lines and errors.
     func joinStatus() -> String {
@@ -276,6 +322,19 @@ final class Swarm: @unchecked Sendable {
                     case .error:
                         let code = event.string(#""code":""#) ?? "error"
                         counters.errors[code, default: 0] += 1
+                        if code == "rate_limited", let joinRetry {
+                            // The connection stays open and not joined: send the join again later.
+                            let delay = joinRetry.delayNanoseconds(attempt: clients[index].attempts,
+                                                                   random: Double.random(in: 0..<1, using: &random))
+                            clients[index].attempts += 1
+                            counters.joinRetries += 1
+                            if delay == 0 {
+                                out.send(index, joinRequest(clients[index]))
+                            } else {
+                                timers.append((now + delay, index, true))
+                            }
+                            return
+                        }
                         joinFailed(index, reason: "join refused: \(code)", at: now, &out)
                         return
                     default:

@@ -12,7 +12,21 @@ public enum ConfigurationFile {
     /// The environment variable whose value, when set and not empty, wins over `moderator_key`.
     public static let moderatorKeyVariable = "STELLING_MODERATOR_KEY"
     /// The shortest moderator key accepted from the file or the environment.
-    public static let minimumModeratorKeyLength = 12
+    public static let minimumModeratorKeyLength = 16
+    /// The placeholder the documentation shows (`change-me-to-a-long-random-key`): a key
+    /// that contains it is refused, since it is public.
+    public static let placeholderModeratorKey = "change-me"
+
+    /// Why `key` may not be the moderator key, or nil when it may.
+    public static func moderatorKeyProblem(_ key: String) -> String? {
+        if key.lowercased().contains(placeholderModeratorKey) {
+            return "the moderator key is the documentation's placeholder (\(placeholderModeratorKey)...)"
+        }
+        if key.unicodeScalars.count < minimumModeratorKeyLength {
+            return "the moderator key is shorter than \(minimumModeratorKeyLength) characters"
+        }
+        return nil
+    }
     /// The longest statement id.
     public static let maximumStatementIDLength = 32
 
@@ -23,6 +37,13 @@ public enum ConfigurationFile {
         configuration.database = resolve(configuration.database, againstFolderOf: path)
         configuration.tlsCertificate = configuration.tlsCertificate.map { resolve($0, againstFolderOf: path) }
         configuration.tlsPrivateKey = configuration.tlsPrivateKey.map { resolve($0, againstFolderOf: path) }
+        configuration.webRoot = configuration.webRoot.map { resolve($0, againstFolderOf: path) }
+        if let root = configuration.webRoot, let problem = StaticFiles.webRootProblem(root) {
+            throw ConfigurationError(file: path, problems: [
+                ConfigurationProblem(kind: .invalidValue, path: "web_root", line: nil, message: problem,
+                                     hint: "a web_root is only needed to serve pages of your own"),
+            ])
+        }
         return configuration
     }
 
@@ -240,11 +261,12 @@ private let topLevelKeys = [
     "retention_days", "privacy",
     "questions", "public_url",
     "event_loop",
+    "trusted_proxies",
 ]
 private let privacyKeys = ["ballot", "min_group_size"]
 private let limitKeys = [
     "message_bytes", "chat_chars", "chat_burst", "chat_per_second", "vote_burst", "votes_per_second",
-    "join_burst", "joins_per_second", "outbound_queue_bytes",
+    "join_burst", "joins_per_second", "join_burst_total", "joins_per_second_total", "store_backlog_records", "outbound_queue_bytes",
     "max_connections", "max_connections_per_address",
     "question_burst", "questions_per_minute", "question_chars", "chat_budget_per_second",
 ]
@@ -283,6 +305,9 @@ private struct Checker {
             positiveRate(fields, "votes_per_second", into: &limits.votesPerSecond)
             positive(fields, "join_burst", into: &limits.joinBurst)
             positiveRate(fields, "joins_per_second", into: &limits.joinsPerSecond)
+            positive(fields, "join_burst_total", into: &limits.joinBurstTotal)
+            positiveRate(fields, "joins_per_second_total", into: &limits.joinsPerSecondTotal)
+            positive(fields, "store_backlog_records", into: &limits.storeBacklogRecords)
             positive(fields, "outbound_queue_bytes", into: &limits.outboundQueueBytes)
             positive(fields, "max_connections", into: &limits.maxConnections)
             positive(fields, "max_connections_per_address", into: &limits.maxConnectionsPerAddress)
@@ -377,6 +402,7 @@ private struct Checker {
         if let node = top["groups"] { configuration.groups = groups(node) }
         if let node = top["programme"] { configuration.programme = programme(node) }
         if let node = top["allowed_origins"] { configuration.allowedOrigins = origins(node) }
+        if let node = top["trusted_proxies"] { configuration.trustedProxies = trustedProxies(node) }
         if let node = top["statements"] {
             configuration.statements = statements(node, maximumLength: configuration.limits.chatChars)
         }
@@ -387,18 +413,17 @@ private struct Checker {
 
     mutating func moderatorKey(_ top: Fields, environment: [String: String]) -> String? {
         let hint = "use a long random key, or leave it out so that the server makes one at start"
-        let minimum = ConfigurationFile.minimumModeratorKeyLength
         if let key = environment[ConfigurationFile.moderatorKeyVariable], !key.isEmpty {
-            if key.unicodeScalars.count < minimum {
+            if let problem = ConfigurationFile.moderatorKeyProblem(key) {
                 report(.invalidValue, ConfigurationFile.moderatorKeyVariable, nil,
-                       "the moderator key in the environment is shorter than \(minimum) characters", hint: hint)
+                       problem.replacingOccurrences(of: "the moderator key", with: "the moderator key in the environment"),
+                       hint: hint)
             }
             return key
         }
         guard let node = top["moderator_key"], let key = text(node, path: "moderator_key") else { return nil }
-        if key.unicodeScalars.count < minimum {
-            report(.invalidValue, "moderator_key", node.line,
-                   "the moderator key is shorter than \(minimum) characters", hint: hint)
+        if let problem = ConfigurationFile.moderatorKeyProblem(key) {
+            report(.invalidValue, "moderator_key", node.line, problem, hint: hint)
         }
         return key
     }
@@ -475,6 +500,24 @@ private struct Checker {
             origins.append(origin)
         }
         return origins
+    }
+
+    /// `trusted_proxies`: addresses and CIDR ranges; `[]` trusts nobody.
+    mutating func trustedProxies(_ node: Node) -> [String] {
+        guard let items = list(node, path: "trusted_proxies", example: "trusted_proxies: [127.0.0.1, 10.0.0.0/8]")
+        else { return [] }
+        var ranges: [String] = []
+        for (index, item) in items.enumerated() {
+            let path = "trusted_proxies[\(index)]"
+            guard let entry = text(item, path: path) else { continue }
+            guard AddressRange(entry.strippingBlanks()) != nil else {
+                report(.invalidValue, path, item.line, "expected an IP address or CIDR range, got \(item.shown)",
+                       hint: "for example 127.0.0.1, 10.0.0.0/8, ::1 or fd00::/8")
+                continue
+            }
+            ranges.append(entry.strippingBlanks())
+        }
+        return ranges
     }
 
     mutating func statements(_ node: Node, maximumLength: Int) -> [StatementSpec] {

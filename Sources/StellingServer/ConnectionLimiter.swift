@@ -67,8 +67,38 @@ public struct ConnectionLimiter: Sendable {
         return admission
     }
 
-    /// Forgets one connection from `address`.
-    public mutating func closed(_ address: String) {
+    /// Counts a new connection from a trusted proxy, whose client is known only once its
+    /// request's `X-Forwarded-For` arrives (`attribute(_:)`): only the total cap applies now.
+    /// A `.drop` is not counted; every other answer must be matched by one `closed(nil)`, or,
+    /// after `attribute`, by `closed` with that address.
+    public mutating func openedUnattributed() -> Admission {
+        if total >= maxConnections + totalHeadroom { return .drop }
+        total += 1
+        return total > maxConnections ? .overTotal : .admitted
+    }
+
+    /// Charges a counted but unattributed connection (`openedUnattributed`) to its client's
+    /// `address` and says whether that address is over its cap (`.overAddress`: answer 429 and
+    /// close) or not (`.admitted`).
+    public mutating func attribute(_ address: String) -> Admission {
+        let fromAddress = connections(from: address)
+        perAddress[address] = fromAddress + 1
+        return fromAddress >= maxConnectionsPerAddress ? .overAddress : .admitted
+    }
+
+    /// Moves a connection's charge from `address` back to unattributed (a proxy's keep-alive
+    /// connection carries the next request, perhaps for another client).
+    public mutating func unattribute(_ address: String) {
+        guard let count = perAddress[address] else { return }
+        perAddress[address] = count > 1 ? count - 1 : nil
+    }
+
+    /// Forgets one connection from `address` (nil: one never attributed to an address).
+    public mutating func closed(_ address: String?) {
+        guard let address else {
+            if total > 0 { total -= 1 }
+            return
+        }
         guard let count = perAddress[address] else { return }
         total -= 1
         perAddress[address] = count > 1 ? count - 1 : nil

@@ -22,7 +22,7 @@ public actor EventService: TransportHandler {
     private nonisolated let store: EventStore
     private let metrics: Metrics
     private let logger: Logger
-    private var random = SystemRandomNumberGenerator()
+    private var random = BufferedSystemRandom()
     private nonisolated(unsafe) weak var transport: WebSocketServer?
     private nonisolated let moderatorKey: String?
 
@@ -36,14 +36,16 @@ public actor EventService: TransportHandler {
     private var durableSequence: UInt64 = 0
     private var accepting = true
     private var peers: [ConnectionID: String] = [:]
-    private var joinBuckets: [String: (bucket: TokenBucket, used: Instant)] = [:]
-    private var lastPrune = Instant(milliseconds: 0)
+    private var admission: AdmissionPolicy
+    /// Wrong moderator keys on `/export/*`, per client address (ExportGuard).
+    private var exportGuard = AddressRateLimiter(burst: EventService.exportKeyBurst, perSecond: EventService.exportKeysPerSecond)
 
     /// Makes the service for a room rebuilt from the store's records (or a new one).
     public init(room: Room, loop: ServiceLoop, store: EventStore, metrics: Metrics, logger: Logger) {
         self.room = room
         self.store = store
         self.moderatorKey = room.configuration.moderatorKey
+        self.admission = AdmissionPolicy(limits: room.configuration.limits)
         self.loop = loop
         self.metrics = metrics
         self.logger = logger
@@ -61,7 +63,7 @@ public actor EventService: TransportHandler {
             service.metrics.connections.increment()
             service.peers[id] = peer
             // Never a whole address in the log (docs/PRIVACY.md): at debug its /24 or /48 only.
-            service.logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(PeerAddress.truncated(peer))"])
+            service.logger.debug("connection opened", metadata: ["connection": "\(id)", "client": "\(PeerAddress.truncated(peer))"])
         }
     }
 
@@ -98,7 +100,10 @@ public actor EventService: TransportHandler {
         let logger = self.logger
         let names = EventService.wantsNames(request.query)
         if request.path == EventService.analysisPath {
-            DispatchQueue.global(qos: .utility).async { reply(EventService.analysis(databasePath: path, logger: logger)) }
+            let store = self.store
+            DispatchQueue.global(qos: .utility).async {
+                reply(EventService.analysis(databasePath: path, durableSequence: store.durableSequence, logger: logger))
+            }
             return true
         }
         guard let name = EventService.exportName(request.path) else { return false }
@@ -146,9 +151,18 @@ public actor EventService: TransportHandler {
         metrics.messagesIn.increment()
         let now = Instant(milliseconds: wallClockMilliseconds())
         let decoded = Request.decode(text)
+        if store.backlog >= room.configuration.limits.storeBacklogRecords {
+            // The store cannot write (a full disk) and its backlog is at the bound: refuse new
+            // work instead of queueing it, so memory stays flat; what was acked is on disk.
+            // The refusal goes out at once, ahead of the answers still waiting for the disk:
+            // it changed nothing, so nothing it could overtake depends on it.
+            let ref: String? = if case let .success(request) = decoded { request.ref } else { nil }
+            perform(.send(id, .error(.unavailable, ref: ref)), admittedUpTo: room.admissions)
+            return
+        }
         if case let .success(request) = decoded, case .join = request.body, room.role(of: id) == nil,
            !joinAllowed(from: id, at: now) {
-            carryOut([.send(id, .error(.rateLimited, message: "Too many joins from your network; trying again shortly.", ref: request.ref))])
+            carryOut([.send(id, .error(.rateLimited, message: "Many people are joining at once; trying again shortly.", ref: request.ref))])
             return
         }
         carryOut(room.handle(decoded, from: id, now: now, random: &random))
@@ -157,19 +171,7 @@ public actor EventService: TransportHandler {
     /// Joins are limited per network address before the room does any work (a join makes a
     /// participant, a token and a record): a flood from one address cannot crowd out the rest.
     private func joinAllowed(from id: ConnectionID, at now: Instant) -> Bool {
-        let limits = room.configuration.limits
-        let peer = peers[id] ?? ""
-        var entry = joinBuckets[peer] ?? (TokenBucket(burst: limits.joinBurst, perSecond: limits.joinsPerSecond), now)
-        let allowed = entry.bucket.take(at: now)
-        entry.used = now
-        joinBuckets[peer] = entry
-        // A bucket unused for longer than it takes to refill is full again: forget it.
-        let refill = Int64(Double(limits.joinBurst) / max(limits.joinsPerSecond, 0.001) * 1000) + 1000
-        if now.milliseconds - lastPrune.milliseconds > 60_000 {
-            lastPrune = now
-            joinBuckets = joinBuckets.filter { now.milliseconds - $0.value.used.milliseconds < refill }
-        }
-        return allowed
+        admission.admit(peers[id] ?? "unknown", at: now) == .admitted
     }
 
     /// Carries effects out in order, holding everything behind a record that is not durable yet.
@@ -246,7 +248,7 @@ public actor EventService: TransportHandler {
         case let .error(code, _, _):
             metrics.error(code).increment()
             if code == .unauthorized {
-                logger.warning("moderator key refused", metadata: ["connection": "\(id)"])
+                logger.warning("moderator key refused", metadata: ["connection": "\(id)", "client": "\(PeerAddress.truncated(peers[id] ?? "unknown"))"])
             }
         case .rateLimited:
             metrics.error(.rateLimited).increment()
@@ -262,6 +264,8 @@ public actor EventService: TransportHandler {
         switch record {
         case .voteCast: metrics.votes.increment()
         case .chatPosted: metrics.chatMessages.increment()
+        case .questionAsked: metrics.questions.increment()
+        case .questionUpvoted: metrics.upvotes.increment()
         default: break
         }
     }
@@ -291,8 +295,19 @@ public actor EventService: TransportHandler {
             return joinCode(request)
         default:
             guard request.path.hasPrefix("/export/") || request.path == EventService.analysisPath else { return nil }
+            let now = Instant(milliseconds: wallClockMilliseconds())
+            let client = AddressRateLimiter.key(for: request.clientAddress)
+            guard exportGuard.hasToken(client, at: now) else {
+                let seconds = (exportGuard.millisecondsUntilToken(client, at: now) + 999) / 1000
+                logger.warning("export refused after wrong keys", metadata: ["client": "\(PeerAddress.truncated(request.clientAddress))"])
+                return HTTPResponse(status: 429, contentType: "text/plain; charset=utf-8",
+                                    headers: [HTTPHeader("Retry-After", "\(seconds)"), HTTPHeader("Cache-Control", "no-store")],
+                                    body: Array("Too many wrong moderator keys from your address; try again later.\n".utf8))
+            }
             guard let key = moderatorKey, let given = request.authorization, given.hasPrefix("Bearer "),
                   Room.keysMatch(String(given.dropFirst("Bearer ".count)), key) else {
+                _ = exportGuard.take(client, at: now)
+                logger.warning("export key refused", metadata: ["client": "\(PeerAddress.truncated(request.clientAddress))", "path": "\(request.path)"])
                 var response = HTTPResponse.text("The exports need the moderator key: Authorization: Bearer <key>.\n", status: 401)
                 response.headers.append(HTTPHeader("WWW-Authenticate", "Bearer realm=\"stelling\""))
                 return response
@@ -342,6 +357,13 @@ public actor EventService: TransportHandler {
         json.endObject()
         return json.bytes
     }
+}
+
+extension EventService {
+    /// Wrong moderator keys one address may try on `/export/*` at once: 10.
+    public static let exportKeyBurst = 10
+    /// Wrong keys a second after that: one a minute.
+    public static let exportKeysPerSecond = 1.0 / 60
 }
 
 extension HTTPResponse {

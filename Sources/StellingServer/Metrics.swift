@@ -23,6 +23,10 @@ public final class Metrics: Sendable {
     let votes: Counter
     /// Chat messages accepted.
     let chatMessages: Counter
+    /// Revision 2: questions asked.
+    let questions: Counter
+    /// Revision 2: upvote changes accepted (added or taken back).
+    let upvotes: Counter
     /// Time from a transaction's start to its commit in the store.
     public let storeWrite: DurationHistogram
     /// Transactions the store committed (group commit: one for many records).
@@ -49,6 +53,8 @@ public final class Metrics: Sendable {
         bytesOut = registry.makeCounter(descriptor: Metrics.name("bytes_out", "total", "WebSocket payload bytes written."))
         votes = registry.makeCounter(descriptor: Metrics.name("votes", "total", "Votes accepted."))
         chatMessages = registry.makeCounter(descriptor: Metrics.name("chat_messages", "total", "Chat messages accepted."))
+        questions = registry.makeCounter(descriptor: Metrics.name("questions", "total", "Questions to the panel asked."))
+        upvotes = registry.makeCounter(descriptor: Metrics.name("upvotes", "total", "Upvotes added or taken back."))
         storeWrite = registry.makeDurationHistogram(
             descriptor: Metrics.name("store_write", "seconds", "Time to write and commit one group of records."),
             buckets: [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 private let systemRead = Glibc.read
@@ -6,8 +7,8 @@ import Darwin
 private let systemRead = Darwin.read
 #endif
 
-/// Maps request paths to files under the web root and files to content types.
-enum StaticFiles {
+/// Maps request paths to files under the web root (or built in) and files to content types.
+public enum StaticFiles {
     /// Files larger than this are not served (the pages are small; this is not a file server).
     static let maxFileBytes = 32 << 20
 
@@ -49,6 +50,27 @@ enum StaticFiles {
         case "webmanifest": return "application/manifest+json"
         default: return "application/octet-stream"
         }
+    }
+
+    /// The pages built into the binary (EmbeddedWeb), decoded once, by path relative to web/.
+    static let embedded: [String: [UInt8]] = EmbeddedWeb.files.mapValues { content in
+        switch content {
+        case let .text(text): Array(text.utf8)
+        case let .base64(text): Array(Data(base64Encoded: text) ?? Data())
+        }
+    }
+
+    /// The file at `relativePath`: under `root` when one is configured, else built in.
+    static func file(root: String?, relativePath: String) -> [UInt8]? {
+        guard let root else { return embedded[relativePath] }
+        return read(root: root, relativePath: relativePath)
+    }
+
+    /// Why `root` cannot be the web root (it has no index.html), or nil when it can.
+    public static func webRootProblem(_ root: String) -> String? {
+        read(root: root, relativePath: "index.html") == nil
+            ? "the web_root \(root) has no index.html; remove web_root to serve the pages built into the binary"
+            : nil
     }
 
     /// Reads a regular file whole; nil when it is missing, not a regular file, or too large.

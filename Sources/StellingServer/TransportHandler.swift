@@ -6,7 +6,8 @@ import StellingCore
 /// the service thread (directly from these methods, or from an actor whose executor is
 /// `WebSocketServer.loop`).
 public protocol TransportHandler: AnyObject {
-    /// A WebSocket connection completed its upgrade on `GET /ws`.
+    /// A WebSocket connection completed its upgrade on `GET /ws`. `peer` is the client's
+    /// address (behind a trusted proxy the one `X-Forwarded-For` names; TrustedProxies).
     func connectionOpened(_ id: ConnectionID, peer: String, origin: String?)
     /// One complete text message arrived: reassembled, valid UTF-8, within the size limit.
     func messageReceived(_ id: ConnectionID, text: [UInt8])
@@ -44,16 +45,20 @@ public struct HTTPRequest: Sendable, Equatable {
     public var host: String?
     /// Whether the request came over TLS (this server serves HTTPS).
     public var secure: Bool
+    /// The client's address (behind a trusted proxy the one `X-Forwarded-For` names), for
+    /// per-address rules; "unknown" when it could not be read.
+    public var clientAddress: String
 
     /// Makes a request value (the server builds these; tests may too).
     public init(method: String, path: String, query: String = "", authorization: String? = nil,
-                host: String? = nil, secure: Bool = false) {
+                host: String? = nil, secure: Bool = false, clientAddress: String = "unknown") {
         self.method = method
         self.path = path
         self.query = query
         self.authorization = authorization
         self.host = host
         self.secure = secure
+        self.clientAddress = clientAddress
     }
 }
 

@@ -6,8 +6,9 @@ public struct TransportOptions: Sendable, Equatable {
     public var host: String
     /// The TCP port; 0 picks a free one (read it back from `WebSocketServer.boundPort`). The default is 8080.
     public var port: Int
-    /// The folder the static web pages are served from. The default is "web".
-    public var webRoot: String
+    /// The folder the static web pages are served from; nil serves the pages built into the
+    /// binary (EmbeddedWeb). The default is nil.
+    public var webRoot: String?
     /// The WebSocket subprotocol; upgrades that offer none bind to it too. The default is "stelling.v1".
     public var subprotocol: String
     /// The largest client message, reassembled; a larger one closes the connection with 1009. The default is 8192.
@@ -38,6 +39,9 @@ public struct TransportOptions: Sendable, Equatable {
     public var requestHeadTimeoutSeconds: Int
     /// An idle keep-alive HTTP connection is closed after this long. The default is 5 s.
     public var httpIdleTimeoutSeconds: Int
+    /// Peers whose `X-Forwarded-For` names the client (reverse proxies). The default is
+    /// loopback only (127.0.0.0/8 and ::1).
+    public var trustedProxies: TrustedProxies
     /// Adds the Autobahn conformance echo endpoint `/echo` (docs/CONFORMANCE.md); only on a
     /// loopback host. The default is false.
     public var echoConformance: Bool
@@ -48,7 +52,7 @@ public struct TransportOptions: Sendable, Equatable {
     public init(
         host: String = "0.0.0.0",
         port: Int = 8080,
-        webRoot: String = "web",
+        webRoot: String? = nil,
         subprotocol: String = "stelling.v1",
         messageLimitBytes: Int = 8192,
         keepaliveSeconds: Int = 60,
@@ -62,6 +66,7 @@ public struct TransportOptions: Sendable, Equatable {
         maxConnectionsPerAddress: Int = 500,
         requestHeadTimeoutSeconds: Int = 10,
         httpIdleTimeoutSeconds: Int = 5,
+        trustedProxies: TrustedProxies = .loopback,
         echoConformance: Bool = false,
         eventLoop: EventLoop = .poll
     ) {
@@ -81,6 +86,7 @@ public struct TransportOptions: Sendable, Equatable {
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.requestHeadTimeoutSeconds = requestHeadTimeoutSeconds
         self.httpIdleTimeoutSeconds = httpIdleTimeoutSeconds
+        self.trustedProxies = trustedProxies
         self.echoConformance = echoConformance
         self.eventLoop = eventLoop
     }
@@ -114,6 +120,7 @@ extension TransportOptions {
                   allowedOrigins: configuration.allowedOrigins, tls: tls,
                   maxConnections: configuration.limits.maxConnections,
                   maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress,
+                  trustedProxies: (try? TrustedProxies(parsing: configuration.trustedProxies)) ?? .loopback,
                   echoConformance: echoConformance, eventLoop: configuration.eventLoop)
     }
 

@@ -67,13 +67,9 @@ public final class EventStore: @unchecked Sendable {
     ) throws(StoreError) {
         self.path = path
         let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty {
-            do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            } catch {
-                throw .cannotCreateFolder(path: folder, reason: error.localizedDescription)
-            }
-        }
+        // Owner only (0700 folders, a 0600 database whose mode SQLite gives its -wal and -shm).
+        try PrivateFiles.makeFolder(folder)
+        try PrivateFiles.createFile(path)
         var options = GRDB.Configuration()
         options.journalMode = .wal
         options.label = "stelling.store"
@@ -150,6 +146,9 @@ public final class EventStore: @unchecked Sendable {
 
     /// The highest sequence number known durable (0 before anything was written).
     public var durableSequence: UInt64 { locked { durable } }
+
+    /// Records appended and not yet durable (grows while writes fail, e.g. on a full disk).
+    public var backlog: Int { locked { Int(nextSequence - 1 - durable) } }
 
     /// The highest sequence number handed out (0 before anything was appended or stored).
     public var lastSequence: UInt64 { locked { nextSequence - 1 } }

@@ -53,6 +53,10 @@ enum AnalysisReport {
         var title, reading, map, mapLabel, noCamps, camp, people, consensusRanking, divisivenessRanking: String
         var consensus, divisiveness, agrees, disagrees, ofCamp, noRepresentative, campsByGroup, group, noAnalysis: String
         var axisNote: String
+        var smallGroupsNote: String
+
+        /// The note under the camps × groups table when small groups are withheld.
+        func smallGroups(_ minimum: Int) -> String { smallGroupsNote.replacingOccurrences(of: "{n}", with: String(minimum)) }
 
         static let dutch = Labels(
             title: "Analyse: waar de zaal het eens is en waar het verdeeld is", reading: "In gewone woorden",
@@ -63,7 +67,8 @@ enum AnalysisReport {
             consensus: "Overeenstemming", divisiveness: "Verdeeldheid", agrees: "eens", disagrees: "oneens",
             ofCamp: "van het kamp", noRepresentative: "Geen stelling onderscheidt dit kamp duidelijk.",
             campsByGroup: "Kampen per groep", group: "Groep", noAnalysis: "Nog geen stemmen om te analyseren.",
-            axisNote: "De assen hebben geen vaste betekenis: ze volgen de grootste verschillen in het stemgedrag.")
+            axisNote: "De assen hebben geen vaste betekenis: ze volgen de grootste verschillen in het stemgedrag.",
+            smallGroupsNote: "Groepen met minder dan {n} geanalyseerde deelnemers staan er niet uitgesplitst in, en een kamp met minder dan {n} deelnemers uit een groep toont geen aantal (privacy).")
 
         static let english = Labels(
             title: "Analysis: where the room agrees and where it splits", reading: "In plain words",
@@ -74,7 +79,8 @@ enum AnalysisReport {
             consensus: "Consensus", divisiveness: "Divisiveness", agrees: "agrees", disagrees: "disagrees",
             ofCamp: "of the camp", noRepresentative: "No statement clearly sets this camp apart.",
             campsByGroup: "Camps by group", group: "Group", noAnalysis: "No votes to analyse yet.",
-            axisNote: "The axes have no fixed meaning: they follow the largest differences in how people voted.")
+            axisNote: "The axes have no fixed meaning: they follow the largest differences in how people voted.",
+            smallGroupsNote: "Groups with fewer than {n} analysed participants are not broken down, and a camp with fewer than {n} of a group shows no count (privacy).")
     }
 
     /// The SVG shape of camp `index` (or a grey circle without a camp) centred at (x, y).
@@ -101,7 +107,9 @@ enum AnalysisReport {
     /// The opinion map as one SVG element without script: a dot per participant, shaped and
     /// coloured by camp, each camp's letter at its centre, and a legend.
     static func map(_ analysis: Analysis, ariaLabel: String, campWord: String, peopleWord: String) -> String {
-        let width = 640.0, height = 400.0, margin = 24.0, legend = 28.0
+        // The legend: three camps a row above the map.
+        let legendRows = max(1, (analysis.opinionGroups.count + 2) / 3)
+        let width = 640.0, margin = 24.0, legend = 8.0 + 22.0 * Double(legendRows), height = 372.0 + legend
         let xs = analysis.participants.map(\.x), ys = analysis.participants.map(\.y)
         let spanX = max((xs.max() ?? 0) - (xs.min() ?? 0), 1e-9), spanY = max((ys.max() ?? 0) - (ys.min() ?? 0), 1e-9)
         let scale = min((width - 2 * margin) / spanX, (height - legend - 2 * margin) / spanY)
@@ -111,15 +119,19 @@ enum AnalysisReport {
         let index = Dictionary(uniqueKeysWithValues: analysis.opinionGroups.enumerated().map { ($1.id, $0) })
         var svg = "<svg class=\"opinion-map\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(ReportHTML.escape(ariaLabel))\">\n"
         svg += "<rect x=\"0.5\" y=\"\(Int(legend)).5\" width=\"\(Int(width) - 1)\" height=\"\(Int(height - legend) - 1)\" fill=\"none\" stroke=\"#d0d0d0\"/>\n"
-        for point in analysis.participants {
-            svg += marker(point.opinionGroup.flatMap { index[$0] }, x: px(point.x), y: py(point.y))
+        for (i, point) in analysis.participants.enumerated() {
+            // People who voted exactly alike share a place: a small fixed offset (at most 3 units) keeps them visible.
+            let jx = (Double((UInt64(i) &* 2_654_435_761) % 1000) / 1000 - 0.5) * 6
+            let jy = (Double((UInt64(i) &* 40503 &+ 7919) % 1000) / 1000 - 0.5) * 6
+            svg += marker(point.opinionGroup.flatMap { index[$0] }, x: round1((Double(px(point.x)) ?? 0) + jx),
+                          y: round1((Double(py(point.y)) ?? 0) + jy))
         }
         svg += "\n"
         for (i, group) in analysis.opinionGroups.enumerated() {
             svg += "<text x=\"\(px(group.centre.x))\" y=\"\(py(group.centre.y))\" font-size=\"20\" font-weight=\"700\" text-anchor=\"middle\" stroke=\"#ffffff\" stroke-width=\"4\" paint-order=\"stroke\">\(group.id)</text>"
-            let lx = 8.0 + Double(i) * 125
-            svg += marker(i, x: round1(lx + 6), y: "12", size: 5)
-            svg += "<text x=\"\(round1(lx + 16))\" y=\"17\">\(ReportHTML.escape(campWord)) \(group.id) (\(group.size) \(ReportHTML.escape(peopleWord)))</text>\n"
+            let lx = 8.0 + Double(i % 3) * 210, ly = 12.0 + 22.0 * Double(i / 3)
+            svg += marker(i, x: round1(lx + 6), y: round1(ly), size: 5)
+            svg += "<text x=\"\(round1(lx + 16))\" y=\"\(round1(ly + 5))\">\(ReportHTML.escape(campWord)) \(group.id) (\(group.size) \(ReportHTML.escape(peopleWord)))</text>\n"
         }
         return svg + "</svg>\n"
     }
@@ -146,7 +158,8 @@ extension ExportSnapshot {
             value.map { "\(Int(($0 * 100).rounded()))%" } ?? "–"
         }
         html += "<h3>\(labels.reading)</h3>\n<ul class=\"reading\">\n"
-        for line in analysis.reading(language: language) { html += "<li>\(ReportHTML.escape(line))</li>\n" }
+        let minimum = configuration.privacy.minGroupSize
+        for line in analysis.reading(language: language, minimumGroupSize: minimum) { html += "<li>\(ReportHTML.escape(line))</li>\n" }
         html += "</ul>\n"
 
         html += "<h3>\(labels.map)</h3>\n"
@@ -184,23 +197,29 @@ extension ExportSnapshot {
             html += "<h3>\(labels.campsByGroup)</h3>\n<table class=\"camps-by-group\">\n<thead><tr><th>\(labels.group)</th>"
             for group in analysis.opinionGroups { html += "<th>\(labels.camp) \(group.id)</th>" }
             html += "</tr></thead>\n<tbody>\n"
-            // privacy.min_group_size: a cell with fewer people shows "< N" (docs/PRIVACY.md).
-            let minimum = configuration.privacy.minGroupSize
-            var withheldAny = false
+            // privacy.min_group_size (docs/PRIVACY.md): a group with fewer members analysed shows
+            // "< N" for the whole row, as the per-statement tables do; in a larger group a camp
+            // cell under the minimum shows "< N" too (a lone one with the next smallest).
+            var withheld = false
             for (index, name) in analysis.configuredGroups.enumerated() {
                 html += "<tr><td>\(ReportHTML.escape(name))</td>"
-                let withheld = AnalysisReport.withheld(analysis.opinionGroups.map { $0.byGroup[index].count }, minimum: minimum)
-                withheldAny = withheldAny || !withheld.isEmpty
+                let members = analysis.opinionGroups.reduce(0) { $0 + $1.byGroup[index].count }
+                if members > 0, members < minimum {
+                    // As the per-statement tables do: a small group's camps could point to its members.
+                    withheld = true
+                    html += "<td colspan=\"\(analysis.opinionGroups.count)\">&lt; \(minimum)</td></tr>\n"
+                    continue
+                }
+                let small = AnalysisReport.withheld(analysis.opinionGroups.map { $0.byGroup[index].count }, minimum: minimum)
+                withheld = withheld || !small.isEmpty
                 for (camp, group) in analysis.opinionGroups.enumerated() {
                     let share = group.byGroup[index]
-                    html += withheld.contains(camp) ? "<td>&lt; \(minimum)</td>" : "<td>\(share.count) (\(percent(share.share)))</td>"
+                    html += small.contains(camp) ? "<td>&lt; \(minimum)</td>" : "<td>\(share.count) (\(percent(share.share)))</td>"
                 }
                 html += "</tr>\n"
             }
             html += "</tbody>\n</table>\n"
-            if withheldAny {
-                html += "<p class=\"meta\">\(ReportHTML.Labels.forLanguage(language).smallGroups(minimum))</p>\n"
-            }
+            if withheld { html += "<p class=\"meta\">\(ReportHTML.escape(labels.smallGroups(minimum)))</p>\n" }
         }
         return html + "</section>\n"
     }

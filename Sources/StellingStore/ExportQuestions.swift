@@ -4,7 +4,8 @@ import StellingCore
 /// report.html's questions section (docs/EXPORTS.md).
 extension ExportSnapshot {
     /// questions.csv: `id, at, participant, name, text, upvotes, state, answered_at`, in order of
-    /// asking; `participant` and `name` empty for anonymous questions (PROTOCOL.md, Revision 2).
+    /// asking; `participant` and `name` empty for anonymous questions (PROTOCOL.md, Revision 2),
+    /// `name` also empty unless the export was asked for names (`?names=1`).
     func questionsCSV() -> [UInt8] {
         var csv = CSVWriter()
         csv.row(["id", "at", "participant", "name", "text", "upvotes", "state", "answered_at"])
@@ -16,7 +17,8 @@ extension ExportSnapshot {
         return csv.bytes
     }
 
-    /// session.json's `questions`: every question with its asker unless anonymous.
+    /// session.json's `questions`: every question with its asker unless anonymous (the name only
+    /// with names, else `null`, like `participants[].name`).
     func writeQuestions(into json: inout JSONWriter) {
         json.key("questions")
         json.beginArray()
@@ -28,7 +30,10 @@ extension ExportSnapshot {
             if question.anonymous {
                 json.null()
             } else {
-                json.beginObject(); json.field("id", question.asker.rawValue); json.field("name", names ? question.name : nil); json.endObject()
+                json.beginObject()
+                json.field("id", question.asker.rawValue)
+                json.field("name", names ? question.name : nil)
+                json.endObject()
             }
             json.key("anonymous"); json.bool(question.anonymous)
             json.field("text", question.text)

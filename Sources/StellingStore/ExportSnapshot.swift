@@ -34,8 +34,9 @@ struct ExportSnapshot: Sendable {
     var joinedAt: [ParticipantID: Instant] = [:]
     /// Each statement's final votes by participant.
     var finalVotes: [StatementID: [ParticipantID: FinalVote]] = [:]
-    /// The latest `present` any record about the statement carried (shown, voting changed).
-    var latestPresent: [StatementID: Int] = [:]
+    /// The largest `present` recorded while the statement's voting was open: when it was
+    /// shown, when its voting opened or closed, and when another statement replaced it.
+    var mostPresent: [StatementID: Int] = [:]
     /// Each statement's accepted votes in order, for the chart of how the vote moved.
     var timeline: [StatementID: [VoteStep]] = [:]
     /// Statements whose ballot was sealed (`privacy.ballot: secret`): counts only.
@@ -83,6 +84,8 @@ struct ExportSnapshot: Sendable {
     /// Applies one record to the room and keeps what the room does not: vote times, join order,
     /// the timeline and the latest `present` per statement.
     mutating func fold(_ record: Record, sequence: UInt64) {
+        // The statement an incoming `statementShown` closes, before the room moves on.
+        let leaving = room.votingOpen ? room.currentStatement : nil
         room.apply(record)
         switch record {
         case let .participantJoined(id, _, _, _, at):
@@ -95,8 +98,11 @@ struct ExportSnapshot: Sendable {
             let previous = finalVotes[statement]?[participant]?.choice
             finalVotes[statement, default: [:]][participant] = FinalVote(choice: choice, at: at, sequence: sequence)
             timeline[statement, default: []].append(VoteStep(at: at, from: previous, to: choice))
-        case let .statementShown(statement, _, present), let .votingChanged(statement, _, _, present):
-            latestPresent[statement] = present
+        case let .statementShown(statement, _, present):
+            mostPresent[statement] = max(mostPresent[statement] ?? 0, present)
+            if let leaving, leaving != statement { mostPresent[leaving] = max(mostPresent[leaving] ?? 0, present) }
+        case let .votingChanged(statement, _, _, present):
+            mostPresent[statement] = max(mostPresent[statement] ?? 0, present)
         case let .ballotSealed(statement, _):
             // A secret ballot keeps only counts: no votes, no timeline to show.
             sealed.insert(statement)
@@ -114,13 +120,14 @@ struct ExportSnapshot: Sendable {
         room.votingOpen && room.currentStatement == statement.id
     }
 
-    /// The participants present for the statement's turnout: when voting last closed, or the
-    /// latest value recorded for it while open (the store does not see live presence); `nil` for
-    /// a statement never shown.
+    /// The participants present while the statement's voting was open, the base of its
+    /// turnout (docs/EXPORTS.md, Turnout): the most recorded present at any moment voting
+    /// opened or closed, and at least everyone who voted (a voter was present), so turnout never
+    /// exceeds 100%. From the records alone, so the same on every export. `nil` for a
+    /// statement never shown.
     func present(for statement: StatementState) -> Int? {
         guard statement.openedAt != nil else { return nil }
-        if isOpen(statement) { return latestPresent[statement.id] }
-        return statement.presentAtClose ?? latestPresent[statement.id]
+        return max(mostPresent[statement.id] ?? 0, statement.counts.total)
     }
 
     /// The final votes on a statement in the order they were cast.

@@ -79,20 +79,13 @@ public struct Exporter: Sendable {
         return "text/html; charset=utf-8"
     }
 
-    /// Writes every export into `directory` (made if needed), each file replaced atomically.
+    /// Writes every export into `directory` (made if needed, 0700), each file replaced
+    /// atomically and readable by its owner only (0600), whatever the umask.
     public func writeAll(to directory: String) throws(StoreError) {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .cannotCreateFolder(path: directory, reason: error.localizedDescription)
-        }
+        try PrivateFiles.makeFolder(directory)
         for name in Exporter.fileNames {
             let path = (directory as NSString).appendingPathComponent(name)
-            do {
-                try Data(file(named: name) ?? []).write(to: URL(fileURLWithPath: path), options: .atomic)
-            } catch {
-                throw .cannotWrite(path: path, reason: error.localizedDescription)
-            }
+            try PrivateFiles.write(file(named: name) ?? [], to: path)
         }
     }
 }

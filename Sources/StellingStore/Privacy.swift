@@ -17,7 +17,7 @@ public enum Privacy {
                        arguments: [id.rawValue])
         try db.execute(sql: "UPDATE record SET name = '', text = ?, flag = 1 WHERE kind = 'chat_posted' AND participant = ?",
                        arguments: [Room.erasedText, id.rawValue])
-        // Revision 2's questions: the text replaced, the name gone (the replayed erasure dismisses them).
+        // Revision 2: their questions keep their place and upvotes, not their text or name.
         try db.execute(sql: "UPDATE record SET name = '', text = ? WHERE kind = 'question_asked' AND participant = ?",
                        arguments: [Room.erasedText, id.rawValue])
         // Every other kind that names a participant (votes, mutes, and any added later) keeps
@@ -139,7 +139,8 @@ public enum Privacy {
                 }
                 let leftOver = try Int.fetchOne(db, sql: """
                     SELECT count(*) FROM record WHERE (name IS NOT NULL AND name != '') OR (token_hash IS NOT NULL AND token_hash != '')
-                        OR (kind IN ('chat_posted', 'question_asked') AND text != '') OR (participant IS NOT NULL AND substr(participant, 1, 1) != 'x')
+                        OR (kind IN ('chat_posted', 'question_asked') AND text != '')
+                        OR (participant IS NOT NULL AND substr(participant, 1, 1) != 'x')
                     """) ?? 0
                 guard leftOver > 0 else { return PurgeSummary(participants: 0, messages: 0, purged: false) }
                 let ids = try String.fetchAll(db, sql: "SELECT DISTINCT participant FROM record WHERE participant IS NOT NULL")

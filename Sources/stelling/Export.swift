@@ -12,7 +12,7 @@ struct Export: ParsableCommand {
     @Option(name: .long, help: "The folder to write the exports into (made when missing).")
     var out: String
 
-    @Flag(name: .long, help: "Writes participants' names into chat.csv, session.json and report.html (without it: ids only).")
+    @Flag(name: .long, help: "Writes participants' names into chat.csv, questions.csv, session.json and report.html (without it: ids only).")
     var withNames = false
 
     func run() throws {

@@ -59,6 +59,12 @@ struct Load: ParsableCommand {
     @Option(name: .long, help: "Local addresses to connect from, e.g. 127.0.0.1-127.0.0.8 or 127.0.0.1,127.0.0.2.")
     var sourceAddresses: String?
 
+    @Option(name: .long, help: "Retry joins refused with rate_limited: page (the web page's jittered backoff) or immediate (a flood). Default: fail them.")
+    var retryJoins: String?
+
+    @Option(name: .long, help: "Seconds over which the joins start, evenly (a rush at the hour). Default: all at once.")
+    var spread: Double = 0
+
     @Flag(name: .long, help: "Print one line of JSON with every figure instead of the summary.")
     var json = false
 
@@ -90,6 +96,13 @@ struct Load: ParsableCommand {
         options.allowRemote = allowRemote
         options.flood = flood
         options.napMicroseconds = nap
+        options.spread = spread
+        if let retryJoins {
+            guard let retry = JoinRetry(rawValue: retryJoins) else {
+                throw ValidationError("--retry-joins must be one of: \(JoinRetry.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            options.joinRetry = retry
+        }
         if let sourceAddresses {
             guard let addresses = LoadOptions.parseAddresses(sourceAddresses) else {
                 throw ValidationError("--source-addresses must be IPv4 addresses like 127.0.0.1-127.0.0.8 or a comma-separated list")

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import StellingCore
 import StellingServer
+import StellingStore
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,12 +51,26 @@ struct Serve: ParsableCommand {
             "address": "\(configuration.host):\(running.port)", "config": "\(config)",
             "database": "\(configuration.database)", "participants": "\(base)/", "screen": "\(base)/screen",
         ]
+        metadata["moderator"] = "\(base)/moderator"
         if generatedKey {
-            // Printed once, so the organiser can open the console; the key sits in the URL's
-            // fragment, which browsers never send to a server.
-            metadata["moderator"] = "\(base)/moderator#key=\(configuration.moderatorKey!)"
-        } else {
-            metadata["moderator"] = "\(base)/moderator"
+            // Never in the log (a journal keeps logs for months): on the terminal when there is
+            // one, else in a file only the owner can read. The key sits in the URL's fragment,
+            // which browsers never send to a server.
+            let console = "\(base)/moderator#key=\(configuration.moderatorKey!)"
+            if isatty(STDOUT_FILENO) != 0 {
+                print("Moderator console (this key was made for this run): \(console)")
+            } else {
+                let path = configuration.database + ".moderator-key"
+                do {
+                    try PrivateFiles.write(Array("\(configuration.moderatorKey!)\n\(console)\n".utf8), to: path)
+                    metadata["moderator.key_file"] = "\(path)"
+                } catch {
+                    logger.critical("the generated moderator key could not be written", metadata: ["error": "\(error)"])
+                    running.stop()
+                    running.waitUntilStopped()
+                    throw ExitCode.failure
+                }
+            }
         }
         logger.info("stelling started", metadata: metadata)
         running.waitUntilStopped()

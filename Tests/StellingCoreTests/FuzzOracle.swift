@@ -460,7 +460,7 @@ struct RoomDriver {
         let deliveries = carryOut(room.tick(now: clock), sender: nil)
         for delivery in deliveries {
             switch delivery.event {
-            case .presence, .tally: break
+            case .presence, .tally, .upvotes: break
             default: report("tick sent \(delivery.event)")
             }
         }
@@ -588,6 +588,9 @@ struct RoomDriver {
         if replayed.chat != room.chat { report("replay: chat differs") }
         if replayed.currentState != room.currentState { report("replay: current \(String(describing: replayed.currentState)) != \(String(describing: room.currentState))") }
         if replayed.announcement != room.announcement { report("replay: announcement differs") }
+        if replayed.questions != room.questions { report("replay: questions differ") }
+        if replayed.chatMode != room.chatMode { report("replay: chat mode differs") }
+        if replayed.questionsOpen != room.questionsOpen { report("replay: questions open differs") }
     }
 
     // MARK: Internals
@@ -664,6 +667,26 @@ struct RoomDriver {
                text.unicodeScalars.elementsEqual(message.text.unicodeScalars) {} else { report("chat text changed on the wire: \(message)") }
         case let .presence(present):
             if present != room.present { report("presence \(present) but \(room.present) present") }
+        case let .question(view):
+            // Revision 2: who may see a question, and its asker.
+            let role = room.role(of: delivery.to)
+            let me = room.identity(of: delivery.to)
+            switch view {
+            case let .whole(question, showAsker):
+                let privileged = role == .moderator || (role == .participant && me == question.asker)
+                if !question.state.isPublic, !privileged { report("\(delivery.to) got \(question.state) \(question.id) whole") }
+                if showAsker, !privileged, question.anonymous { report("\(delivery.to) saw the asker of anonymous \(question.id)") }
+                if case .object(let wire)? = fields["question"], question.anonymous, !privileged, wire["from"] != .null {
+                    report("anonymous \(question.id) encodes a from to \(delivery.to)")
+                }
+            case let .dismissed(id):
+                if role == .moderator { report("moderator got the dismissed stub of \(id)") }
+            }
+        case let .upvotes(counts):
+            for count in counts {
+                guard let number = count.question.number, number <= room.questions.count else { report("upvotes of unknown \(count.question)"); continue }
+                if !room.questions[number - 1].state.isPublic { report("upvotes of \(room.questions[number - 1].state) \(count.question)") }
+            }
         default: break
         }
         if room.role(of: delivery.to) == nil, delivery.event.ref == nil, delivery.event.errorCode == nil {
@@ -700,6 +723,14 @@ struct RoomDriver {
                 report("tally of \(statement.id) is \(tally)")
             }
         }
+        // Revision 2: counts equal the upvoters, nobody upvotes their own question, at most one is live.
+        for (index, question) in room.questions.enumerated() {
+            let upvoters = room.upvoters(of: question.id)
+            if question.upvotes != upvoters.count { report("\(question.id) shows \(question.upvotes) of \(upvoters.count)") }
+            if upvoters.contains(question.asker) { report("\(question.asker) upvotes their own \(question.id)") }
+            if question.id != QuestionID(number: index + 1) { report("question \(index) is \(question.id)") }
+        }
+        if room.questions.filter({ $0.state == .live }).count > 1 { report("more than one live question") }
         // Ids and groups in the state and in the records are spelled exactly as the room made them
         // (Swift's String == is canonical equivalence; storage and exports compare bytes).
         for (id, participant) in room.participants {

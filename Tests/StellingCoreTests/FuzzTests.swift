@@ -111,6 +111,14 @@ import Testing
         #expect(driver.records.contains { if case .messageHidden = $0 { true } else { false } })
         #expect(driver.records.contains { if case .participantMuted = $0 { true } else { false } })
         #expect(driver.records.contains { if case .resultsRevealed = $0 { true } else { false } })
+        // Revision 2.
+        #expect(driver.room.questions.count > 3)
+        #expect(driver.records.contains { if case .questionUpvoted = $0 { true } else { false } })
+        #expect(driver.records.contains { if case .questionStateSet(_, .live, _) = $0 { true } else { false } })
+        #expect(driver.records.contains { if case .questionStateSet(_, .answered, _) = $0 { true } else { false } }
+            || driver.records.contains { if case .questionStateSet(_, .dismissed, _) = $0 { true } else { false } })
+        #expect(driver.records.contains { if case .chatModeSet(.slow, _) = $0 { true } else { false } })
+        #expect(driver.records.contains { if case .questionsOpened = $0 { true } else { false } })
     }
 
     /// Each seed from a connection in each state: not joined, participant, moderator, screen.
@@ -164,6 +172,8 @@ struct Script {
     /// Weighted: votes and chat are what a room mostly hears.
     static let requestTypes = Array(repeating: "vote", count: 8) + Array(repeating: "chat", count: 5)
         + ["next", "goto", "close", "open", "open", "reveal", "reveal", "add", "hide", "hide", "mute", "mute", "announce", "erase", "dance"]
+        // Revision 2.
+        + ["ask", "ask", "ask", "upvote", "upvote", "upvote", "upvote", "chat_mode", "questions", "question_state", "question_state"]
 
     mutating func step(_ driver: inout RoomDriver) {
         if driver.open.count > 40 { driver.disconnect(random.pick(driver.open)); return }
@@ -192,7 +202,8 @@ struct Script {
 
     /// Mostly a connection whose role may send this type, sometimes any.
     mutating func sender(for type: String, _ driver: RoomDriver) -> ConnectionID {
-        let wanted: Role = ["chat", "vote"].contains(type) ? (type == "chat" && random.chance(20) ? .moderator : .participant) : .moderator
+        let wanted: Role = ["chat", "vote", "ask", "upvote"].contains(type)
+            ? (type == "chat" && random.chance(20) ? .moderator : .participant) : .moderator
         let fitting = driver.open.filter { driver.room.role(of: $0) == wanted }
         return !fitting.isEmpty && random.chance(80) ? random.pick(fitting) : random.pick(driver.open)
     }
@@ -238,6 +249,23 @@ struct Script {
             }
         }
         switch type {
+        case "ask":
+            if random.chance(90) { json.field("text", random.pick(Script.texts + [String(repeating: "v", count: 301), "Waarom?"])) }
+            if random.chance(60) { json.key("anonymous"); json.bool(random.chance(50)) }
+        case "upvote", "question_state":
+            if random.chance(95) {
+                let count = room.questions.count
+                json.field("question", random.chance(85) ? "q\(random.below(count + 2))" : random.pick(["x", "Q1", "q01", ""]))
+            }
+            if type == "upvote", random.chance(50) { json.key("up"); json.bool(random.chance(70)) }
+            if type == "question_state", random.chance(95) {
+                json.field("state", random.pick(["open", "live", "live", "answered", "dismissed", "pending", "gone"]))
+            }
+        case "chat_mode":
+            if random.chance(95) { json.field("mode", random.pick(["open", "open", "slow", "slow", "closed", "fast"])) }
+            if random.chance(60) { json.field("seconds", random.pick([5, 30, 600, 4, 601, 0])) }
+        case "questions":
+            if random.chance(90) { json.key("open"); json.bool(random.chance(60)) }
         case "chat", "add", "announce":
             if random.chance(90) {
                 if random.chance(95) { json.field("text", random.pick(Script.texts)) } else { json.key("text"); json.integer(5) }

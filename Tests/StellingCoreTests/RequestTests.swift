@@ -136,6 +136,6 @@ import Testing
             #expect(fields["ref"] == .string("x"))
             #expect(fields["message"] != nil)
         }
-        #expect(ErrorCode.allCases.count == 21) // 17 of version 1, 4 of Revision 2
+        #expect(ErrorCode.allCases.count == 22) // 17 of version 1, 4 of Revision 2, unavailable
     }
 }

@@ -76,7 +76,7 @@ struct LoadScenarioTests {
     }
 
     @Test func chatBeyondTheServersRateLimitFailsItsCheck() throws {
-        let server = try StellingTestServer(limits: Limits(chatBurst: 1, chatPerSecond: 0.5, joinBurst: 100_000))
+        let server = try StellingTestServer(limits: Limits(chatBurst: 1, chatPerSecond: 0.5, joinBurst: 100_000, joinBurstTotal: 100_000))
         var options = server.options(clients: 20)
         options.senders = 1
         options.rate = 10

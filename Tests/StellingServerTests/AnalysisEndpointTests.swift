@@ -3,6 +3,7 @@ import StellingCore
 import StellingLoad
 import StellingStore
 import Testing
+@testable import StellingServer
 
 /// `GET /analysis.json` (issue 15) on a real server, and `stelling analyse` on its database.
 @Suite(.timeLimit(.minutes(2)), .serialized)
@@ -71,5 +72,28 @@ struct AnalysisEndpointTests {
         #expect(text.output.contains("Alle groepen eens over “Iedereen eens”."))
         let missing = try CommandLineTests.run(["analyse", "--database", server.folder.appendingPathComponent("none.sqlite").path])
         #expect(missing.status != 0 && missing.output.contains("no database"))
+    }
+
+    @Test func theBenchmarkAnalysesMadeUpVotesAndMistakesAreClear() throws {
+        let bench = try CommandLineTests.run(["analyse", "--bench", "--participants", "300", "--statements", "8", "--runs", "1"])
+        #expect(bench.status == 0, "\(bench.output)")
+        #expect(bench.output.contains("analysis of 300 participants x 8 statements") && bench.output.contains("camps found: A "))
+        let none = try CommandLineTests.run(["analyse"])
+        #expect(none.status != 0 && none.output.contains("--database"))
+        let language = try CommandLineTests.run(["analyse", "--database", "x.sqlite", "--language", "de"])
+        #expect(language.status != 0 && language.output.contains("--language must be nl or en"))
+    }
+
+    @Test func anAnswerIsReusedOnlyWhileNothingNewIsDurable() {
+        let cache = AnalysisResponseCache()
+        let first = HTTPResponse.text("first"), second = HTTPResponse.text("second")
+        #expect(cache.response(for: "/a.sqlite", at: 5) == nil)
+        cache.keep(first, for: "/a.sqlite", at: 5)
+        #expect(cache.response(for: "/a.sqlite", at: 5) == first)
+        #expect(cache.response(for: "/a.sqlite", at: 6) == nil, "a new record: analyse again")
+        #expect(cache.response(for: "/b.sqlite", at: 5) == nil, "another database")
+        cache.keep(second, for: "/a.sqlite", at: 7)
+        cache.keep(first, for: "/a.sqlite", at: 6)
+        #expect(cache.response(for: "/a.sqlite", at: 7) == second, "a slower, older answer does not replace a newer one")
     }
 }

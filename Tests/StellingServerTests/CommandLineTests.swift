@@ -114,7 +114,7 @@ struct CommandLineTests {
         #expect(!run.output.contains("Fatal error"))
     }
 
-    @Test func serveMakesAKeyPrintsTheModeratorURLAndStopsGracefullyOnSIGTERM() throws {
+    @Test func serveMakesAKeyWritesItToAPrivateFileAndStopsGracefullyOnSIGTERM() throws {
         let folder = try Self.temporaryFolder()
         let config = folder.appendingPathComponent("event.yaml")
         let port = try freePort()
@@ -132,7 +132,7 @@ struct CommandLineTests {
         try process.run()
         defer { if process.isRunning { process.terminate() } }
 
-        // The start line carries the generated key once, in the URL's fragment.
+        // Without a terminal the generated key goes to a file beside the database, named in the log.
         var output = ""
         let deadline = Date().addingTimeInterval(20)
         while !output.contains("stelling started"), deadline.timeIntervalSinceNow > 0 {
@@ -140,8 +140,11 @@ struct CommandLineTests {
             if chunk.isEmpty { break }
             output += String(decoding: chunk, as: UTF8.self)
         }
-        let key = try #require(output.range(of: "#key=").map { String(output[$0.upperBound...].prefix { !$0.isWhitespace }) })
+        let keyFile = folder.appendingPathComponent("data/stelling.sqlite.moderator-key").path
+        #expect(output.contains(keyFile))
+        let key = try #require(try String(contentsOfFile: keyFile, encoding: .utf8).split(separator: "\n").first.map(String.init))
         #expect(key.count >= 32)
+        #expect(!output.contains(key))
 
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }

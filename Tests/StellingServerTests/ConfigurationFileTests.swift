@@ -43,7 +43,7 @@ struct ShippedConfigurationTests {
         #expect(configuration.moderatorKey == nil)
         #expect(configuration.port == 8080)
         #expect(configuration.language == "nl")
-        #expect(configuration.webRoot == "web")
+        #expect(configuration.webRoot == nil)
         #expect(configuration.database == repositoryRoot.appendingPathComponent("config/data/stelling.sqlite").path)
         #expect(configuration.limits == Limits())
     }
@@ -182,9 +182,9 @@ struct ConfigurationFileTests {
     }
 
     @Test(arguments: [
-        ([:], "in-the-file-key", "in-the-file-key"),
-        (["STELLING_MODERATOR_KEY": "from-the-environment"], "in-the-file-key", "from-the-environment"),
-        (["STELLING_MODERATOR_KEY": ""], "in-the-file-key", "in-the-file-key"),
+        ([:], "in-the-file-key-0", "in-the-file-key-0"),
+        (["STELLING_MODERATOR_KEY": "from-the-environment"], "in-the-file-key-0", "from-the-environment"),
+        (["STELLING_MODERATOR_KEY": ""], "in-the-file-key-0", "in-the-file-key-0"),
         (["STELLING_MODERATOR_KEY": "from-the-environment"], nil, "from-the-environment"),
         ([:], nil, nil),
     ] as [([String: String], String?, String?)])
@@ -200,6 +200,20 @@ struct ConfigurationFileTests {
             yaml: "title: T\nmoderator_key: change-me\n",
             environment: ["STELLING_MODERATOR_KEY": "a-long-enough-key"])
         #expect(configuration.moderatorKey == "a-long-enough-key")
+    }
+
+    @Test func thePlaceholderKeyInTheEnvironmentIsAnError() throws {
+        let error = try #require(problems("title: T\n", environment: ["STELLING_MODERATOR_KEY": "change-me-to-a-long-random-key"]))
+        #expect(error.problems.map(\.path) == ["STELLING_MODERATOR_KEY"])
+        #expect(error.problems.first?.message.contains("placeholder") == true)
+    }
+
+    @Test func trustedProxiesAreReadWithLoopbackAsTheDefault() throws {
+        #expect(try ConfigurationFile.parse(yaml: "title: T\n", environment: [:]).trustedProxies == ["127.0.0.0/8", "::1"])
+        let configuration = try ConfigurationFile.parse(yaml: "title: T\ntrusted_proxies: [10.0.0.0/8, \"fd00::/8\"]\n", environment: [:])
+        #expect(configuration.trustedProxies == ["10.0.0.0/8", "fd00::/8"])
+        #expect(TransportOptions(configuration: configuration).trustedProxies == (try TrustedProxies(parsing: ["10.0.0.0/8", "fd00::/8"])))
+        #expect(try ConfigurationFile.parse(yaml: "title: T\ntrusted_proxies: []\n", environment: [:]).trustedProxies == [])
     }
 
     @Test func aShortKeyInTheEnvironmentIsAnError() throws {
@@ -271,7 +285,7 @@ struct ConfigurationFileTests {
         try "title: T\ndatabase: data/event.sqlite\n".write(to: file, atomically: true, encoding: .utf8)
         let configuration = try ConfigurationFile.load(path: file.path, environment: [:])
         #expect(configuration.database == folder.appendingPathComponent("data/event.sqlite").path)
-        #expect(configuration.webRoot == "web")
+        #expect(configuration.webRoot == nil)
 
         try "title: T\ndatabase: /tmp/elsewhere.sqlite\n".write(to: file, atomically: true, encoding: .utf8)
         #expect(try ConfigurationFile.load(path: file.path, environment: [:]).database == "/tmp/elsewhere.sqlite")
@@ -481,9 +495,17 @@ struct ConfigurationErrorTests {
                   yaml: "title: T\nevent_loop: epoll\n",
                   kind: .invalidValue, path: "event_loop", line: 2, message: "expected poll, libev or libuv, got 'epoll'"),
         ErrorCase(name: "a short moderator key",
-                  yaml: "title: T\nmoderator_key: change-me\n",
+                  yaml: "title: T\nmoderator_key: fifteen-chars-x\n",
                   kind: .invalidValue, path: "moderator_key", line: 2,
-                  message: "shorter than 12 characters", hint: "leave it out so that the server makes one"),
+                  message: "shorter than 16 characters", hint: "leave it out so that the server makes one"),
+        ErrorCase(name: "the documentation's placeholder key",
+                  yaml: "title: T\nmoderator_key: change-me-to-a-long-random-key\n",
+                  kind: .invalidValue, path: "moderator_key", line: 2,
+                  message: "the documentation's placeholder", hint: "leave it out so that the server makes one"),
+        ErrorCase(name: "a trusted proxy that is no address",
+                  yaml: "title: T\ntrusted_proxies: [127.0.0.1, nginx]\n",
+                  kind: .invalidValue, path: "trusted_proxies[1]", line: 2,
+                  message: "expected an IP address or CIDR range, got 'nginx'", hint: "10.0.0.0/8"),
         ErrorCase(name: "a programme line without item",
                   yaml: "title: T\nprogramme:\n  - time: \"14:00\"\n",
                   kind: .missingKey, path: "programme[0].item", line: 3, message: "the item is missing"),

@@ -22,6 +22,7 @@ struct DurabilityTests {
           vote_burst: 100
           votes_per_second: 100
           join_burst: 5000
+          join_burst_total: 5000
           max_connections_per_address: 5000
         """
 

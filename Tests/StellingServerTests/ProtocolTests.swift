@@ -339,3 +339,29 @@ struct ProtocolTests {
         #expect(received == count)
     }
 }
+
+/// Tallies that must not be coalesced away (issue 11, §7).
+@Suite(.timeLimit(.minutes(1)))
+struct ClosingTallyTests {
+    @Test(arguments: [#"{"type":"next"}"#, #"{"type":"goto","statement":"s3"}"#])
+    func leavingAStatementDeliversItsClosingTallyWithTheLastVotes(leave: String) throws {
+        var configuration = LiveEvent.configuration()
+        configuration.tallyIntervalMilliseconds = 10_000  // no periodic tally in between
+        let event = try LiveEvent(configuration: configuration)
+        let moderator = try event.moderator()
+        moderator.send(#"{"type":"next"}"#)
+        _ = try moderator.expect("statement")
+        let (anna, _) = try event.participant("Anna")
+        let (bert, _) = try event.participant("Bert")
+        anna.send(#"{"type":"vote","statement":"s1","choice":"agree","ref":"a"}"#)
+        _ = try anna.expect("ack")
+        bert.send(#"{"type":"vote","statement":"s1","choice":"disagree","ref":"b"}"#)
+        _ = try bert.expect("ack")
+        moderator.send(leave)
+        let events = moderator.drain(window: 1)
+        let closing = events.last { $0["type"] == .string("tally") && $0.string("statement") == "s1" }
+        #expect(closing?.int("voters") == 2)
+        #expect(closing?.int("agree") == 1)
+        #expect(closing?.int("disagree") == 1)
+    }
+}

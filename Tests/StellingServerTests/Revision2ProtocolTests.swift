@@ -110,6 +110,9 @@ struct Revision2ProtocolTests {
         #expect(try anna.answer("own").string("code") == "forbidden")
         bob.send(#"{"type":"upvote","question":"q9","ref":"unknown"}"#)
         #expect(try bob.answer("unknown").string("code") == "unknown_question")
+        let metrics = String(decoding: try event.http("/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("stelling_questions_total 1"))
+        #expect(metrics.contains("stelling_upvotes_total 1"))
         for client in [screen, moderator, anna] {
             #expect(try client.find("upvotes").object("counts") == ["q1": .integer(1)])
         }

@@ -58,14 +58,14 @@ import Testing
 
     @Test func aNewerLatestValueReplacesTheOlderAndGoesLast() {
         var queue = OutboundQueue()
-        queue.setLatest(.tally, Array("t1".utf8))
+        queue.setLatest(.tally("s1"), Array("t1".utf8))
         queue.append(Array("e1".utf8))
         queue.setLatest(.presence, Array("p1".utf8))
-        queue.setLatest(.tally, Array("t2".utf8))
+        queue.setLatest(.tally("s1"), Array("t2".utf8))
         #expect(queue.count == 3 && queue.byteCount == 6)
         #expect(drain(&queue) == ["e1", "p1", "t2"])
         // Once sent, a slot takes a new value again without touching the old one.
-        queue.setLatest(.tally, Array("t3".utf8))
+        queue.setLatest(.tally("s1"), Array("t3".utf8))
         #expect(drain(&queue) == ["t3"])
     }
 
@@ -80,9 +80,9 @@ import Testing
     @Test func aLatestValueKeepsItsSlotAcrossAPartialDrain() {
         var queue = OutboundQueue()
         queue.append(Array("aaaa".utf8))
-        queue.setLatest(.tally, Array("t1".utf8))
+        queue.setLatest(.tally("s1"), Array("t1".utf8))
         #expect(drain(&queue, maxBytes: 4) == ["aaaa"])
-        queue.setLatest(.tally, Array("t2".utf8))
+        queue.setLatest(.tally("s1"), Array("t2".utf8))
         #expect(queue.count == 1)
         #expect(drain(&queue) == ["t2"])
     }

@@ -22,9 +22,11 @@ struct ExportAnalysisTests {
 
     /// Sixteen participants in two planted camps: the Rijk camp agrees with s2 and disagrees with
     /// s3, the Gemeente camp the other way round; everyone agrees with s1. s4 is never shown.
-    func store(language: String = "nl") throws {
+    func store(language: String = "nl", minimumGroupSize: Int? = nil, secret: Bool = false, closeLast: Bool = true) throws {
         var configuration = Self.configuration
         configuration.language = language
+        if let minimumGroupSize { configuration.privacy.minGroupSize = minimumGroupSize }
+        if secret { configuration.privacy.ballot = .secret }
         var driver = Driver(configuration)
         let (moderator, _) = driver.moderator()
         var people: [(ConnectionID, Bool)] = []
@@ -36,7 +38,7 @@ struct ExportAnalysisTests {
         for (statement, choice) in [("s1", { (_: Bool) in "agree" }), ("s2", { $0 ? "agree" : "disagree" }), ("s3", { $0 ? "disagree" : "agree" })] {
             driver.expectAck(.next, from: moderator)
             for (connection, rijk) in people { driver.expectAck(.vote(statement: statement, choice: choice(rijk)), from: connection) }
-            driver.expectAck(.close, from: moderator)
+            if closeLast || statement != "s3" { driver.expectAck(.close, from: moderator) }
         }
         let store = try EventStore(path: folder.database, configuration: configuration)
         var last: UInt64 = 0
@@ -100,6 +102,30 @@ struct ExportAnalysisTests {
         for (counts, minimum, withheld) in Self.withheldCases {
             #expect(AnalysisReport.withheld(counts, minimum: minimum) == withheld, "\(counts) with \(minimum)")
         }
+    }
+
+    @Test func theReportWithholdsHowASmallGroupSpreadsOverTheCamps() throws {
+        try store(minimumGroupSize: 8)
+        let html = String(decoding: try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt).reportHTML(), as: UTF8.self)
+        #expect(html.contains("<tr><td>Rijk</td><td>9 (100%)</td><td>0 (0%)</td></tr>"))
+        #expect(html.contains("<tr><td>Gemeente</td><td colspan=\"2\">&lt; 8</td></tr>"))
+        #expect(html.contains("Groepen met minder dan 8 geanalyseerde deelnemers"))
+        #expect(html.contains("<li>Rijk: 100% van de 9 deelnemers zit in kamp A.</li>"))
+        #expect(!html.contains("<li>Gemeente:"))
+    }
+
+    @Test func withASecretBallotOnlyTheOpenStatementIsAnalysed() throws {
+        try store(secret: true, closeLast: false)
+        let exporter = try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt)
+        let root = try object(exporter.analysisJSON())
+        guard case let .array(statements)? = root["statements"], case let .array(participants)? = root["participants"] else {
+            Issue.record("no analysis"); return
+        }
+        #expect(statements.map { value -> JSONValue? in
+            if case let .object(statement) = value { return statement["id"] } else { return nil }
+        } == [.string("s3")], "s1 and s2 were sealed when voting closed: no per-participant votes are left")
+        #expect(root["minimum_votes"] == .integer(1))
+        #expect(participants.count == 16)
     }
 
     @Test func theReportSaysSoWhenThereIsNothingToAnalyse() throws {

@@ -109,6 +109,10 @@ struct QuestionStoreTests {
             ["q2", "2021-01-15T13:00:03.000Z", "", "", "'=HYPERLINK(\"x\")", "0", "live", ""],
             ["q3", "2021-01-15T13:00:04.000Z", session.driver.room.questions[2].asker.rawValue, "Cees", "Off topic", "0", "dismissed", ""],
         ])
+        // Without names (the default): ids only.
+        let plain = try #require(parseCSV(try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt).questionsCSV()))
+        #expect(plain.dropFirst().map { $0[3] } == ["", "", ""])
+        #expect(plain.dropFirst().map { $0[2] } == rows.dropFirst().map { $0[2] })
     }
 
     @Test func sessionJSONHasTheQuestions() throws {
@@ -127,6 +131,10 @@ struct QuestionStoreTests {
         #expect(first["answered_at"] == .string("2021-01-15T13:00:09.000Z"))
         #expect(second["from"] == .null)
         #expect(second["anonymous"] == .bool(true))
+        let plain = try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt).sessionJSON()
+        guard case let .object(plainTop)? = JSONValue.parse(plain), case let .array(plainQuestions)? = plainTop["questions"],
+              case let .object(plainFirst) = plainQuestions[0] else { Issue.record("no questions without names"); return }
+        #expect(plainFirst["from"] == .object(["id": .string(session.anna.rawValue), "name": .null]))
     }
 
     @Test func theReportHasAQuestionsSectionWithoutDismissedQuestionsOrAnonymousNames() throws {
@@ -139,6 +147,9 @@ struct QuestionStoreTests {
         #expect(!html.contains("Off topic"))
         #expect(html.contains("anoniem"))
         #expect(html.range(of: "id=\"question-q1\"")!.lowerBound < html.range(of: "id=\"question-q2\"")!.lowerBound) // most upvoted first
+        #expect(html.contains(">Anna<"))
+        let plain = String(decoding: try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt).reportHTML(), as: UTF8.self)
+        #expect(!plain.contains(">Anna<") && plain.contains(">\(session.anna.rawValue)<"))
     }
 
     @Test func writeAllWritesQuestionsCSV() throws {
@@ -147,5 +158,45 @@ struct QuestionStoreTests {
         let out = folder.path + "/out"
         try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt).writeAll(to: out)
         #expect(FileManager.default.fileExists(atPath: out + "/questions.csv"))
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct QuestionPrivacyTests {
+    let folder = TemporaryFolder()
+
+    @Test func erasingAnAskerRemovesTheTextAndNameAndKeepsTheUpvotes() throws {
+        var session = QuestionSession()
+        let (moderator, _) = session.driver.moderator()
+        session.driver.at(20)
+        session.driver.expectAck(.erase(participant: session.anna.rawValue), from: moderator)
+        let erased = session.driver.room.questions[0]
+        #expect(erased.text == Room.erasedText)
+        #expect(erased.name == "")
+        #expect(erased.asker != session.anna)
+        #expect(erased.upvotes == 2)
+        #expect(erased.state == .answered)
+        // The database rows are rewritten too, and a replay gives the same questions.
+        try session.store(at: folder.database)
+        let store = try EventStore(path: folder.database, configuration: QuestionSession.configuration)
+        let records = try store.recover()
+        store.close()
+        let rebuilt = Room(configuration: QuestionSession.configuration, replaying: records)
+        #expect(rebuilt.questions == session.driver.room.questions)
+        let csv = String(decoding: try Exporter(databasePath: folder.database, names: true).questionsCSV(), as: UTF8.self)
+        #expect(!csv.contains("Wat kost het?") && !csv.contains("Anna"))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: folder.database))
+        #expect(bytes.range(of: Data("Wat kost het?".utf8)) == nil)
+    }
+
+    @Test func aPurgeEmptiesQuestionTexts() throws {
+        let session = QuestionSession()
+        try session.store(at: folder.database)
+        var random = SystemRandomNumberGenerator()
+        let summary = try Privacy.purge(databasePath: folder.database, olderThanDays: nil, now: Instant(milliseconds: 0), random: &random)
+        #expect(summary.purged)
+        let rows = try #require(parseCSV(try Exporter(databasePath: folder.database, names: true).questionsCSV()))
+        #expect(rows.dropFirst().map { $0[4] } == ["", "", ""])
+        #expect(rows.dropFirst().map { $0[5] } == ["2", "0", "0"])
     }
 }

@@ -73,7 +73,7 @@ const chat = new ChatView({
   actions: chatActions,
   maxShown: MAX_CHAT_SHOWN,
 });
-mountAnalysis(ui.console, storedKey);
+mountAnalysis(ui.console, () => (store.state.welcomed ? storedKey() : ''));
 onLanguageChange(renderAll);
 
 fetchEventInfo().then((info) => {
@@ -132,7 +132,8 @@ ui.signout.addEventListener('click', () => {
 function connect() {
   if (connection) connection.stop();
   ui.login.hidden = true;
-  ui.console.hidden = false;
+  // The console itself appears with the welcome: a wrong key never shows it (nor lets the
+  // analysis panel ask /analysis.json with that key).
   ui.signout.hidden = false;
   ui.conn.hidden = false;
   connection = new Connection({
@@ -161,6 +162,7 @@ function connect() {
 function changed(before, event) {
   switch (event.type) {
     case 'welcome':
+      ui.console.hidden = false;
       if (store.state.title) page.info.title = store.state.title;
       if (store.state.current) page.shown.add(store.state.current.statement);
       renderAll();

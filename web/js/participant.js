@@ -1,5 +1,5 @@
 // The participant page: join, vote, chat, questions to the panel, programme, announcement.
-// The store.state state comes from the pure reducer in store.state.js; this file only renders it
+// The state comes from the pure reducer in session.js; this file only renders it
 // and sends requests.
 import { Connection, fetchEventInfo, isOnline } from './connection.js';
 import { byId, h, clear, codePoints, announce } from './dom.js';
@@ -8,7 +8,7 @@ import {
   CHOICES, startPage, renderBars, resultsSentence, turnoutText, errorText,
   renderAnnouncement, renderProgramme, questionElement,
 } from './ui.js';
-import { createStore, statementText, currentPosition, rankedQuestions } from './session.js';
+import { createStore, statementText, currentPosition, rankedQuestions, liveQuestion } from './session.js';
 import { ChatView } from './chat.js';
 
 const IDENTITY_KEY = 'stelling.participant';
@@ -237,10 +237,18 @@ function changed(before, event) {
     case 'presence': return renderPresent();
     case 'announcement': return announcementChanged(before.announcement);
     case 'chat_mode': return chat.renderMode();
-    case 'question': case 'upvotes': case 'questions': case '@upvoted': return renderQuestions();
+    case 'question': questionChanged(before); return renderQuestions();
+    case 'upvotes': case 'questions': case '@upvoted': return renderQuestions();
     case '@chat_wait': return chat.renderMode();
     default: return undefined;
   }
+}
+
+/** Tells screen readers which question went to the panel. */
+function questionChanged(before) {
+  const live = liveQuestion(store.state);
+  const previous = liveQuestion(before);
+  if (live && (!previous || previous.id !== live.id)) announce(ui.live, t('q.state.live') + ': ' + live.text);
 }
 
 function welcomed(before, event) {
@@ -425,7 +433,7 @@ function upvoteButton(question) {
   const count = question.upvotes || 0;
   return h('button', {
     class: 'btn btn-small upvote', attrs: {
-      type: 'button', 'aria-pressed': String(mine), disabled: !isOnline(connection) || page.upvoting.has(question.id),
+      type: 'button', 'aria-pressed': String(mine), disabled: !isOnline(connection), 'aria-busy': page.upvoting.has(question.id) ? 'true' : null,
       'aria-label': t(mine ? 'q.upvote.undo.label' : 'q.upvote.label', { n: count }),
     },
     dataset: { question: question.id },
@@ -451,6 +459,9 @@ function renderQuestions() {
   const supported = !store.state.welcomed || store.state.features.includes('questions');
   ui.tabQuestions.hidden = !supported;
   if (!supported && !ui.panelQuestions.hidden) selectTab('chat');
+  // The lists are redrawn when counts change: keep the keyboard focus on the same upvote button.
+  const focused = document.activeElement && document.activeElement.matches && document.activeElement.matches('button.upvote')
+    ? document.activeElement.dataset.question : null;
   const visible = rankedQuestions(store.state, { order: page.order, states: ['live', 'open'] });
   const mine = store.state.questions.filter((q) => q.state === 'pending' && ownQuestion(q));
   clear(ui.questionList);
@@ -461,6 +472,10 @@ function renderQuestions() {
   ui.answeredCount.textContent = String(answered.length);
   clear(ui.answeredList);
   for (const question of answered) ui.answeredList.append(participantQuestion(question));
+  if (focused) {
+    const again = ui.panelQuestions.querySelector('button.upvote[data-question="' + CSS.escape(focused) + '"]');
+    if (again) again.focus();
+  }
   ui.tabQuestionsCount.textContent = visible.length ? '(' + visible.length + ')' : '';
   ui.askClosed.hidden = store.state.questionsOpen;
   ui.askInput.disabled = !store.state.questionsOpen;

@@ -1,7 +1,7 @@
 // The presenter screen: the statement in large type, live result bars once revealed, the
 // live question to the panel while there is one, the participant count, and the join
 // address with its QR code (large before the first statement, in a corner afterwards).
-// It joins as a screen and only listens; its state comes from the reducer in store.state.js.
+// It joins as a screen and only listens; its state comes from the reducer in session.js.
 import { Connection, fetchEventInfo } from './connection.js';
 import { byId, h, clear, announce } from './dom.js';
 import { t, tn, onLanguageChange, setDefaultLanguage } from './i18n.js';

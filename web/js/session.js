@@ -151,10 +151,9 @@ export function reduce(state, event) {
       const has = state.myUpvotes.includes(event.question);
       if (event.up === has) return state;
       const myUpvotes = event.up ? state.myUpvotes.concat([event.question]) : state.myUpvotes.filter((id) => id !== event.question);
-      // The count follows at once; the server's `upvotes` event sets the exact figure.
-      const questions = state.questions.map((q) => (q.id === event.question
-        ? { ...q, upvotes: Math.max(0, (q.upvotes || 0) + (event.up ? 1 : -1)) } : q));
-      return { ...state, myUpvotes, questions };
+      // The count is left to the server's `upvotes` event (at most 500 ms later): it may
+      // arrive before or after the ack, so counting here as well could count twice.
+      return { ...state, myUpvotes };
     }
     case '@muted': {
       const muted = state.muted.filter((id) => id !== event.participant);

@@ -192,6 +192,12 @@ export function participantAddress(info = {}) {
  * callback for Connection.
  */
 export function startPage(ui, getConnection) {
+  // The join code: <img data-qr> gets /qr.svg here, after the error handler is in place, so
+  // that a server without /qr.svg (before Revision 2) shows no broken image, only the address.
+  for (const image of document.querySelectorAll('img[data-qr]')) {
+    image.addEventListener('error', () => { image.hidden = true; });
+    image.src = '/qr.svg';
+  }
   applyStatic();
   bindLanguageToggle(ui.lang);
   return connectionIndicator(ui.conn, ui.retry, getConnection);

@@ -66,8 +66,16 @@ struct DeferredHTTP {
 /// One accepted TCP connection as the connection limiter counts it, from adoption until lws
 /// destroys the wsi (HTTP keep-alive and an upgrade to WebSocket keep the same wsi).
 struct SocketEntry {
-    /// The limiter's key: an IPv4 address, or an IPv6 /64.
-    var address: String
+    /// The TCP peer's address (nil when it could not be read).
+    var peer: IPAddress?
+    /// The client: the peer, or behind a trusted proxy the address its latest request's
+    /// `X-Forwarded-For` named (nil until that request arrived).
+    var client: IPAddress?
+    /// The limiter key the socket is charged to (an IPv4 address or an IPv6 /64); nil while
+    /// a proxy's socket awaits its first request.
+    var charged: String?
+    /// The peer is a trusted proxy.
+    var viaProxy: Bool
     /// What the limiter said when it was accepted; not `.admitted` means "answer and close".
     var admission: ConnectionLimiter.Admission
 }

@@ -54,7 +54,7 @@ extension WebSocketServer {
             return lws_callback_http_dummy(wsi, reason, user, input, length)
 
         case LWS_CALLBACK_WSI_DESTROY:
-            if let entry = sockets.removeValue(forKey: wsi) { limiter.closed(entry.address) }
+            if let entry = sockets.removeValue(forKey: wsi) { limiter.closed(entry.charged) }
             return lws_callback_http_dummy(wsi, reason, user, input, length)
 
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
@@ -127,10 +127,10 @@ extension WebSocketServer {
         if shuttingDown { return false }
         guard let user else { return true }
         let filter = user.assumingMemoryBound(to: lws_filter_network_conn_args.self)
-        let address = addressKey(filter.pointer(to: \.cli_addr)!)
-        if limiter.shouldDrop(address) {
+        let address = ipAddress(filter.pointer(to: \.cli_addr)!)
+        if dropsAtAccept(address) {
             statistics.droppedAtAccept += 1
-            logger.debug("connection dropped at accept", metadata: ["peer": "\(PeerAddress.truncated(address))"])
+            logger.debug("connection dropped at accept", metadata: ["peer": "\(PeerAddress.truncated(address?.description ?? "unknown"))"])
             return false
         }
         return true
@@ -138,23 +138,14 @@ extension WebSocketServer {
 
     /// lws adopted an accepted socket: count it. Its first request learns the outcome.
     private func socketAdopted(_ wsi: OpaquePointer) -> Bool {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let fd = lws_get_socket_fd(wsi)
-        let address = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
-        } == 0 ? addressKey(&storage) : "unknown"
-        let admission = limiter.opened(address)
-        if admission == .drop {
-            statistics.droppedAtAccept += 1
-            return false
-        }
-        sockets[wsi] = SocketEntry(address: address, admission: admission)
-        return true
+        if admitSocket(wsi, peer: peerAddress(ofSocket: lws_get_socket_fd(wsi))) { return true }
+        statistics.droppedAtAccept += 1
+        return false
     }
 
     /// The refusal for a connection over a cap, or nil when it is admitted.
     private func capRefusal(_ wsi: OpaquePointer) -> HTTPResponse? {
+        attributeClient(wsi)
         switch sockets[wsi]?.admission {
         case .overTotal?:
             statistics.refusedOverTotal += 1
@@ -163,6 +154,7 @@ extension WebSocketServer {
                                 body: Array("The server is full. Please try again in a minute.\n".utf8))
         case .overAddress?:
             statistics.refusedOverAddress += 1
+            logger.info("refused over the per-address cap", metadata: ["client": "\(PeerAddress.truncated(clientAddress(wsi)))"])
             return HTTPResponse(status: 429, contentType: "text/plain; charset=utf-8",
                                 headers: [HTTPHeader("Retry-After", "30")],
                                 body: Array("Too many connections from your address. Please try again in a minute.\n".utf8))
@@ -189,7 +181,7 @@ extension WebSocketServer {
         let origin = header(wsi, WSI_TOKEN_ORIGIN)
         guard originPolicy.allows(origin: origin, host: header(wsi, WSI_TOKEN_HOST)) else {
             statistics.refusedOrigin += 1
-            logger.info("upgrade refused for its origin", metadata: ["origin": "\(origin ?? "")"])
+            logger.info("upgrade refused for its origin", metadata: ["origin": "\(origin ?? "")", "client": "\(PeerAddress.truncated(clientAddress(wsi)))"])
             return refuse(.text("this origin may not connect\n", status: 403))
         }
         if let offered = header(wsi, WSI_TOKEN_PROTOCOL) {
@@ -220,13 +212,10 @@ extension WebSocketServer {
         user.storeBytes(of: Unmanaged.passRetained(connection).toOpaque(), as: UnsafeMutableRawPointer?.self)
         connections[connection.id] = connection
         statistics.openConnections += 1
-        var peerBuffer = [CChar](repeating: 0, count: 64)
-        let peer = peerBuffer.withUnsafeMutableBufferPointer { buffer in
-            lws_get_peer_simple(wsi, buffer.baseAddress, buffer.count).map { String(cString: $0) } ?? ""
-        }
+        let peer = clientAddress(wsi)
         let origin = header(wsi, WSI_TOKEN_ORIGIN)
         logger.debug("connection opened", metadata: [
-            "connection.id": "\(connection.id)", "peer": "\(PeerAddress.truncated(peer))", "echo": "\(isEcho)",
+            "connection.id": "\(connection.id)", "client": "\(PeerAddress.truncated(peer))", "echo": "\(isEcho)",
         ])
         if !isEcho { handler.connectionOpened(connection.id, peer: peer, origin: origin) }
         if shuttingDown && connection.acceptsEvents {
@@ -395,7 +384,8 @@ extension WebSocketServer {
         }
         let request = HTTPRequest(method: isGet ? "GET" : "HEAD", path: path, query: query(wsi),
                                   authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
-                                  host: header(wsi, WSI_TOKEN_HOST), secure: options.tls != nil)
+                                  host: header(wsi, WSI_TOKEN_HOST), secure: options.tls != nil,
+                                  clientAddress: clientAddress(wsi))
         if let response = handler.httpRequest(request) {
             return respond(wsi, response, head: isHead, closeAfter: false)
         }
@@ -434,7 +424,7 @@ extension WebSocketServer {
 
     private func staticFile(_ path: String) -> HTTPResponse {
         guard let relative = StaticFiles.relativePath(for: path),
-              let body = StaticFiles.read(root: options.webRoot, relativePath: relative) else {
+              let body = StaticFiles.file(root: options.webRoot, relativePath: relative) else {
             return .text("not found\n", status: 404)
         }
         return HTTPResponse(status: 200, contentType: StaticFiles.contentType(for: relative), body: body)
@@ -573,34 +563,6 @@ extension WebSocketServer {
             index += 1
         }
         return parts.joined(separator: "&")
-    }
-}
-
-/// The connection limiter's key for a peer: the IPv4 address ("192.0.2.7"; IPv4-mapped IPv6
-/// too), or an IPv6 address's /64 ("2001:db8:1:2::/64"), since one subscriber usually holds
-/// a whole /64.
-func addressKey(_ storage: UnsafePointer<sockaddr_storage>) -> String {
-    var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 8)
-    switch Int32(storage.pointee.ss_family) {
-    case AF_INET:
-        var address = storage.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-        guard inet_ntop(AF_INET, &address, &text, socklen_t(text.count)) != nil else { return "unknown" }
-        return String(cString: text)
-    case AF_INET6:
-        var address = storage.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
-        var bytes = withUnsafeBytes(of: &address) { Array($0) }
-        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
-            var v4 = in_addr()
-            withUnsafeMutableBytes(of: &v4) { $0.copyBytes(from: bytes[12..<16]) }
-            guard inet_ntop(AF_INET, &v4, &text, socklen_t(text.count)) != nil else { return "unknown" }
-            return String(cString: text)
-        }
-        for index in 8..<16 { bytes[index] = 0 }
-        withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: bytes) }
-        guard inet_ntop(AF_INET6, &address, &text, socklen_t(text.count)) != nil else { return "unknown" }
-        return String(cString: text) + "/64"
-    default:
-        return "unknown"
     }
 }
 

@@ -14,7 +14,7 @@ final class StellingTestServer: @unchecked Sendable {
     let folder: URL
     var url: String { "ws://127.0.0.1:\(server.port)/ws" }
 
-    init(limits: Limits = Limits(joinBurst: 100_000)) throws {
+    init(limits: Limits = Limits(joinBurst: 100_000, joinBurstTotal: 100_000)) throws {
         let configuration = Configuration(
             title: "Load test", groups: ["Rijk", "Provincie", "Gemeente"],
             statements: [StatementSpec(id: "s1", text: "Een"), StatementSpec(id: "s2", text: "Twee")],

@@ -27,10 +27,12 @@ final class LiveEvent: @unchecked Sendable {
             moderatorKey: key)
         configuration.tallyIntervalMilliseconds = 100
         configuration.limits.joinBurst = 100_000 // every test client joins from 127.0.0.1
+        configuration.limits.joinBurstTotal = 100_000
         return configuration
     }
 
-    init(configuration: Configuration = LiveEvent.configuration(), keepaliveSeconds: Int? = nil, tls: TLSFiles? = nil) throws {
+    init(configuration: Configuration = LiveEvent.configuration(), keepaliveSeconds: Int? = nil, tls: TLSFiles? = nil,
+         maxConnectionsPerAddress: Int = 100_000, trustedProxies: TrustedProxies = .loopback) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("stelling-live-\(UUID().uuidString)")
         let store = try EventStore(path: folder.appendingPathComponent("event.sqlite").path, configuration: configuration)
         self.store = store
@@ -41,7 +43,8 @@ final class LiveEvent: @unchecked Sendable {
             messageLimitBytes: configuration.limits.messageBytes,
             keepaliveSeconds: keepaliveSeconds ?? configuration.keepaliveSeconds,
             tls: tls,
-            maxConnectionsPerAddress: 100_000,  // every test client comes from 127.0.0.1
+            maxConnectionsPerAddress: maxConnectionsPerAddress,  // every test client comes from 127.0.0.1
+            trustedProxies: trustedProxies,
             eventLoop: configuration.eventLoop)
         server = Server(room: Room(configuration: configuration), options: options, store: store, logger: logger)
         try server.start()

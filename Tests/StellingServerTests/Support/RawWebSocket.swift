@@ -139,13 +139,15 @@ final class RawWebSocket {
     /// Connects and upgrades `path`; returns the client and the response status (101 on success).
     static func open(port: Int, path: String = "/ws", subprotocols: [String]? = ["stelling.v1"],
                      origin: String? = nil, host: String? = nil, source: String? = nil,
-                     receiveBuffer: Int32? = nil, extensions: String? = nil, timeout: Double = 5) throws -> (RawWebSocket, Int) {
+                     receiveBuffer: Int32? = nil, extensions: String? = nil, headers: [String: String] = [:],
+                     timeout: Double = 5) throws -> (RawWebSocket, Int) {
         let client = try connect(port: port, source: source, receiveBuffer: receiveBuffer)
         var request = "GET \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\nUpgrade: websocket\r\n"
         request += "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
         if let subprotocols { request += "Sec-WebSocket-Protocol: \(subprotocols.joined(separator: ", "))\r\n" }
         if let origin { request += "Origin: \(origin)\r\n" }
         if let extensions { request += "Sec-WebSocket-Extensions: \(extensions)\r\n" }
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
         try client.write(Array((request + "\r\n").utf8))
         let (status, headers) = try client.readHead(deadline: now() + timeout)
         client.handshakeHeaders = headers

@@ -21,13 +21,15 @@ final class StellingProcess: @unchecked Sendable {
     private(set) var output = ""
     private var pipe: Pipe?
 
-    /// Writes `yaml` (with `port`, `host` and `web_root` added) into a fresh folder.
-    init(yaml: String, key: String? = "durability-test-moderator-key") throws {
+    /// Writes `yaml` (with `port`, `host` and `web_root` added; no `web_root` when nil: the
+    /// pages built in) into a fresh folder.
+    init(yaml: String, key: String? = "durability-test-moderator-key",
+         webRoot: String? = StellingProcess.root.path + "/web") throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("stelling-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         port = try freePort()
         config = folder.appendingPathComponent("event.yaml")
-        let full = yaml + "\nport: \(port)\nhost: 127.0.0.1\nweb_root: \(StellingProcess.root.path)/web\n"
+        let full = yaml + "\nport: \(port)\nhost: 127.0.0.1\n" + (webRoot.map { "web_root: \($0)\n" } ?? "")
         try full.write(to: config, atomically: true, encoding: .utf8)
         self.key = key
     }
@@ -36,8 +38,9 @@ final class StellingProcess: @unchecked Sendable {
     var url: String { "ws://127.0.0.1:\(port)/ws" }
 
     /// Starts `serve` and waits for its start line.
-    func start(timeout: Double = 20) throws {
+    func start(workingDirectory: String? = nil, timeout: Double = 20) throws {
         let process = Process()
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         process.executableURL = URL(fileURLWithPath: StellingProcess.binary)
         process.arguments = ["serve", "--config", config.path]
         var environment = ProcessInfo.processInfo.environment

@@ -66,10 +66,10 @@ final class EchoHandler: TransportHandler, @unchecked Sendable {
         if message.hasPrefix("burst:") {
             for part in message.dropFirst(6).split(separator: ",") { send(String(part)) }
         } else if message == "latest" {
-            server.sendLatest(id, slot: .tally, Array("tally1".utf8))
+            server.sendLatest(id, slot: .tally("s1"), Array("tally1".utf8))
             send("event1")
             server.sendLatest(id, slot: .presence, Array("presence1".utf8))
-            server.sendLatest(id, slot: .tally, Array("tally2".utf8))
+            server.sendLatest(id, slot: .tally("s1"), Array("tally2".utf8))
             server.sendLatest(id, slot: .presence, Array("presence2".utf8))
         } else if message.hasPrefix("close:") {
             send("bye")
