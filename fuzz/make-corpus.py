@@ -42,6 +42,8 @@ seed("mute-default", '{"type":"mute","participant":"p7Hq2xK"}')
 seed("unmute", '{"type":"mute","participant":"p7Hq2xK","muted":false}')
 seed("announce", '{"type":"announce","text":"Pauze tot 15:00"}')
 seed("announce-remove", '{"type":"announce","text":""}')
+seed("erase", '{"type":"erase","participant":"p7Hq2xK","ref":"e1"}')
+seed("erase-missing", '{"type":"erase"}')
 # Revision 2.
 seed("chat-mode-slow", '{"type":"chat_mode","mode":"slow","seconds":30,"ref":"cm"}')
 seed("chat-mode-closed", '{"type":"chat_mode","mode":"closed"}')

@@ -46,7 +46,9 @@ extension Room {
             // A secret ballot's counted vote cannot be changed: nobody knows any more which it was.
             return [.send(connection, .error(.votingClosed, message: "Your vote on this statement was counted when voting closed; a secret ballot cannot be changed.", ref: ref))]
         }
-        guard takeToken(for: session.id, chat: false, now: now) else { return fail(connection, .rateLimited, ref) }
+        guard takeToken(for: session.id, chat: false, now: now) else {
+            return rateLimited(connection, after: rateBuckets(for: session.id).vote.millisecondsUntilToken(at: now), ref)
+        }
         let record = Record.voteCast(statement: statements[index].id, participant: session.id, choice: chosen, at: now)
         apply(record)
         return [.persist(record, then: ack(connection, ref))]

@@ -11,7 +11,9 @@ extension Room {
 
     static let idAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
 
-    static func randomID(length: Int, using random: inout some RandomNumberGenerator) -> String {
+    /// `length` random letters and digits: the tail of a participant's id (and of the
+    /// anonymous id an erasure or a purge gives, in the store).
+    public static func randomID(length: Int, using random: inout some RandomNumberGenerator) -> String {
         var out: [UInt8] = []
         for _ in 0..<length { out.append(idAlphabet[Int.random(in: 0..<idAlphabet.count, using: &random)]) }
         return String(decoding: out, as: UTF8.self)

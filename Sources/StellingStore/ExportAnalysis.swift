@@ -34,6 +34,18 @@ extension ExportSnapshot {
 
 /// The report's analysis section: words, camp colours and shapes.
 enum AnalysisReport {
+    /// The cells of one row of counts that report.html withholds under `privacy.min_group_size`:
+    /// those with at least one but fewer than `minimum` people, and when that is one cell only,
+    /// the smallest other non-empty cell too, so it cannot be worked out from the row's total.
+    static func withheld(_ counts: [Int], minimum: Int) -> Set<Int> {
+        var withheld = Set(counts.indices.filter { counts[$0] > 0 && counts[$0] < minimum })
+        if withheld.count == 1,
+           let next = counts.indices.filter({ counts[$0] > 0 && !withheld.contains($0) }).min(by: { counts[$0] < counts[$1] }) {
+            withheld.insert(next)
+        }
+        return withheld
+    }
+
     /// Camp colours, each at least 3:1 against white (WCAG 1.4.11); camps also differ by shape and letter.
     static let colours = ["#0072b2", "#b34700", "#00785a", "#7b3294", "#444444"]
 
@@ -56,7 +68,7 @@ enum AnalysisReport {
             ofCamp: "van het kamp", noRepresentative: "Geen stelling onderscheidt dit kamp duidelijk.",
             campsByGroup: "Kampen per groep", group: "Groep", noAnalysis: "Nog geen stemmen om te analyseren.",
             axisNote: "De assen hebben geen vaste betekenis: ze volgen de grootste verschillen in het stemgedrag.",
-            smallGroupsNote: "Groepen met minder dan {n} geanalyseerde deelnemers staan er niet uitgesplitst in (privacy).")
+            smallGroupsNote: "Groepen met minder dan {n} geanalyseerde deelnemers staan er niet uitgesplitst in, en een kamp met minder dan {n} deelnemers uit een groep toont geen aantal (privacy).")
 
         static let english = Labels(
             title: "Analysis: where the room agrees and where it splits", reading: "In plain words",
@@ -68,7 +80,7 @@ enum AnalysisReport {
             ofCamp: "of the camp", noRepresentative: "No statement clearly sets this camp apart.",
             campsByGroup: "Camps by group", group: "Group", noAnalysis: "No votes to analyse yet.",
             axisNote: "The axes have no fixed meaning: they follow the largest differences in how people voted.",
-            smallGroupsNote: "Groups with fewer than {n} analysed participants are not broken down (privacy).")
+            smallGroupsNote: "Groups with fewer than {n} analysed participants are not broken down, and a camp with fewer than {n} of a group shows no count (privacy).")
     }
 
     /// The SVG shape of camp `index` (or a grey circle without a camp) centred at (x, y).
@@ -185,6 +197,9 @@ extension ExportSnapshot {
             html += "<h3>\(labels.campsByGroup)</h3>\n<table class=\"camps-by-group\">\n<thead><tr><th>\(labels.group)</th>"
             for group in analysis.opinionGroups { html += "<th>\(labels.camp) \(group.id)</th>" }
             html += "</tr></thead>\n<tbody>\n"
+            // privacy.min_group_size (docs/PRIVACY.md): a group with fewer members analysed shows
+            // "< N" for the whole row, as the per-statement tables do; in a larger group a camp
+            // cell under the minimum shows "< N" too (a lone one with the next smallest).
             var withheld = false
             for (index, name) in analysis.configuredGroups.enumerated() {
                 html += "<tr><td>\(ReportHTML.escape(name))</td>"
@@ -195,9 +210,11 @@ extension ExportSnapshot {
                     html += "<td colspan=\"\(analysis.opinionGroups.count)\">&lt; \(minimum)</td></tr>\n"
                     continue
                 }
-                for group in analysis.opinionGroups {
+                let small = AnalysisReport.withheld(analysis.opinionGroups.map { $0.byGroup[index].count }, minimum: minimum)
+                withheld = withheld || !small.isEmpty
+                for (camp, group) in analysis.opinionGroups.enumerated() {
                     let share = group.byGroup[index]
-                    html += "<td>\(share.count) (\(percent(share.share)))</td>"
+                    html += small.contains(camp) ? "<td>&lt; \(minimum)</td>" : "<td>\(share.count) (\(percent(share.share)))</td>"
                 }
                 html += "</tr>\n"
             }

@@ -29,10 +29,16 @@ public enum Privacy {
     }
 
     /// After rows were rewritten: copies the log into the database and truncates it, so no
-    /// old page image stays in the `-wal` file. A reader holding an old snapshot can keep the
-    /// checkpoint from finishing; then it is done at the next erasure or purge.
+    /// old page image stays in the `-wal` file. A reader holding an old snapshot (an export
+    /// being made) keeps the checkpoint from finishing; it waits at most 200 ms for it, so the
+    /// store thread never holds acks back for long, and the log is truncated at the next
+    /// erasure or seal, or when the server stops (SQLite removes the `-wal` at the last close).
     static func truncateLog(_ database: some DatabaseWriter) {
-        try? database.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try? database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA busy_timeout = 200")
+            defer { try? db.execute(sql: "PRAGMA busy_timeout = 5000") }
+            _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
     }
 
     /// Opens an event database for maintenance (erase, purge) with secure deletion on.
@@ -73,7 +79,7 @@ public enum Privacy {
                 guard known > 0 else { throw StoreError.unknownParticipant(participant) }
                 var replacement: ParticipantID
                 repeat {
-                    replacement = ParticipantID("x" + randomID(using: &random))
+                    replacement = ParticipantID("x" + Room.randomID(length: 7, using: &random))
                 } while try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE participant = ?", arguments: [replacement.rawValue]) ?? 0 > 0
                 try erase(ParticipantID(participant), replacement: replacement, in: db)
                 let next = (try Int64.fetchOne(db, sql: "SELECT max(sequence) FROM record") ?? 0) + 1
@@ -95,25 +101,25 @@ public enum Privacy {
     public struct PurgeSummary: Equatable, Sendable {
         /// Participants (and moderators) whose ids were replaced and names removed.
         public var participants: Int
-        /// Chat messages whose text was emptied.
+        /// Chat messages and questions whose text was emptied.
         public var messages: Int
         /// Whether the event was purged: `false` when it is not older than asked, or was purged already.
         public var purged: Bool
     }
 
-    /// The time of the event's last record, or `nil` for an event with no records.
+    /// The time of the event's last record (an erasure is not activity), or `nil` for an event with no records.
     public static func lastActivity(databasePath path: String) throws(StoreError) -> Instant? {
         let queue = try open(path)
         defer { try? queue.close() }
         do {
-            return try queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(at) FROM record") }.map { Instant(milliseconds: $0) }
+            return try queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(at) FROM record WHERE kind != 'participant_erased'") }.map { Instant(milliseconds: $0) }
         } catch {
             throw .database(String(describing: error))
         }
     }
 
     /// `stelling purge` and the server at start (`retention_days`): when the event's last
-    /// record is at least `olderThanDays` days before `now` (`nil`: purge now), removes all
+    /// record (erasures do not count) is at least `olderThanDays` days before `now` (`nil`: purge now), removes all
     /// personal data: names and token hashes emptied, chat texts emptied, every participant and
     /// moderator id replaced by a new random one (consistently, so every count, per-group
     /// count and results.csv stays exactly as it was); then `VACUUM` and the log truncated.
@@ -126,7 +132,7 @@ public enum Privacy {
         do {
             let summary: PurgeSummary = try queue.write { db in
                 if let olderThanDays {
-                    let last = try Int64.fetchOne(db, sql: "SELECT max(at) FROM record")
+                    let last = try Int64.fetchOne(db, sql: "SELECT max(at) FROM record WHERE kind != 'participant_erased'")
                     guard let last, now.milliseconds - last >= Int64(olderThanDays) * 86_400_000 else {
                         return PurgeSummary(participants: 0, messages: 0, purged: false)
                     }
@@ -142,19 +148,18 @@ public enum Privacy {
                 try db.execute(sql: "CREATE TEMP TABLE purge_map (old TEXT PRIMARY KEY, new TEXT NOT NULL)")
                 for id in ids {
                     var replacement: String
-                    repeat { replacement = "x" + randomID(using: &random) } while !taken.insert(replacement).inserted
+                    repeat { replacement = "x" + Room.randomID(length: 7, using: &random) } while !taken.insert(replacement).inserted
                     try db.execute(sql: "INSERT INTO purge_map (old, new) VALUES (?, ?)", arguments: [id, replacement])
                 }
                 try db.execute(sql: "UPDATE record SET participant = (SELECT new FROM purge_map WHERE old = participant) WHERE participant IS NOT NULL")
                 if try db.tableExists("sealed_voter") {
-                    try db.execute(sql: "UPDATE sealed_voter SET participant = (SELECT new FROM purge_map WHERE old = participant)")
+                    try db.execute(sql: "UPDATE sealed_voter SET participant = (SELECT new FROM purge_map WHERE old = participant) WHERE participant IN (SELECT old FROM purge_map)")
                 }
                 try db.execute(sql: "DROP TABLE purge_map")
                 try db.execute(sql: "UPDATE record SET name = '' WHERE name IS NOT NULL")
                 try db.execute(sql: "UPDATE record SET token_hash = '' WHERE token_hash IS NOT NULL")
-                let messages = try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE kind = 'chat_posted'") ?? 0
-                try db.execute(sql: "UPDATE record SET text = '' WHERE kind = 'chat_posted'")
-                try db.execute(sql: "UPDATE record SET text = '' WHERE kind = 'question_asked'")
+                let messages = try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE kind IN ('chat_posted', 'question_asked')") ?? 0
+                try db.execute(sql: "UPDATE record SET text = '' WHERE kind IN ('chat_posted', 'question_asked')")
                 return PurgeSummary(participants: ids.count, messages: messages, purged: true)
             }
             if summary.purged {
@@ -167,12 +172,5 @@ public enum Privacy {
         } catch {
             throw .database(String(describing: error))
         }
-    }
-
-    static func randomID(using random: inout some RandomNumberGenerator) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
-        var out: [UInt8] = []
-        for _ in 0..<7 { out.append(alphabet[Int.random(in: 0..<alphabet.count, using: &random)]) }
-        return String(decoding: out, as: UTF8.self)
     }
 }

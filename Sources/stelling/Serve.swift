@@ -54,6 +54,7 @@ struct Serve: ParsableCommand {
             "server.address": "\(settings.host):\(running.port)", "config.path": "\(config)",
             "store.path": "\(settings.database)", "url.participants": "\(base)/", "url.screen": "\(base)/screen",
         ]
+        if let publicURL = configuration.publicURL { metadata["url.public"] = "\(publicURL)" }
         metadata["url.moderator"] = "\(base)/moderator"
         if generatedKey {
             // Never in the log (a journal keeps logs for months): on the terminal when there is

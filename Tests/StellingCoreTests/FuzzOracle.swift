@@ -465,6 +465,7 @@ struct RoomDriver {
         }
         let recordsBefore = records.count
         let participantsBefore = room.participants.count
+        let joinedBefore = joined
         let effects = room.receive(bytes, from: connection, now: clock, random: &random)
         let closesBefore = closedNow.count
         let deliveries = carryOut(effects, sender: connection)
@@ -518,7 +519,14 @@ struct RoomDriver {
             if newRecords.count != joinRecords.count || joinRecords.count > 1 { report("\(what): records \(Array(newRecords))") }
             if room.participants.count - participantsBefore != joinRecords.count { report("\(what): participants grew without a record") }
         } else {
-            if !closes.isEmpty { report("\(what): joined connection closed") }
+            // Only an erasure closes joined connections: those of the erased participant, with 4001.
+            let erased = newRecords.compactMap { if case let .participantErased(id, _, _) = $0 { id } else { nil } }
+            let erasedConnectionsOnly = erased.count == 1
+                && closes.allSatisfy { $0.1 == .erased && joinedBefore[$0.0]?.id == erased[0] && joinedBefore[$0.0]?.role == .participant }
+            if !closes.isEmpty, !erasedConnectionsOnly { report("\(what): joined connection closed") }
+            if let id = erased.first, room.participants[id] != nil || joinedBefore.contains(where: { $0.value.id == id && room.role(of: $0.key) != nil }) {
+                report("\(what): the erased participant \(id) is still in the room")
+            }
             if let request, case .join = request.body, mine.map(\.errorCode) != [.badRequest] {
                 report("\(what): second join got \(mine)")
             }

@@ -172,7 +172,7 @@ struct Script {
                         "", " ", "An\u{7}na", "😀", "e\u{301}", "\u{85}x"]
     /// Weighted: votes and chat are what a room mostly hears.
     static let requestTypes = Array(repeating: "vote", count: 8) + Array(repeating: "chat", count: 5)
-        + ["next", "goto", "close", "open", "open", "reveal", "reveal", "add", "hide", "hide", "mute", "mute", "announce", "dance"]
+        + ["next", "goto", "close", "open", "open", "reveal", "reveal", "add", "hide", "hide", "mute", "mute", "announce", "erase", "dance"]
         // Revision 2.
         + ["ask", "ask", "ask", "upvote", "upvote", "upvote", "upvote", "chat_mode", "questions", "question_state", "question_state"]
 
@@ -288,7 +288,7 @@ struct Script {
                 let count = room.chat.count
                 if random.chance(85) { json.field("message", random.below(count + 2)) } else { json.field("message", random.pick([-1, Int.max, Int.min])) }
             }
-        case "mute":
+        case "mute", "erase":
             let ids = room.participants.keys.map(\.rawValue).sorted()
             if random.chance(95) {
                 var id = !ids.isEmpty && random.chance(85) ? random.pick(ids) : "p0000000"
@@ -296,7 +296,7 @@ struct Script {
                 if random.chance(30) { id = id.replacingOccurrences(of: "K", with: "\u{212A}") }
                 json.field("participant", id)
             }
-            if random.chance(80) { json.key("muted"); json.bool(random.chance(60)) }
+            if type == "mute", random.chance(80) { json.key("muted"); json.bool(random.chance(60)) }
         default:
             break
         }

@@ -115,6 +115,22 @@ import Testing
         #expect(welcome.chat.map(\.text) == ["van Bram"])
     }
 
+    @Test func erasingDismissesTheirQuestionsForEveryoneAndKeepsTheirUpvotesCounted() {
+        var scene = Scene()
+        _ = scene.harness.send(#"{"type":"ask","text":"Vraag van Anna"}"#, from: scene.anna)
+        _ = scene.harness.send(#"{"type":"ask","text":"Vraag van Bram"}"#, from: scene.bram)
+        _ = scene.harness.send(#"{"type":"upvote","question":"q2"}"#, from: scene.anna)
+        let deliveries = scene.harness.send("{\"type\":\"erase\",\"participant\":\"\(scene.annaID)\"}", from: scene.moderator)
+        let room = scene.harness.room
+        #expect(room.questions[0].state == .dismissed && room.questions[0].text == Room.erasedText && room.questions[0].name == "")
+        #expect(room.questions[1].upvotes == 1)
+        #expect(deliveries.to(scene.bram).contains(.question(.dismissed("q1"))))
+        #expect(deliveries.to(scene.screen).contains(.question(.dismissed("q1"))))
+        #expect(deliveries.to(scene.moderator).contains { if case let .question(.whole(question, _)) = $0 { question.id == "q1" && question.text == Room.erasedText } else { false } })
+        let replayed = Room(configuration: room.configuration, replaying: scene.harness.records)
+        #expect(replayed.questions == room.questions)
+    }
+
     @Test func anErasedIdCannotBeErasedAgain() {
         var scene = Scene()
         let request = "{\"type\":\"erase\",\"participant\":\"\(scene.annaID)\"}"

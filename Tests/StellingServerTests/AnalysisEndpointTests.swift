@@ -85,16 +85,19 @@ struct AnalysisEndpointTests {
         #expect(language.status != 0 && language.output.contains("--language must be nl or en"))
     }
 
-    @Test func anAnswerIsReusedOnlyWhileNothingNewIsDurable() {
+    @Test func anAnswerIsReusedWhileNothingNewIsDurableOrForFiveSeconds() {
         let cache = AnalysisResponseCache()
         let first = HTTPResponse.text("first"), second = HTTPResponse.text("second")
-        #expect(cache.response(for: "/a.sqlite", at: 5) == nil)
-        cache.keep(first, for: "/a.sqlite", at: 5)
-        #expect(cache.response(for: "/a.sqlite", at: 5) == first)
-        #expect(cache.response(for: "/a.sqlite", at: 6) == nil, "a new record: analyse again")
-        #expect(cache.response(for: "/b.sqlite", at: 5) == nil, "another database")
-        cache.keep(second, for: "/a.sqlite", at: 7)
-        cache.keep(first, for: "/a.sqlite", at: 6)
-        #expect(cache.response(for: "/a.sqlite", at: 7) == second, "a slower, older answer does not replace a newer one")
+        let second0: UInt64 = 1_000_000_000_000
+        #expect(cache.response(for: "/a.sqlite", at: 5, now: second0) == nil)
+        cache.keep(first, for: "/a.sqlite", at: 5, now: second0)
+        #expect(cache.response(for: "/a.sqlite", at: 5, now: second0 + 60_000_000_000) == first, "nothing new: reused however old")
+        #expect(cache.response(for: "/a.sqlite", at: 6, now: second0 + 4_000_000_000) == first, "new records, but under 5 s old")
+        #expect(cache.response(for: "/a.sqlite", at: 6, now: second0 + 5_000_000_000) == nil, "new records and 5 s old: analyse again")
+        #expect(cache.response(for: "/b.sqlite", at: 5, now: second0) == nil, "another database")
+        cache.keep(second, for: "/a.sqlite", at: 7, now: second0 + 6_000_000_000)
+        cache.keep(first, for: "/a.sqlite", at: 6, now: second0 + 7_000_000_000)
+        #expect(cache.response(for: "/a.sqlite", at: 7, now: second0 + 20_000_000_000) == second,
+                "a slower, older answer does not replace a newer one")
     }
 }

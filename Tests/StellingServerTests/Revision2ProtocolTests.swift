@@ -8,7 +8,7 @@ import StellingLWS
 
 extension TestClient {
     /// The next event of `type` (that matches `predicate`), skipping every other event.
-    func find(_ type: String, timeout: Double = 5, where predicate: (JSONObject) -> Bool = { _ in true }) throws -> JSONObject {
+    func find(_ type: String, timeout: Double = 10, where predicate: (JSONObject) -> Bool = { _ in true }) throws -> JSONObject {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let remaining = deadline.timeIntervalSinceNow
@@ -18,7 +18,7 @@ extension TestClient {
     }
 
     /// The answer (ack or error) to the request with `ref`, skipping every other event.
-    func answer(_ ref: String, timeout: Double = 5) throws -> JSONObject {
+    func answer(_ ref: String, timeout: Double = 10) throws -> JSONObject {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let remaining = deadline.timeIntervalSinceNow
@@ -210,6 +210,25 @@ struct Revision2ProtocolTests {
         // At most one event every 500 ms (with slack for delivery jitter), not one per upvote.
         #expect(counts.count <= 2 + Int(elapsed / 0.4), "\(counts.count) events in \(elapsed) s")
         #expect(counts.count < 30)
+    }
+
+    @Test func erasingAnAskerTakesTheirQuestionFromEveryPage() throws {
+        let event = try LiveEvent()
+        let moderator = try event.moderator()
+        let (anna, annaWelcome) = try event.participant("Anna")
+        let (bob, _) = try event.participant("Bob")
+        anna.send(#"{"type":"ask","text":"Mijn adres is Dorpsstraat 1","ref":"a"}"#)
+        #expect(try anna.answer("a").string("id") == "q1")
+        #expect(try bob.find("question").object("question")?.string("state") == "open")
+        let annaID = try #require(annaWelcome.object("you")?.string("id"))
+        moderator.send(object: [("type", "erase"), ("participant", annaID), ("ref", "e")])
+        #expect(try moderator.answer("e").string("type") == "ack")
+        #expect(try bob.find("question").object("question") == ["id": .string("q1"), "state": .string("dismissed")])
+        let erased = try #require(try moderator.find("question") { $0.object("question")?.string("state") == "dismissed" }.object("question"))
+        #expect(erased.string("text") == Room.erasedText)
+        #expect(erased.object("from")?.string("id") != annaID)
+        let (_, late) = try event.participant("Late")
+        #expect(late.object("session")?.array("questions") == [])
     }
 
     @Test func questionsCSVNeedsTheModeratorKey() throws {

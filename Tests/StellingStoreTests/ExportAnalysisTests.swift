@@ -93,6 +93,17 @@ struct ExportAnalysisTests {
         #expect(!html.lowercased().contains("<script"))
     }
 
+    static let withheldCases: [(counts: [Int], minimum: Int, withheld: Set<Int>)] = [
+        ([9, 0], 5, []), ([9, 3], 5, [0, 1]), ([9, 3, 2], 5, [1, 2]), ([1, 0, 0], 5, [0]),
+        ([4, 6, 7], 5, [0, 1]), ([4, 6, 7], 1, []),
+    ]
+
+    @Test func campsByGroupCellsUnderTheMinimumAreWithheld() {
+        for (counts, minimum, withheld) in Self.withheldCases {
+            #expect(AnalysisReport.withheld(counts, minimum: minimum) == withheld, "\(counts) with \(minimum)")
+        }
+    }
+
     @Test func theReportWithholdsHowASmallGroupSpreadsOverTheCamps() throws {
         try store(minimumGroupSize: 8)
         let html = String(decoding: try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt).reportHTML(), as: UTF8.self)

@@ -242,5 +242,56 @@ struct PrivacyStoreTests {
         #expect(Array(results[1][3...6]) == ["1", "2", "1", "4"])
         let report = String(decoding: exported.reportHTML(), as: UTF8.self)
         #expect(report.contains("Geheime stemming"))
+
+        // Erasing and purging reach the list of voters too; the counts stay.
+        var random = SeededRandom(seed: 11)
+        let replacement = try Privacy.erase(databasePath: folder.database, participant: annaID.rawValue, at: Self.exportedAt, random: &random)
+        #expect(try sealedVoters().contains(replacement.rawValue))
+        #expect(try !sealedVoters().contains(annaID.rawValue))
+        #expect(try Privacy.purge(databasePath: folder.database, olderThanDays: nil, now: Self.exportedAt, random: &random).purged)
+        #expect(try sealedVoters().allSatisfy { $0.hasPrefix("x") } && sealedVoters().count == 4)
+        #expect(try exporter().resultsCSV() == exported.resultsCSV())
+    }
+
+    func sealedVoters() throws -> [String] {
+        let queue = try DatabaseQueue(path: folder.database)
+        defer { try? queue.close() }
+        return try queue.read { db in try String.fetchAll(db, sql: "SELECT participant FROM sealed_voter") }
+    }
+
+    // MARK: Questions (Revision 2)
+
+    @Test func questionsLoseTheirAskersNameByDefaultAndTheirTextOnErasureAndPurge() throws {
+        var session = QuestionSession()
+        try session.store(at: folder.database)
+        let plain = try Exporter(databasePath: folder.database, exportedAt: Self.exportedAt)
+        let rows = try #require(parseCSV(plain.questionsCSV()))
+        #expect(rows.dropFirst().map { $0[3] } == ["", "", ""], "no names unless asked for")
+        #expect(rows[1][2] == session.anna.rawValue, "ids stay")
+
+        // Anna asked q1 (answered) and upvoted nothing that counts; erase her live.
+        let (moderator, _) = session.driver.moderator()
+        session.driver.expectAck(.erase(participant: session.anna.rawValue), from: moderator)
+        let erasure = try #require(session.driver.records.last)
+        let question = session.driver.room.questions[0]
+        #expect(question.text == Room.erasedText && question.name == "" && question.state == .answered, "an answered question stays answered")
+        #expect(question.upvotes == 2, "upvotes on it stay counted")
+        let store = try EventStore(path: folder.database, configuration: QuestionSession.configuration)
+        #expect(store.waitUntilDurable(store.append(erasure), timeout: 10))
+        let replayed = Room(configuration: QuestionSession.configuration, replaying: try store.recover())
+        store.close()
+        #expect(replayed.questions == session.driver.room.questions)
+        let bytes = try fileBytes()
+        #expect(!contains(bytes, "Wat kost het?"))
+        #expect(!contains(bytes, session.anna.rawValue))
+        #expect(contains(bytes, "Off topic"))
+
+        var random = SeededRandom()
+        #expect(try Privacy.purge(databasePath: folder.database, olderThanDays: nil, now: Self.exportedAt, random: &random).purged)
+        let purged = try fileBytes()
+        for text in ["Off topic", "HYPERLINK", "Cees", "Bram"] { #expect(!contains(purged, text), "\(text)") }
+        let after = try #require(parseCSV(try exporter().questionsCSV()))
+        #expect(after.dropFirst().map { $0[5] } == ["2", "0", "0"], "upvote counts stay")
+        #expect(after.dropFirst().map { $0[4] } == [Room.erasedText, "", ""], "an erased question keeps its marker")
     }
 }
