@@ -129,5 +129,5 @@ echo "tests-nginx: through nginx a forged X-Forwarded-For counted on the address
 
 # 4. Wrong keys are logged with the client's network (truncated to its /24: docs/PRIVACY.md).
 refusals=$(grep 'export key refused' "$work/server.log" || true)
-[[ "$refusals" == *client=127.0.0.0/24* ]] || fail "the log does not name the client's network"
+[[ "$refusals" == *client.address=127.0.0.0/24* ]] || fail "the log does not name the client's network"
 echo "tests-nginx: passed"
