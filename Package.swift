@@ -90,8 +90,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "StellingLoad", dependencies: ["StellingLWS", "StellingCore"], swiftSettings: swiftSettings),
-        // What the tests share (like HummingbirdTesting): the seeded generator, the echo server.
-        .target(name: "StellingTesting", dependencies: ["StellingLWS", "StellingCore"], swiftSettings: swiftSettings),
+        // What the tests share (like HummingbirdTesting): the seeded generator, the echo server, the room harness,
+        // the live event and its clients, the raw WebSocket client, the `stelling` child process.
+        .target(
+            name: "StellingTesting",
+            dependencies: ["StellingServer", "StellingStore", "StellingLWS", "StellingCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore", "StellingTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "StellingLWSTests", dependencies: ["StellingLWS", "StellingCore"], swiftSettings: swiftSettings),
         .testTarget(
@@ -102,7 +107,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StellingServerTests",
-            dependencies: ["StellingServer", "StellingLWS", "StellingCore", "StellingStore", "StellingLoad"],
+            dependencies: ["StellingServer", "StellingLWS", "StellingCore", "StellingStore", "StellingLoad", "StellingTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StellingStoreTests", dependencies: ["StellingStore", "StellingCore", "StellingTesting"], swiftSettings: swiftSettings),

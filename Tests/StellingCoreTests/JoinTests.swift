@@ -1,5 +1,6 @@
 import Testing
 @testable import StellingCore
+import StellingTesting
 
 @Suite struct JoinTests {
     @Test func anyRequestBeforeJoinIsNotJoined() {

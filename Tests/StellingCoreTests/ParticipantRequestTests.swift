@@ -1,5 +1,6 @@
 import Testing
 @testable import StellingCore
+import StellingTesting
 
 @Suite struct ChatTests {
     @Test func aChatMessageIsStoredAcknowledgedWithItsIdAndBroadcastToEveryone() {

@@ -1,5 +1,6 @@
 import Testing
 @testable import StellingCore
+import StellingTesting
 
 /// Issue 13 in the core: the live `erase` request (docs/DECISIONS.md, Live erasure).
 @Suite struct PrivacyTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import StellingCore
+import StellingTesting
 
 @Suite struct RequestDecodingTests {
     private func decode(_ text: String) -> Result<Request, DecodeFailure> { Request.decode(Array(text.utf8)) }

@@ -1,5 +1,6 @@
 import Testing
 @testable import StellingCore
+import StellingTesting
 
 // PROTOCOL.md "Revision 2": chat modes, the chat budget (issue 11 section 4) and questions.
 

@@ -5,6 +5,7 @@ import StellingStore
 import Testing
 import StellingLWS
 @testable import StellingServer
+import StellingTesting
 
 /// `GET /analysis.json` (issue 15) on a real server, and `stelling analyse` on its database.
 @Suite(.timeLimit(.minutes(2)), .serialized)

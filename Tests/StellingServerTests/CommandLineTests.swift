@@ -3,6 +3,7 @@ import StellingCore
 import StellingLoad
 import Testing
 import StellingLWS
+import StellingTesting
 
 /// The `stelling` binary itself, as `make run` uses it: check-config, serve, signals.
 @Suite(.timeLimit(.minutes(2)), .serialized)
@@ -164,20 +165,4 @@ struct CommandLineTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
     }
-}
-
-/// A port that was free a moment ago (bind to 0, read it, close).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw TestFailure("no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -4,6 +4,7 @@ import StellingLoad
 import StellingStore
 import Testing
 import StellingLWS
+import StellingTesting
 
 /// PROTOCOL.md: "an acknowledged vote or message is never lost, not even by kill -9", and
 /// "after a restart the event continues exactly where it stood".

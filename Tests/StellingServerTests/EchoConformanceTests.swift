@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import StellingServer
 @testable import StellingLWS
+import StellingTesting
 
 /// `--echo-conformance`: the /echo endpoint returns every message through the real receive
 /// path (reassembly, UTF-8 validation, limits), binary as binary, for the Autobahn suite.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import StellingServer
 @testable import StellingLWS
+import StellingTesting
 
 /// The pages built into the binary, and serving them from any working folder.
 @Suite(.timeLimit(.minutes(2)))

@@ -2,6 +2,7 @@ import StellingCore
 import StellingLWS
 import Testing
 @testable import StellingServer
+import StellingTesting
 
 /// `event_loop`: the server on libwebsockets' own poll(2) loop and on its libev and libuv plugins
 /// (a loop Stelling owns and runs one pass at a time between the executor's jobs).

@@ -4,6 +4,7 @@ import StellingLoad
 import StellingStore
 import Testing
 import StellingLWS
+import StellingTesting
 
 /// Faults: a store that cannot write, SIGTERM in the middle of a burst, and a restart with
 /// every client reconnecting at once.

@@ -3,6 +3,7 @@ import StellingLoad
 import StellingStore
 import Testing
 @testable import StellingLWS
+import StellingTesting
 
 /// A small real file system (tmpfs) the test mounts, fills and frees. Needs root (CI runs
 /// `make test` as root, as the brief's machines do).

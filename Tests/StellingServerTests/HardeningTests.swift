@@ -3,6 +3,7 @@ import StellingCore
 import Testing
 @testable import StellingServer
 @testable import StellingLWS
+import StellingTesting
 
 /// The transport's defences on a real server on 127.0.0.1: origins, security headers,
 /// connection caps, timeouts for silent and slow clients. Serialized, each wait bounded.

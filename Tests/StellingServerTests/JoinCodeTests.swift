@@ -3,6 +3,7 @@ import StellingCore
 @testable import StellingServer
 import Testing
 @testable import StellingLWS
+import StellingTesting
 
 /// Runs a program from PATH and returns its exit status and standard output.
 private func runTool(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String) {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StellingLWS
+import StellingTesting
 
 /// The generated moderator key stays out of the log (issue 11, §6).
 @Suite(.timeLimit(.minutes(1)))

@@ -6,6 +6,7 @@ import StellingLWS
 import StellingStore
 import Testing
 @testable import StellingServer
+import StellingTesting
 
 /// Keeps every log line a server writes, rendered with its metadata.
 final class CapturedLog: @unchecked Sendable {

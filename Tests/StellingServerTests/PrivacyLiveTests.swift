@@ -5,6 +5,7 @@ import StellingStore
 import Testing
 @testable import StellingServer
 @testable import StellingLWS
+import StellingTesting
 
 /// Issue 13 on the real server: the live `erase` request end to end, and names in exports.
 @Suite(.timeLimit(.minutes(2)))

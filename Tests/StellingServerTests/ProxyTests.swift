@@ -3,6 +3,7 @@ import StellingCore
 import Testing
 @testable import StellingServer
 @testable import StellingLWS
+import StellingTesting
 
 /// `trusted_proxies` through the real transport: per-address rules follow the forwarded
 /// client address from a trusted proxy, and the peer's own address from anyone else.

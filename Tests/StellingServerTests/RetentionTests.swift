@@ -3,6 +3,7 @@ import StellingCore
 import StellingStore
 import Testing
 @testable import StellingServer
+import StellingTesting
 
 /// `retention_days`, `stelling purge` and `stelling erase` on the real binary.
 @Suite(.timeLimit(.minutes(2)), .serialized)

@@ -3,6 +3,7 @@ import StellingCore
 import Testing
 @testable import StellingServer
 @testable import StellingLWS
+import StellingTesting
 
 /// HTTPS and WSS through libwebsockets' OpenSSL, with a self-signed certificate made by
 /// `openssl req` for the test; checked with `curl -k` and the client pool's wss://.

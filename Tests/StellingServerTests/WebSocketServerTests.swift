@@ -3,6 +3,7 @@ import StellingCore
 import Testing
 @testable import StellingServer
 @testable import StellingLWS
+import StellingTesting
 
 /// The real transport on 127.0.0.1, port 0, driven by a raw socket client. Serialized: each
 /// test blocks on sockets, and the machine has two cores.

@@ -1,28 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Synchronization
 
-/// A plain mutex: the service loop's job queue, the libwebsockets log sink and the server's start state.
-final class Lock: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+/// A plain lock around code, not data: the service loop's job queue, the libwebsockets log sink and
+/// the server's start state. A `Synchronization.Mutex` over nothing, for the callers whose guarded
+/// state lives in several stored properties.
+final class Lock: Sendable {
+    private let mutex = Mutex(())
 
-    init() {
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    /// Runs `body` with the mutex held.
+    /// Runs `body` with the lock held.
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
+        try mutex.withLock { _ in try body() }
     }
 }

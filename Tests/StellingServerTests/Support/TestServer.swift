@@ -3,6 +3,7 @@ import Logging
 import StellingCore
 @testable import StellingServer
 @testable import StellingLWS
+import StellingTesting
 
 /// An actor that runs on the server's service loop, as the room's actor will.
 actor LoopBound {

@@ -7,55 +7,75 @@ import Darwin
 /// A deliberately small HTTP/WebSocket client on a blocking loopback TCP socket, for driving
 /// the server frame by frame: masked frames of any opcode, fragments, pings left unanswered.
 /// Every read has a deadline. (The full client on libwebsockets lives elsewhere.)
-final class RawWebSocket {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+public final class RawWebSocket {
+    /// A failed read, write or handshake; "timeout" when a deadline passed.
+    public struct Failure: Error, CustomStringConvertible {
+        /// What went wrong.
+        public var description: String
+
+        /// A failure saying `description`.
+        public init(description: String) { self.description = description }
     }
 
     /// One WebSocket frame as received.
-    struct Frame {
-        var fin: Bool
-        var opcode: UInt8
-        var payload: [UInt8]
+    public struct Frame {
+        /// Whether this is the last frame of its message.
+        public var fin: Bool
+        /// The frame's opcode (see `Opcode`).
+        public var opcode: UInt8
+        /// The unmasked payload.
+        public var payload: [UInt8]
 
         /// The close code of a close frame, if it has one.
-        var closeCode: UInt16? {
+        public var closeCode: UInt16? {
             guard opcode == Opcode.close, payload.count >= 2 else { return nil }
             return UInt16(payload[0]) << 8 | UInt16(payload[1])
         }
 
-        var text: String { String(decoding: payload, as: UTF8.self) }
+        /// The payload as UTF-8 text.
+        public var text: String { String(decoding: payload, as: UTF8.self) }
     }
 
-    enum Opcode {
-        static let continuation: UInt8 = 0x0
-        static let text: UInt8 = 0x1
-        static let binary: UInt8 = 0x2
-        static let close: UInt8 = 0x8
-        static let ping: UInt8 = 0x9
-        static let pong: UInt8 = 0xA
+    /// The WebSocket opcodes (RFC 6455, 5.2).
+    public enum Opcode {
+        /// A continuation frame.
+        public static let continuation: UInt8 = 0x0
+        /// A text frame.
+        public static let text: UInt8 = 0x1
+        /// A binary frame.
+        public static let binary: UInt8 = 0x2
+        /// A close frame.
+        public static let close: UInt8 = 0x8
+        /// A ping.
+        public static let ping: UInt8 = 0x9
+        /// A pong.
+        public static let pong: UInt8 = 0xA
     }
 
     /// An HTTP response as received.
-    struct HTTPResult {
-        var status: Int
-        var headers: [String: String]  // names in lower case
-        var body: [UInt8]
+    public struct HTTPResult {
+        /// The status code.
+        public var status: Int
+        /// The headers, names in lower case (the last of duplicates).
+        public var headers: [String: String]
+        /// The body.
+        public var body: [UInt8]
         /// Every header line as received, in order (names in lower case), duplicates kept.
-        var fields: [(name: String, value: String)] = []
+        public var fields: [(name: String, value: String)] = []
 
         /// How many times the header `name` (lower case) appears.
-        func count(_ name: String) -> Int { fields.count { $0.name == name } }
-        var text: String { String(decoding: body, as: UTF8.self) }
+        public func count(_ name: String) -> Int { fields.count { $0.name == name } }
+        /// The body as UTF-8 text.
+        public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
     /// The header lines of the last response head read.
-    private(set) var lastFields: [(name: String, value: String)] = []
+    public private(set) var lastFields: [(name: String, value: String)] = []
 
     private let fd: Int32
     private var buffer: [UInt8] = []
     /// The response headers of the upgrade (names in lower case).
-    private(set) var handshakeHeaders: [String: String] = [:]
+    public private(set) var handshakeHeaders: [String: String] = [:]
 
     private init(fd: Int32) {
         self.fd = fd
@@ -67,7 +87,7 @@ final class RawWebSocket {
 
     /// Opens a TCP connection to 127.0.0.1:`port`, from `source` (another loopback address,
     /// such as 127.0.0.2) when given; with `receiveBuffer`, a small SO_RCVBUF first.
-    static func connect(port: Int, source: String? = nil, receiveBuffer: Int32? = nil) throws -> RawWebSocket {
+    public static func connect(port: Int, source: String? = nil, receiveBuffer: Int32? = nil) throws -> RawWebSocket {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
         if var size = receiveBuffer {
@@ -105,7 +125,7 @@ final class RawWebSocket {
     }
 
     /// One HTTP/1.1 GET (or HEAD) on a fresh connection; reads the body by its Content-Length.
-    static func http(port: Int, method: String = "GET", path: String, headers: [String: String] = [:],
+    public static func http(port: Int, method: String = "GET", path: String, headers: [String: String] = [:],
                      source: String? = nil, timeout: Double = 5) throws -> HTTPResult {
         let client = try connect(port: port, source: source)
         var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
@@ -123,7 +143,7 @@ final class RawWebSocket {
     }
 
     /// One keep-alive GET on this connection; reads the body by its Content-Length.
-    func get(_ path: String, port: Int, timeout: Double = 5) throws -> HTTPResult {
+    public func get(_ path: String, port: Int, timeout: Double = 5) throws -> HTTPResult {
         try write(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))
         let deadline = RawWebSocket.now() + timeout
         let (status, headers) = try readHead(deadline: deadline)
@@ -137,7 +157,7 @@ final class RawWebSocket {
     }
 
     /// Connects and upgrades `path`; returns the client and the response status (101 on success).
-    static func open(port: Int, path: String = "/ws", subprotocols: [String]? = ["stelling.v1"],
+    public static func open(port: Int, path: String = "/ws", subprotocols: [String]? = ["stelling.v1"],
                      origin: String? = nil, host: String? = nil, source: String? = nil,
                      receiveBuffer: Int32? = nil, extensions: String? = nil, headers: [String: String] = [:],
                      timeout: Double = 5) throws -> (RawWebSocket, Int) {
@@ -156,10 +176,10 @@ final class RawWebSocket {
     }
 
     /// The status of the upgrade's answer.
-    private(set) var handshakeStatus = 0
+    public private(set) var handshakeStatus = 0
 
     /// The body of a refused upgrade, read by its Content-Length.
-    func refusalBody(timeout: Double = 5) throws -> String {
+    public func refusalBody(timeout: Double = 5) throws -> String {
         let length = Int(handshakeHeaders["content-length"] ?? "0") ?? 0
         let deadline = RawWebSocket.now() + timeout
         while buffer.count < length {
@@ -169,7 +189,7 @@ final class RawWebSocket {
     }
 
     /// Sends one masked frame.
-    func sendFrame(opcode: UInt8, _ payload: [UInt8], fin: Bool = true) throws {
+    public func sendFrame(opcode: UInt8, _ payload: [UInt8], fin: Bool = true) throws {
         var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         if payload.count < 126 {
             frame.append(0x80 | UInt8(payload.count))
@@ -187,17 +207,17 @@ final class RawWebSocket {
     }
 
     /// Sends a text message in one frame.
-    func sendText(_ text: String) throws {
+    public func sendText(_ text: String) throws {
         try sendFrame(opcode: Opcode.text, Array(text.utf8))
     }
 
     /// Sends a close frame with `code`.
-    func sendClose(code: UInt16 = 1000) throws {
+    public func sendClose(code: UInt16 = 1000) throws {
         try sendFrame(opcode: Opcode.close, [UInt8(code >> 8), UInt8(code & 0xFF)])
     }
 
     /// Reads the next frame; nil when the server closed the TCP connection.
-    func readFrame(timeout: Double = 5) throws -> Frame? {
+    public func readFrame(timeout: Double = 5) throws -> Frame? {
         let deadline = RawWebSocket.now() + timeout
         while true {
             if let frame = parseFrame() { return frame }
@@ -207,7 +227,7 @@ final class RawWebSocket {
 
     /// Reads until a complete text message arrives, answering pings unless told not to;
     /// nil when a close frame or the end of the connection comes first.
-    func readText(timeout: Double = 5, answerPings: Bool = true) throws -> String? {
+    public func readText(timeout: Double = 5, answerPings: Bool = true) throws -> String? {
         let deadline = RawWebSocket.now() + timeout
         var message: [UInt8] = []
         while true {
@@ -228,7 +248,7 @@ final class RawWebSocket {
 
     /// Reads past data until a close frame arrives and returns its code (nil without a code);
     /// throws if the connection ends without one. Answers the close, as RFC 6455 asks.
-    func readClose(timeout: Double = 5) throws -> (code: UInt16?, reason: String) {
+    public func readClose(timeout: Double = 5) throws -> (code: UInt16?, reason: String) {
         let deadline = RawWebSocket.now() + timeout
         while true {
             guard let frame = try readFrame(timeout: max(0, deadline - RawWebSocket.now())) else {
@@ -242,14 +262,14 @@ final class RawWebSocket {
     }
 
     /// What `poll(timeout:)` saw.
-    enum Polled {
+    public enum Polled {
         case frame(Frame)
         case end
         case nothing
     }
 
     /// Reads one frame if one arrives within `timeout`.
-    func poll(timeout: Double) throws -> Polled {
+    public func poll(timeout: Double) throws -> Polled {
         do {
             guard let frame = try readFrame(timeout: timeout) else { return .end }
             return .frame(frame)
@@ -260,7 +280,7 @@ final class RawWebSocket {
 
     /// Waits for the server to end the TCP connection; returns false if it did not in time.
     /// Frames that arrive meanwhile are read and dropped (pings are not answered).
-    func waitForEOF(timeout: Double) throws -> Bool {
+    public func waitForEOF(timeout: Double) throws -> Bool {
         let deadline = RawWebSocket.now() + timeout
         while RawWebSocket.now() < deadline {
             do {
@@ -274,7 +294,8 @@ final class RawWebSocket {
 
     // MARK: Plumbing
 
-    func write(_ bytes: [UInt8]) throws {
+    /// Writes raw bytes to the socket (anything: half frames, garbage).
+    public func write(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -357,11 +378,13 @@ final class RawWebSocket {
         return frame
     }
 
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    /// Seconds on a monotonic clock (`ContinuousClock`), from an arbitrary start: for deadlines.
+    public static func now() -> Double {
+        let elapsed = clockStart.duration(to: .now).components
+        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
     }
+
+    private static let clockStart = ContinuousClock.now
 }
 
 extension String {

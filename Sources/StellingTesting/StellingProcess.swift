@@ -1,29 +1,35 @@
 import Foundation
-import StellingLoad
 
 /// The built `stelling` binary running `serve` in a child process, on a temporary event.
-final class StellingProcess: @unchecked Sendable {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+public final class StellingProcess: @unchecked Sendable {
+    /// The repository's root (this file is Sources/StellingTesting/StellingProcess.swift).
+    public static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     /// The `stelling` built beside this test binary (any --scratch-path), else .build/debug's.
-    static let binary: String = {
+    public static let binary: String = {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("stelling").path
         if FileManager.default.isExecutableFile(atPath: beside) { return beside }
         return root.appendingPathComponent(".build/debug/stelling").path
     }()
 
-    let folder: URL
-    let config: URL
-    let port: Int
-    let key: String?
-    private(set) var process: Process?
-    private(set) var output = ""
+    /// The temporary folder: the configuration and the data.
+    public let folder: URL
+    /// The configuration file.
+    public let config: URL
+    /// The port the server listens on, on 127.0.0.1.
+    public let port: Int
+    /// The moderator key in the environment, if any.
+    public let key: String?
+    /// The running process, between `start` and `stop`.
+    public private(set) var process: Process?
+    /// What the process wrote up to its start line.
+    public private(set) var output = ""
     private var pipe: Pipe?
 
     /// Writes `yaml` (with `port`, `host` and `web_root` added; no `web_root` when nil: the
     /// pages built in) into a fresh folder.
-    init(yaml: String, key: String? = "durability-test-moderator-key",
+    public init(yaml: String, key: String? = "durability-test-moderator-key",
          webRoot: String? = StellingProcess.root.path + "/web") throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("stelling-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -34,11 +40,13 @@ final class StellingProcess: @unchecked Sendable {
         self.key = key
     }
 
-    var databasePath: String { folder.appendingPathComponent("data/stelling.sqlite").path }
-    var url: String { "ws://127.0.0.1:\(port)/ws" }
+    /// The event's SQLite database.
+    public var databasePath: String { folder.appendingPathComponent("data/stelling.sqlite").path }
+    /// The WebSocket URL of the server.
+    public var url: String { "ws://127.0.0.1:\(port)/ws" }
 
     /// Starts `serve` and waits for its start line.
-    func start(workingDirectory: String? = nil, timeout: Double = 20) throws {
+    public func start(workingDirectory: String? = nil, timeout: Double = 20) throws {
         let process = Process()
         if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         process.executableURL = URL(fileURLWithPath: StellingProcess.binary)
@@ -65,7 +73,7 @@ final class StellingProcess: @unchecked Sendable {
 
     /// Sends a signal and waits for the process to end; returns its status.
     @discardableResult
-    func stop(signal number: Int32 = SIGTERM, timeout: Double = 15) -> Int32? {
+    public func stop(signal number: Int32 = SIGTERM, timeout: Double = 15) -> Int32? {
         guard let process else { return nil }
         kill(process.processIdentifier, number)
         let deadline = Date().addingTimeInterval(timeout)
@@ -79,4 +87,20 @@ final class StellingProcess: @unchecked Sendable {
         if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: folder)
     }
+}
+
+/// A port that was free a moment ago (bind to 0, read it, close).
+public func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw TestFailure("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

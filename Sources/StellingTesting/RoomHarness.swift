@@ -1,29 +1,44 @@
-@testable import StellingCore
-import StellingTesting
+import StellingCore
 
 /// One event as it reached one connection.
-struct Delivery: Equatable {
-    var to: ConnectionID
-    var event: Event
+public struct Delivery: Equatable, Sendable {
+    /// The connection the event reached.
+    public var to: ConnectionID
+    /// The event.
+    public var event: Event
+
+    /// An event as it reached `to`.
+    public init(to: ConnectionID, event: Event) {
+        self.to = to
+        self.event = event
+    }
 }
 
 /// A room driven like the shell drives it: effects carried out at once (every record is durable
 /// immediately), broadcasts resolved to the connections admitted when they were made.
-struct Harness {
-    var room: Room
-    var random = SeededRandom()
-    var clock = Instant(milliseconds: 1_610_715_600_000) // 2021-01-15T13:00:00Z
-    var records: [Record] = []
-    var closed: [(ConnectionID, CloseCode)] = []
+public struct Harness {
+    /// The room under test.
+    public var room: Room
+    /// The generator the room draws ids and tokens from.
+    public var random = SeededRandom()
+    /// The time the room is told; moved with `advance(milliseconds:)`.
+    public var clock = Instant(milliseconds: 1_610_715_600_000) // 2021-01-15T13:00:00Z
+    /// Every record the room asked to persist, in order.
+    public var records: [Record] = []
+    /// Every connection the room closed, with the code.
+    public var closed: [(ConnectionID, CloseCode)] = []
     private var nextConnection: UInt64 = 1
 
-    static let key = "moderator-secret-key"
+    /// The moderator key of `configuration()`.
+    public static let key = "moderator-secret-key"
 
-    init(_ configuration: Configuration = Harness.configuration()) {
+    /// A fresh room on `configuration`.
+    public init(_ configuration: Configuration = Harness.configuration()) {
         room = Room(configuration: configuration)
     }
 
-    static func configuration(groups: [String] = ["Rijk", "Provincie", "Gemeente"], statements: Int = 3) -> Configuration {
+    /// A small event: three groups, `statements` statements, the moderator key `key`.
+    public static func configuration(groups: [String] = ["Rijk", "Provincie", "Gemeente"], statements: Int = 3) -> Configuration {
         Configuration(
             title: "Leren samen werken aan opgaven",
             programme: [ProgrammeItem(time: "14:00", item: "Welkom")],
@@ -32,22 +47,26 @@ struct Harness {
             moderatorKey: key)
     }
 
-    mutating func connection() -> ConnectionID {
+    /// A new connection id, not yet joined.
+    public mutating func connection() -> ConnectionID {
         defer { nextConnection += 1 }
         return ConnectionID(nextConnection)
     }
 
-    mutating func advance(milliseconds: Int64) { clock.milliseconds += milliseconds }
+    /// Moves the clock on.
+    public mutating func advance(milliseconds: Int64) { clock.milliseconds += milliseconds }
 
     /// Sends raw JSON text from a connection and returns what was delivered to whom.
-    mutating func send(_ json: String, from connection: ConnectionID) -> [Delivery] {
+    public mutating func send(_ json: String, from connection: ConnectionID) -> [Delivery] {
         let effects = room.receive(Array(json.utf8), from: connection, now: clock, random: &random)
         return carryOut(effects)
     }
 
-    mutating func tick() -> [Delivery] { carryOut(room.tick(now: clock)) }
+    /// Runs the room's timer once and returns what was delivered to whom.
+    public mutating func tick() -> [Delivery] { carryOut(room.tick(now: clock)) }
 
-    mutating func carryOut(_ effects: [Effect]) -> [Delivery] {
+    /// Carries out `effects` and returns what was delivered to whom.
+    public mutating func carryOut(_ effects: [Effect]) -> [Delivery] {
         var deliveries: [Delivery] = []
         for effect in effects {
             switch effect {
@@ -69,7 +88,7 @@ struct Harness {
     }
 
     /// Joins a participant on a new connection and returns the connection and its welcome.
-    mutating func participant(_ name: String = "Anna", group: String? = nil) -> (ConnectionID, Welcome) {
+    public mutating func participant(_ name: String = "Anna", group: String? = nil) -> (ConnectionID, Welcome) {
         let connection = connection()
         let groupField = group.map { ",\"group\":\"\($0)\"" } ?? ""
         let deliveries = send("{\"type\":\"join\",\"name\":\"\(name)\"\(groupField)}", from: connection)
@@ -79,14 +98,16 @@ struct Harness {
         return (connection, welcome)
     }
 
-    mutating func moderator(_ name: String = "Ruben") -> ConnectionID {
+    /// Joins a moderator on a new connection.
+    public mutating func moderator(_ name: String = "Ruben") -> ConnectionID {
         let connection = connection()
         let deliveries = send("{\"type\":\"join\",\"role\":\"moderator\",\"key\":\"\(Harness.key)\",\"name\":\"\(name)\"}", from: connection)
         guard case .welcome? = deliveries.first?.event else { fatalError("moderator not welcomed: \(deliveries)") }
         return connection
     }
 
-    mutating func screen() -> ConnectionID {
+    /// Joins a screen on a new connection.
+    public mutating func screen() -> ConnectionID {
         let connection = connection()
         let deliveries = send("{\"type\":\"join\",\"role\":\"screen\"}", from: connection)
         guard case .welcome? = deliveries.first?.event else { fatalError("screen not welcomed: \(deliveries)") }
@@ -96,10 +117,10 @@ struct Harness {
 
 extension [Delivery] {
     /// The events one connection received, in order.
-    func to(_ connection: ConnectionID) -> [Event] { filter { $0.to == connection }.map(\.event) }
+    public func to(_ connection: ConnectionID) -> [Event] { filter { $0.to == connection }.map(\.event) }
 
     /// The error codes one connection received.
-    func errors(to connection: ConnectionID) -> [ErrorCode] {
+    public func errors(to connection: ConnectionID) -> [ErrorCode] {
         to(connection).compactMap {
             switch $0 {
             case let .error(code, _, _): code
@@ -110,15 +131,20 @@ extension [Delivery] {
     }
 
     /// The connections that received an event matching `predicate`.
-    func recipients(where predicate: (Event) -> Bool) -> Set<ConnectionID> {
+    public func recipients(where predicate: (Event) -> Bool) -> Set<ConnectionID> {
         Set(filter { predicate($0.event) }.map(\.to))
     }
 }
 
 extension Event {
-    var isTally: Bool { if case .tally = self { true } else { false } }
-    var tallyValue: Tally? { if case let .tally(tally) = self { tally } else { nil } }
-    var isPresence: Bool { if case .presence = self { true } else { false } }
-    var isStatement: Bool { if case .statement = self { true } else { false } }
-    var isChat: Bool { if case .chat = self { true } else { false } }
+    /// Whether this is a `tally` event.
+    public var isTally: Bool { if case .tally = self { true } else { false } }
+    /// The tally, when this is a `tally` event.
+    public var tallyValue: Tally? { if case let .tally(tally) = self { tally } else { nil } }
+    /// Whether this is a `presence` event.
+    public var isPresence: Bool { if case .presence = self { true } else { false } }
+    /// Whether this is a `statement` event.
+    public var isStatement: Bool { if case .statement = self { true } else { false } }
+    /// Whether this is a `chat` event.
+    public var isChat: Bool { if case .chat = self { true } else { false } }
 }

@@ -1,25 +1,33 @@
 import Foundation
 import Logging
 import StellingCore
-import StellingLoad
-@testable import StellingServer
+import StellingLWS
+import StellingServer
 import StellingStore
-@testable import StellingLWS
 
 /// A real Stelling server on a free loopback port, with the room, the event service and the
 /// SQLite store in a temporary folder, plus a pool of libwebsockets clients to drive it.
-final class LiveEvent: @unchecked Sendable {
-    static let key = "integration-test-moderator-key"
+public final class LiveEvent: @unchecked Sendable {
+    /// The moderator key of `configuration()`.
+    public static let key = "integration-test-moderator-key"
 
-    let server: Server
-    let store: EventStore
-    let folder: URL
-    let pool: WebSocketClientPool
-    let port: Int
-    let secure: Bool
-    var url: String { "\(secure ? "wss" : "ws")://127.0.0.1:\(port)/ws" }
+    /// The server under test.
+    public let server: Server
+    /// The event's store.
+    public let store: EventStore
+    /// The temporary folder of the store, removed at the end.
+    public let folder: URL
+    /// The pool the clients connect through.
+    public let pool: WebSocketClientPool
+    /// The server's port on 127.0.0.1.
+    public let port: Int
+    /// Whether the server speaks TLS.
+    public let secure: Bool
+    /// The WebSocket URL of the server.
+    public var url: String { "\(secure ? "wss" : "ws")://127.0.0.1:\(port)/ws" }
 
-    static func configuration(groups: [String] = ["Rijk", "Provincie", "Gemeente"]) -> Configuration {
+    /// A small event: three groups, three statements, a fast tally and join limits no test reaches.
+    public static func configuration(groups: [String] = ["Rijk", "Provincie", "Gemeente"]) -> Configuration {
         var configuration = Configuration(
             title: "Leren samen werken aan opgaven",
             programme: [ProgrammeItem(time: "14:00", item: "Welkom")],
@@ -32,7 +40,8 @@ final class LiveEvent: @unchecked Sendable {
         return configuration
     }
 
-    init(configuration: Configuration = LiveEvent.configuration(), keepaliveSeconds: Int? = nil, tls: TLSFiles? = nil,
+    /// Starts a server on `configuration`, with the store in a fresh temporary folder.
+    public init(configuration: Configuration = LiveEvent.configuration(), keepaliveSeconds: Int? = nil, tls: TLSFiles? = nil,
          maxConnectionsPerAddress: Int = 100_000, trustedProxies: TrustedProxies = .loopback,
          eventLoop: EventLoop = .poll) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("stelling-live-\(UUID().uuidString)")
@@ -64,14 +73,14 @@ final class LiveEvent: @unchecked Sendable {
     }
 
     /// A new, open client.
-    func client(subprotocol: String? = "stelling.v1") throws -> TestClient {
+    public func client(subprotocol: String? = "stelling.v1") throws -> TestClient {
         let connection = pool.connect(url: url, subprotocol: subprotocol)
         guard connection.waitOpen(timeout: 5) else { throw TestFailure("client did not open") }
         return TestClient(connection)
     }
 
     /// A joined participant.
-    func participant(_ name: String = "Anna", group: String? = nil) throws -> (TestClient, JSONObject) {
+    public func participant(_ name: String = "Anna", group: String? = nil) throws -> (TestClient, JSONObject) {
         let client = try client()
         var fields: [(String, String?)] = [("type", "join"), ("name", name)]
         if let group { fields.append(("group", group)) }
@@ -81,7 +90,7 @@ final class LiveEvent: @unchecked Sendable {
     }
 
     /// A joined moderator.
-    func moderator(_ name: String = "Ruben") throws -> TestClient {
+    public func moderator(_ name: String = "Ruben") throws -> TestClient {
         let client = try client()
         client.send(object: [("type", "join"), ("role", "moderator"), ("key", LiveEvent.key), ("name", name)])
         _ = try client.expect("welcome")
@@ -89,7 +98,7 @@ final class LiveEvent: @unchecked Sendable {
     }
 
     /// A joined screen.
-    func screen() throws -> TestClient {
+    public func screen() throws -> TestClient {
         let client = try client()
         client.send(#"{"type":"join","role":"screen"}"#)
         _ = try client.expect("welcome")
@@ -97,29 +106,37 @@ final class LiveEvent: @unchecked Sendable {
     }
 
     /// An HTTP GET on this server.
-    func http(_ path: String, headers: [String: String] = [:]) throws -> RawWebSocket.HTTPResult {
+    public func http(_ path: String, headers: [String: String] = [:]) throws -> RawWebSocket.HTTPResult {
         try RawWebSocket.http(port: port, path: path, headers: headers)
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+/// A test's own failure, with what went wrong.
+public struct TestFailure: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+    /// A failure saying `description`.
+    public init(_ description: String) { self.description = description }
 }
 
-typealias JSONObject = [String: JSONValue]
+/// One JSON object as a test reads it.
+public typealias JSONObject = [String: JSONValue]
 
 /// One client connection that reads events one at a time, as JSON objects.
-final class TestClient: @unchecked Sendable {
-    let connection: ClientConnection
+public final class TestClient: @unchecked Sendable {
+    /// The libwebsockets client connection.
+    public let connection: ClientConnection
     /// Events read but not yet asked for by `expect`.
     private var pending: [JSONObject] = []
 
-    init(_ connection: ClientConnection) { self.connection = connection }
+    /// Reads from `connection`.
+    public init(_ connection: ClientConnection) { self.connection = connection }
 
-    func send(_ text: String) { connection.send(text) }
+    /// Sends raw text.
+    public func send(_ text: String) { connection.send(text) }
 
-    func send(object fields: [(String, String?)]) {
+    /// Sends a JSON object of string fields (nil ones as null), in order.
+    public func send(object fields: [(String, String?)]) {
         var writer = JSONWriter()
         writer.beginObject()
         for (key, value) in fields { writer.field(key, value) }
@@ -128,7 +145,7 @@ final class TestClient: @unchecked Sendable {
     }
 
     /// The next event, or nil when none arrives in time.
-    func next(timeout: Double = 5) -> JSONObject? {
+    public func next(timeout: Double = 5) -> JSONObject? {
         if !pending.isEmpty { return pending.removeFirst() }
         guard let text = connection.nextEvent(timeout: timeout) else { return nil }
         guard case let .object(object)? = JSONValue.parse(Array(text.utf8)) else { return ["unparsable": .string(text)] }
@@ -137,7 +154,7 @@ final class TestClient: @unchecked Sendable {
 
     /// The next event of `type`, skipping `presence` and `tally` events that come between
     /// (they are timed by the server); any other event on the way is a failure.
-    func expect(_ type: String, timeout: Double = 5, skipping: Set<String> = ["presence", "tally"]) throws -> JSONObject {
+    public func expect(_ type: String, timeout: Double = 5, skipping: Set<String> = ["presence", "tally"]) throws -> JSONObject {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let remaining = deadline.timeIntervalSinceNow
@@ -151,22 +168,38 @@ final class TestClient: @unchecked Sendable {
     }
 
     /// The next error's code (with the ref it carried).
-    func expectError(timeout: Double = 5) throws -> (code: String, ref: String?) {
+    public func expectError(timeout: Double = 5) throws -> (code: String, ref: String?) {
         let event = try expect("error", timeout: timeout)
         guard case let .string(code)? = event["code"] else { throw TestFailure("error without code: \(event)") }
         if case let .string(ref)? = event["ref"] { return (code, ref) }
         return (code, nil)
     }
 
+    /// The events that arrive before the answer (ack or error) to the request with `ref`, and that
+    /// answer: the barrier for "nothing else arrived". The server answers a connection's requests in
+    /// order, after every event already queued for it, so an event due before the request is in `before`.
+    public func untilAnswer(_ ref: String, timeout: Double = 5) throws -> (before: [JSONObject], answer: JSONObject) {
+        let deadline = Date().addingTimeInterval(timeout)
+        var before: [JSONObject] = []
+        while true {
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0, let event = next(timeout: remaining) else {
+                throw TestFailure("no answer to \(ref) within \(timeout) s")
+            }
+            if ["ack", "error"].contains(event.string("type") ?? ""), event.string("ref") == ref { return (before, event) }
+            before.append(event)
+        }
+    }
+
     /// Every event that arrives within `window` seconds.
-    func drain(window: Double = 0.3) -> [JSONObject] {
+    public func drain(window: Double = 0.3) -> [JSONObject] {
         var events: [JSONObject] = []
         while let event = next(timeout: window) { events.append(event) }
         return events
     }
 
     /// The close code once the server closes, or nil if it does not within `timeout`.
-    func closeCode(timeout: Double = 5) -> CloseCode?? {
+    public func closeCode(timeout: Double = 5) -> CloseCode?? {
         let deadline = Date().addingTimeInterval(timeout)
         while deadline.timeIntervalSinceNow > 0 {
             switch connection.next(timeout: deadline.timeIntervalSinceNow) {
@@ -181,8 +214,12 @@ final class TestClient: @unchecked Sendable {
 }
 
 extension JSONObject {
-    func string(_ key: String) -> String? { if case let .string(value)? = self[key] { value } else { nil } }
-    func int(_ key: String) -> Int? { if case let .integer(value)? = self[key] { Int(value) } else { nil } }
-    func object(_ key: String) -> JSONObject? { if case let .object(value)? = self[key] { value } else { nil } }
-    func array(_ key: String) -> [JSONValue]? { if case let .array(value)? = self[key] { value } else { nil } }
+    /// The string at `key`, if it is one.
+    public func string(_ key: String) -> String? { if case let .string(value)? = self[key] { value } else { nil } }
+    /// The integer at `key`, if it is one.
+    public func int(_ key: String) -> Int? { if case let .integer(value)? = self[key] { Int(value) } else { nil } }
+    /// The object at `key`, if it is one.
+    public func object(_ key: String) -> JSONObject? { if case let .object(value)? = self[key] { value } else { nil } }
+    /// The array at `key`, if it is one.
+    public func array(_ key: String) -> [JSONValue]? { if case let .array(value)? = self[key] { value } else { nil } }
 }
