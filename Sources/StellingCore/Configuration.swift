@@ -124,6 +124,11 @@ public struct Limits: Equatable, Sendable {
     /// fan-out: 50 a second to 10,000 listeners is 500,000 events a second, under half of what one
     /// core sends (docs/DECISIONS.md). The default is 50.
     public var chatBudgetPerSecond: Double = 50
+    /// Issue 11 section 4: chat deliveries a second for the whole event. A participant's message
+    /// costs one delivery per joined connection it is broadcast to; one second's worth at once. So
+    /// the messages a second shrink as the audience grows: 100,000 / 5,000 listeners = 20 a
+    /// second (and at most `chatBudgetPerSecond`). The default is 100,000 (docs/DECISIONS.md).
+    public var chatFanoutPerSecond: Double = 100_000
 
     /// Makes limits with the protocol's defaults.
     public init(

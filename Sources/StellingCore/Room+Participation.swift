@@ -13,16 +13,22 @@ extension Room {
         }
         // The event's chat budget is checked before the participant's own bucket is spent, and
         // spent after it: a refused message costs nothing (only valid requests spend tokens).
-        if participant, !chatBudget.hasToken(at: now) {
-            return rateLimited(connection, after: chatBudget.millisecondsUntilToken(at: now), ref,
-                               message: "The chat is busy; wait a moment.")
+        // The fan-out budget charges one delivery per joined connection (at most its burst, so one
+        // message a second always fits).
+        let deliveries = min(Double(sessions.count), chatFanout.burst)
+        if participant, !chatBudget.hasToken(at: now) || !chatFanout.hasTokens(deliveries, at: now) {
+            let wait = max(chatBudget.millisecondsUntilToken(at: now), chatFanout.millisecondsUntil(deliveries, at: now))
+            return rateLimited(connection, after: wait, ref, message: "The chat is busy; wait a moment.")
         }
         var own = rateBuckets(for: session.id)
         guard own.chat.take(at: now) else {
             return rateLimited(connection, after: own.chat.millisecondsUntilToken(at: now), ref)
         }
         buckets[session.id] = own
-        if participant { _ = chatBudget.take(at: now) }
+        if participant {
+            _ = chatBudget.take(at: now)
+            _ = chatFanout.take(deliveries, at: now)
+        }
         let message = ChatMessage(id: MessageID(chat.count + 1), from: Author(id: session.id, name: session.name, role: session.role),
                                   text: text, at: now, statement: currentStatement)
         let record = Record.chatPosted(message)

@@ -47,6 +47,8 @@ public struct Room: Sendable {
     var lastChatAt: [ParticipantID: Instant] = [:]
     /// Issue 11: participants' chat messages for the whole event (moderators exempt).
     var chatBudget = TokenBucket(burst: 1, perSecond: 1)
+    /// The event's chat fan-out budget, in deliveries (`limits.chat_fanout_per_second`).
+    var chatFanout = TokenBucket(burst: 1, perSecond: 1)
     /// Positions of questions whose upvotes changed since the last `upvotes` event.
     var upvotesDirty: Set<Int> = []
     var lastUpvotesAt: Instant?
@@ -63,6 +65,8 @@ public struct Room: Sendable {
         questionsOpen = configuration.questionsOpen
         let budget = configuration.limits.chatBudgetPerSecond
         chatBudget = TokenBucket(burst: max(1, Int(budget.rounded(.up))), perSecond: budget)
+        let fanout = configuration.limits.chatFanoutPerSecond
+        chatFanout = TokenBucket(burst: max(1, Int(fanout.rounded(.up))), perSecond: fanout)
         for spec in configuration.statements where statementIndex[StatementID(spec.id)] == nil {
             appendStatement(StatementID(spec.id), text: spec.text)
         }

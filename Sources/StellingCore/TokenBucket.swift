@@ -15,22 +15,31 @@ public struct TokenBucket: Equatable, Sendable {
     }
 
     /// Spends one token if there is one at `now`; `false` means rate limited.
-    public mutating func take(at now: Instant) -> Bool {
+    public mutating func take(at now: Instant) -> Bool { take(1, at: now) }
+
+    /// Spends `cost` tokens if there are that many at `now`; `false` means rate limited.
+    public mutating func take(_ cost: Double, at now: Instant) -> Bool {
         if let updated, now > updated {
             tokens = min(burst, tokens + Double(now.milliseconds - updated.milliseconds) / 1000 * perSecond)
         }
         if updated == nil || now > updated! { updated = now }
-        guard tokens >= 1 else { return false }
-        tokens -= 1
+        guard tokens >= cost else { return false }
+        tokens -= cost
         return true
     }
 
     /// Whether a token is there at `now`, without spending it.
-    public func hasToken(at now: Instant) -> Bool { tokens(at: now) >= 1 }
+    public func hasToken(at now: Instant) -> Bool { hasTokens(1, at: now) }
+
+    /// Whether `cost` tokens are there at `now`, without spending them.
+    public func hasTokens(_ cost: Double, at now: Instant) -> Bool { tokens(at: now) >= cost }
 
     /// Milliseconds from `now` until a token is there (0 when one is there now), rounded up.
-    public func millisecondsUntilToken(at now: Instant) -> Int64 {
-        let missing = 1 - tokens(at: now)
+    public func millisecondsUntilToken(at now: Instant) -> Int64 { millisecondsUntil(1, at: now) }
+
+    /// Milliseconds from `now` until `cost` tokens are there (0 when they are), rounded up.
+    public func millisecondsUntil(_ cost: Double, at now: Instant) -> Int64 {
+        let missing = cost - tokens(at: now)
         guard missing > 0 else { return 0 }
         guard perSecond > 0 else { return Int64.max }
         return Int64((missing / perSecond * 1000).rounded(.up))

@@ -284,7 +284,7 @@ private let limitKeys = [
     "message_bytes", "chat_chars", "chat_burst", "chat_per_second", "vote_burst", "votes_per_second",
     "join_burst", "joins_per_second", "join_burst_total", "joins_per_second_total", "store_backlog_records", "outbound_queue_bytes",
     "max_connections", "max_connections_per_address",
-    "question_burst", "questions_per_minute", "question_chars", "chat_budget_per_second",
+    "question_burst", "questions_per_minute", "question_chars", "chat_budget_per_second", "chat_fanout_per_second",
 ]
 private let questionKeys = ["moderated", "open"]
 private let tlsKeys = ["certificate", "private_key"]
@@ -332,6 +332,7 @@ private struct Checker {
             positiveRate(fields, "questions_per_minute", into: &limits.questionsPerMinute)
             positive(fields, "question_chars", into: &limits.questionChars)
             positiveRate(fields, "chat_budget_per_second", into: &limits.chatBudgetPerSecond)
+            positiveRate(fields, "chat_fanout_per_second", into: &limits.chatFanoutPerSecond)
             configuration.limits = limits
         }
         if let node = top["questions"], let fields = mapping(node, path: "questions", known: questionKeys,

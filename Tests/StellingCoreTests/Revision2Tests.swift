@@ -211,6 +211,28 @@ extension Harness {
         #expect(harness.room.buckets[harness.room.identity(of: people[3])!]!.chat.hasToken(at: harness.clock))
     }
 
+    @Test func theChatFanoutBudgetShrinksTheChatAsTheAudienceGrows() {
+        var configuration = Harness.configuration()
+        configuration.limits.chatFanoutPerSecond = 10
+        var harness = Harness(configuration)
+        let moderator = harness.moderator()
+        let people = (0..<4).map { harness.participant("P\($0)").0 }
+        // Five joined connections: a message costs five deliveries, so two fit in the burst of ten.
+        for person in people.prefix(2) {
+            #expect(harness.send("{\"type\":\"chat\",\"text\":\"hoi\"}", from: person).errors(to: person).isEmpty)
+        }
+        let refused = harness.send("{\"type\":\"chat\",\"text\":\"hoi\"}", from: people[2]).to(people[2])
+        #expect(refused.map(\.retryAfter) == [500]) // five deliveries at ten a second
+        // Moderators are exempt and spend nothing.
+        #expect(harness.send("{\"type\":\"chat\",\"text\":\"mod\"}", from: moderator).errors(to: moderator).isEmpty)
+        harness.advance(milliseconds: 500)
+        #expect(harness.send("{\"type\":\"chat\",\"text\":\"nu\"}", from: people[2]).errors(to: people[2]).isEmpty)
+    }
+
+    @Test func theChatFanoutBudgetDefaultsToAHundredThousandDeliveriesASecond() {
+        #expect(Limits().chatFanoutPerSecond == 100_000)
+    }
+
     @Test func theChatBudgetDefaultsToFiftyASecond() {
         #expect(Limits().chatBudgetPerSecond == 50)
     }

@@ -38,6 +38,7 @@ struct Revision2ConfigurationTests {
               questions_per_minute: 0.5
               question_chars: 200
               chat_budget_per_second: 20
+              chat_fanout_per_second: 25000
             """
         let configuration = try ConfigurationFile.parse(yaml: yaml, environment: [:]).room
         #expect(configuration.publicURL == "https://seminar.example.nl/stelling/")
@@ -47,6 +48,7 @@ struct Revision2ConfigurationTests {
         #expect(configuration.limits.questionsPerMinute == 0.5)
         #expect(configuration.limits.questionChars == 200)
         #expect(configuration.limits.chatBudgetPerSecond == 20)
+        #expect(configuration.limits.chatFanoutPerSecond == 25000)
     }
 
     @Test(arguments: ["http://127.0.0.1:8080/", "https://seminar.example.nl", "HTTPS://Seminar.Example.NL/zaal-1/"])
