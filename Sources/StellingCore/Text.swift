@@ -1,5 +1,22 @@
 /// Text rules of PROTOCOL.md. Lengths count Unicode code points.
 public enum TextRules {
+    /// The text escaped for HTML and SVG, in element content and in quoted attributes.
+    public static func markupEscaped(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
     /// The longest name, in code points after trimming.
     public static let maximumNameLength = 40
 

@@ -1,4 +1,5 @@
 import CQRencode
+import StellingCore
 
 /// A QR code symbol made by libqrencode (ISO/IEC 18004), and its SVG drawing. The only file
 /// that calls libqrencode.
@@ -44,25 +45,11 @@ public struct QRCode: Equatable, Sendable {
         let pixels = side * moduleSize
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(pixels)\" height=\"\(pixels)\" viewBox=\"0 0 \(side) \(side)\""
         svg += " shape-rendering=\"crispEdges\" role=\"img\""
-        if let title { svg += " aria-label=\"\(QRCode.escape(title))\"" }
+        if let title { svg += " aria-label=\"\(TextRules.markupEscaped(title))\"" }
         svg += ">"
-        if let title { svg += "<title>\(QRCode.escape(title))</title>" }
+        if let title { svg += "<title>\(TextRules.markupEscaped(title))</title>" }
         svg += "<rect width=\"\(side)\" height=\"\(side)\" fill=\"#fff\"/><path fill=\"#000\" d=\"\(path)\"/></svg>\n"
         return svg
-    }
-
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 }
 

@@ -81,21 +81,7 @@ enum ReportHTML {
     static let colours: [(Choice, String)] = [(.agree, "#2e7d32"), (.disagree, "#c62828"), (.pass, "#757575")]
 
     /// Escapes text for HTML content and attribute values.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { TextRules.markupEscaped(text) }
 
     /// `13:05:00` of an instant (UTC).
     static func clock(_ instant: Instant) -> String { String(instant.rfc3339.dropFirst(11).prefix(8)) }
