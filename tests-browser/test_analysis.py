@@ -21,20 +21,18 @@ import traceback
 import unittest
 import urllib.request
 
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 OUT = os.environ.get('TEST_OUTPUT', os.path.join(ROOT, 'test-output'))
 SHOTS = os.path.join(OUT, 'screenshots')
 BIN = os.environ.get('STELLING_BIN') or os.path.join(ROOT, '.build', 'debug', 'stelling')
 WAIT = float(os.environ.get('STELLING_WAIT', '15'))
-CHROMEDRIVER = os.environ.get('CHROMEDRIVER', '/usr/bin/chromedriver')
 KEY = 'analysis-test-key-%d' % os.getpid()
 WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_browser import make_driver, wait_for, axe_source, describe  # noqa: E402 - after the path
 
 CONFIG = """title: Analyse in de browser
 language: nl
@@ -61,30 +59,6 @@ limits:
 """
 
 
-def make_driver(width=1366, height=900):
-    options = webdriver.ChromeOptions()
-    for argument in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu',
-                     '--no-first-run', '--no-default-browser-check', '--disable-extensions',
-                     '--disable-background-networking', '--disable-sync', '--lang=nl-NL',
-                     f'--window-size={width},{height}'):
-        options.add_argument(argument)
-    if os.path.exists('/usr/bin/chromium'):
-        options.binary_location = '/usr/bin/chromium'
-    options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(WAIT * 2)
-    driver.set_script_timeout(WAIT)
-    return driver
-
-
-def wait_for(driver, condition, message, timeout=WAIT):
-    """Waits (bounded) until condition(driver) is truthy; returns its value."""
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d), message)
-    except TimeoutException:
-        raise AssertionError('timed out after %ss: %s' % (timeout, message)) from None
-
-
 def http_get(base, path, headers=None):
     request = urllib.request.Request(base + path, headers=headers or {})
     try:
@@ -92,14 +66,6 @@ def http_get(base, path, headers=None):
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
-
-
-def axe_source():
-    """axe-core's script, from the selenium-axe-python package run.sh installs."""
-    import selenium_axe_python
-    path = os.path.join(os.path.dirname(selenium_axe_python.__file__), 'axe-core', 'axe.min.js')
-    with open(path, encoding='utf-8') as handle:
-        return handle.read()
 
 
 def axe_scan(driver, selector):
@@ -112,15 +78,6 @@ def axe_scan(driver, selector):
     if 'error' in result:
         raise AssertionError('axe-core failed: %s' % result['error'])
     return result['violations']
-
-
-def describe(violations):
-    lines = []
-    for violation in violations:
-        lines.append('%s (%s): %s' % (violation['id'], violation['impact'], violation['help']))
-        for node in violation['nodes'][:5]:
-            lines.append('    %s: %s' % (node['target'], node.get('failureSummary', '').replace('\n', ' ')))
-    return '\n'.join(lines)
 
 
 def free_port():
@@ -161,7 +118,7 @@ class AnalysisTests(unittest.TestCase):
                               env={**os.environ, 'STELLING_MODERATOR_KEY': KEY}, capture_output=True, text=True, timeout=120)
         if load.returncode != 0:
             raise AssertionError('stelling load event --camps 3 failed:\n%s%s' % (load.stdout, load.stderr))
-        cls.driver = make_driver()
+        cls.driver = make_driver(1366, 900)
 
     @classmethod
     def tearDownClass(cls):

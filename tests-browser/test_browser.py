@@ -102,6 +102,23 @@ def http_get(path, headers=None):
         return error.code, dict(error.headers), error.read()
 
 
+def axe_source():
+    """axe-core's script, from the selenium-axe-python package run.sh installs."""
+    import selenium_axe_python
+    path = os.path.join(os.path.dirname(selenium_axe_python.__file__), 'axe-core', 'axe.min.js')
+    with open(path, encoding='utf-8') as handle:
+        return handle.read()
+
+
+def describe(violations):
+    lines = []
+    for violation in violations:
+        lines.append('%s (%s): %s' % (violation['id'], violation['impact'], violation['help']))
+        for node in violation['nodes'][:5]:
+            lines.append('    %s: %s' % (node['target'], node.get('failureSummary', '').replace('\n', ' ')))
+    return '\n'.join(lines)
+
+
 class InlineCodeFinder(HTMLParser):
     """Collects what a CSP without 'unsafe-inline' would block."""
 

@@ -26,6 +26,7 @@ from selenium.webdriver.support.ui import Select
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_browser import (  # noqa: E402 - after the path
+    axe_source, describe,
     BASE, KEY, OUT, SHOTS, WAIT, DESKTOP, PHONE, PageTests,
     make_driver, wait_for, text_of, visible, attr, http_get, run_tests,
 )
@@ -105,14 +106,6 @@ def decode_qr(png_path):
     return result.stdout.strip() or None
 
 
-def axe_source():
-    """axe-core's script, from the selenium-axe-python package run.sh installs."""
-    import selenium_axe_python
-    path = os.path.join(os.path.dirname(selenium_axe_python.__file__), 'axe-core', 'axe.min.js')
-    with open(path, encoding='utf-8') as handle:
-        return handle.read()
-
-
 def axe_scan(driver):
     """Runs axe-core on the page; returns the violations of the WCAG 2.0/2.1 A and AA rules."""
     driver.execute_script(axe_source())
@@ -128,15 +121,6 @@ def axe_scan(driver):
     if 'error' in result:
         raise AssertionError('axe-core failed: %s' % result['error'])
     return result['violations']
-
-
-def describe(violations):
-    lines = []
-    for violation in violations:
-        lines.append('%s (%s): %s' % (violation['id'], violation['impact'], violation['help']))
-        for node in violation['nodes'][:5]:
-            lines.append('    %s: %s' % (node['target'], node.get('failureSummary', '').replace('\n', ' ')))
-    return '\n'.join(lines)
 
 
 class PanelTests(PageTests):
