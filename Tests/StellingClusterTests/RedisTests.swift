@@ -106,6 +106,16 @@ struct RedisConnectionTests {
         #expect(try redis.command("GET", "empty") == .string([]))
     }
 
+    @Test func aValueOfAMebibyteAndANegativeIntegerComeBackIntact() throws {
+        let server = try RedisServer()
+        let redis = try Self.connect(server)
+        let value = (0..<1_048_576).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        #expect(try redis.command([Array("SET".utf8), Array("big".utf8), value]) == .string("OK"))
+        #expect(try redis.command([Array("GET".utf8), Array("big".utf8)]) == .string(value))
+        #expect(try redis.command("INCRBY", "n", "-5") == .integer(-5))
+        #expect(try redis.command("INCRBY", "n", "9223372036854775812") == .error("ERR value is not an integer or out of range"))
+    }
+
     @Test func aPipelineOfAThousandIncrementsReturnsOneToAThousandInOrder() throws {
         let server = try RedisServer()
         let redis = try Self.connect(server)
@@ -246,6 +256,17 @@ struct RedisConnectionTests {
         }
     }
 
+    @Test func theDurabilityCheckNamesEveryWrongSetting() throws {
+        let server = try RedisServer(appendfsync: "no", appendonly: false)
+        let url = try RedisURL(parsing: server.url)
+        do {
+            try RedisDurability.check(RedisConnection(url: url), url: url)
+            Issue.record("appendonly no and appendfsync no passed")
+        } catch {
+            #expect(error.description.hasPrefix("Redis at redis://127.0.0.1:\(server.port)/0 has appendonly no and appendfsync no: a cluster needs"))
+        }
+    }
+
     @Test func theDurabilityCheckSaysSoWhenConfigIsNotAllowed() throws {
         let server = try RedisServer()
         let admin = try Self.connect(server)
@@ -302,6 +323,9 @@ struct RedisConnectionTests {
         #expect(redis.isBroken)
     }
 
+    /// Proves the AOF is on and replayed after a crash of Redis. A SIGKILL keeps what Redis wrote to
+    /// the kernel, so this does not tell `always` from `everysec`; only a machine crash would, which
+    /// the durability check covers by refusing anything but `always`.
     @Test func anEntryAddedWithAppendfsyncAlwaysSurvivesAKillAndARestart() throws {
         let server = try RedisServer()
         let id: String
