@@ -29,7 +29,9 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Starts `redis-server` on a free loopback port in a fresh temporary folder and waits (at most
     /// 10 s) until it answers PING.
-    public init(appendfsync: String = "always", appendonly: Bool = true, password: String? = nil) throws {
+    /// `bind` is what it listens on (`--bind`); the readiness probe uses 127.0.0.1, so keep it in.
+    public init(appendfsync: String = "always", appendonly: Bool = true, password: String? = nil,
+                bind: [String] = ["127.0.0.1"]) throws {
         guard Self.binary != nil else {
             throw TestFailure("redis-server is not installed: `make test` installs it (apt package redis-server), or run `apt-get install redis-server`")
         }
@@ -38,7 +40,7 @@ public final class RedisServer: @unchecked Sendable {
         port = try freePort()
         self.password = password
         var arguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--dir", folder.path,
+            "--port", String(port), "--bind", bind.joined(separator: " "), "--dir", folder.path,
             "--appendonly", appendonly ? "yes" : "no", "--appendfsync", appendfsync,
             "--save", "", "--daemonize", "no", "--logfile", folder.appendingPathComponent("redis.log").path,
         ]

@@ -339,6 +339,16 @@ struct RedisConnectionTests {
         #expect(try redis.command("XRANGE", "records", "-", "+") == .array([.array([.string(id), .array([.string("r"), .string("acknowledged")])])]))
     }
 
+    @Test func anIPv6LoopbackURLInBracketsConnects() throws {
+        let server = try RedisServer(bind: ["127.0.0.1", "::1"])
+        let url = try RedisURL(parsing: "redis://[::1]:\(server.port)/1")
+        let redis = try RedisConnection(url: url)
+        #expect(try redis.command("SET", "over", "ipv6") == .string("OK"))
+        let info = try #require(try redis.command("CLIENT", "INFO").text)
+        #expect(info.contains(" laddr=[::1]:\(server.port) "))
+        #expect(info.contains(" db=1 "))
+    }
+
     @Test func connectingToAClosedPortFailsWithTheURLInTheMessage() throws {
         let port = try freePort()
         let url = try RedisURL(parsing: "redis://:hidden@127.0.0.1:\(port)/2")
