@@ -125,6 +125,7 @@ public final class RedisServer: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        Self.closeInheritedDescriptors(&actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -153,6 +154,23 @@ public final class RedisServer: @unchecked Sendable {
             usleep(20_000)
         }
         throw TestFailure("redis-server did not answer PING within 10 s: \(log())")
+    }
+
+    /// Closes every descriptor above 2 in the child, as Foundation's Process does: a redis-server
+    /// that kept a test's sockets or pipes open would hide their close from the other end.
+    /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34) is not imported by Swift's Glibc
+    /// module, so it is looked up; without it, each descriptor open now is closed (glibc ignores
+    /// a close of one that has gone by then).
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
+            let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
+            if closeFrom(&actions, 3) == 0 { return }
+        }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in open.compactMap(Int32.init) where fd > 2 {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
     }
 
     /// What redis-server wrote (stderr and its log), for failure messages.

@@ -349,6 +349,32 @@ struct RedisConnectionTests {
         #expect(info.contains(" db=1 "))
     }
 
+    @Test func theTestRedisKeepsNoneOfTheTestsDescriptorsOpen() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let server = try RedisServer()
+        close(ends[1])
+        // The writing end closed here and not held by redis-server: the reader sees the end.
+        _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
+        var byte: UInt8 = 0
+        #expect(read(ends[0], &byte, 1) == 0)
+        #expect(try Self.connect(server).command("PING") == .string("PONG"))
+    }
+
+    @Test func aStoppedTestRedisEndsOnSIGTERMAndARestartServesAgain() throws {
+        let server = try RedisServer()
+        _ = try Self.connect(server).command("SET", "k", "v")
+        let clock = ContinuousClock()
+        let start = clock.now
+        server.stop()
+        // SIGTERM, not the 10 s fallback to SIGKILL (a blocked SIGTERM in the child would take 10 s).
+        #expect(clock.now - start < .seconds(5))
+        #expect(throws: RedisError.self) { try Self.connect(server) }
+        try server.restart()
+        #expect(try Self.connect(server).command("GET", "k") == .string("v"))
+    }
+
     @Test func connectingToAClosedPortFailsWithTheURLInTheMessage() throws {
         let port = try freePort()
         let url = try RedisURL(parsing: "redis://:hidden@127.0.0.1:\(port)/2")
