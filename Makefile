@@ -1,13 +1,16 @@
 # Stelling: `make run` starts the server on the example seminar, `make test` runs every test,
 # `make bench` measures the standard load sizes (docs/BENCHMARKS.md).
-# Both install what a fresh Debian machine lacks first.
+# Both install what a fresh Debian machine lacks first. `make node NODE=a` and `make node NODE=b`
+# (two terminals) serve the example seminar from two nodes on one port through a local Redis
+# (README, "More than one node"); `make redis-stop` stops that Redis.
 
 SWIFT ?= swift
 CONFIG ?= config/seminar.yaml
+NODE ?= a
 APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev libqrencode-dev qrencode librsvg2-bin zbar-tools libev-dev libuv1-dev nginx curl python3 libhiredis-dev redis-server
 BENCH_PACKAGES := jq curl util-linux gcc
 
-.PHONY: run test build release deps embed-web nginx-test bench-deps bench bench-analysis soak clean check-config browser-test fuzz reference
+.PHONY: run node redis redis-stop test build release deps embed-web nginx-test bench-deps bench bench-analysis soak clean check-config browser-test fuzz reference
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -59,6 +62,20 @@ release: deps embed-web
 
 run: release
 	.build/release/stelling serve --config $(CONFIG)
+
+# One node of the two-node example event (config/cluster-$(NODE).yaml, port 8080 shared through
+# SO_REUSEPORT): starts a local Redis first when none answers on 127.0.0.1:6379 (data/redis/) and
+# gives every node the same moderator key (data/cluster.moderator-key); scripts/cluster.sh.
+node: release
+	bash scripts/cluster.sh node $(NODE) $(CURDIR)/.build/release/stelling
+
+# Only the local Redis of `make node` (appendonly yes, appendfsync always, files in data/redis/).
+redis: deps
+	bash scripts/cluster.sh redis
+
+# Stops the Redis that `make node` / `make redis` started (never another one); the event stays in data/redis/.
+redis-stop:
+	bash scripts/cluster.sh redis-stop
 
 check-config: build
 	.build/debug/stelling check-config $(CONFIG)
