@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import StellingCluster
 import StellingCore
 import StellingServer
 
@@ -37,6 +38,18 @@ struct CheckConfig: ParsableCommand {
         let configuration = contents.room
         let groups = configuration.groups.isEmpty ? "no groups" : "\(configuration.groups.count) groups"
         print("\(file): ok: \"\(configuration.title)\", \(configuration.statements.count) statements, \(groups), port \(contents.server.port), database \(contents.server.database)")
+        if let cluster = contents.server.cluster {
+            // The address without its password (RedisURL's description); it parsed, or loading failed.
+            let redis = (try? RedisURL(parsing: cluster.redis))?.description ?? "?"
+            print("cluster: node \(cluster.node) of event \(cluster.event) on \(redis)\(cluster.reusePort ? ", port shared (reuse_port)" : "") (docs/SCALING.md)")
+            if configuration.moderatorKey == nil {
+                print("no moderator key is set: a cluster node does not make one; set \(ConfigurationFile.moderatorKeyVariable) (the same on every node) before `stelling serve`")
+            }
+            if configuration.retentionDays == nil {
+                print("warning: retention_days is not set: the event in Redis keeps names, chat texts and who voted what; archive it (`stelling archive`) and purge the archive (docs/PRIVACY.md)")
+            }
+            return
+        }
         if configuration.moderatorKey == nil {
             print("no moderator key is set: the server will make one at start and print the moderator URL")
         }

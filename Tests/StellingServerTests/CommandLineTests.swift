@@ -49,6 +49,31 @@ struct CommandLineTests {
         }
     }
 
+    @Test func checkConfigAcceptsTheTwoNodeExampleAndSaysWhatANodeNeeds() throws {
+        for node in ["a", "b"] {
+            let run = try Self.run(["check-config", "config/cluster-\(node).yaml"])
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains("config/cluster-\(node).yaml: ok"), "\(run.output)")
+            #expect(run.output.contains("cluster: node \(node) of event pbl-nsob-2021-01-15 on redis://127.0.0.1:6379/0, port shared (reuse_port)"), "\(run.output)")
+            #expect(run.output.contains("a cluster node does not make one; set STELLING_MODERATOR_KEY"), "\(run.output)")
+            #expect(!run.output.contains("the server will make one"), "\(run.output)")
+        }
+        let keyed = try Self.run(["check-config", "config/cluster-a.yaml"], environment: ["STELLING_MODERATOR_KEY": "a-key-for-both-nodes"])
+        #expect(keyed.status == 0)
+        #expect(!keyed.output.contains("no moderator key"), "\(keyed.output)")
+    }
+
+    @Test func checkConfigNeverShowsTheRedisPassword() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("node.yaml")
+        try "title: T\ncluster:\n  redis: redis://:hunter2-secret@10.0.0.5:6380/1\n  event: e\n  node: a\n".write(to: file, atomically: true, encoding: .utf8)
+        let run = try Self.run(["check-config", file.path])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("on redis://10.0.0.5:6380/1"), "\(run.output)")
+        #expect(!run.output.contains("hunter2"))
+    }
+
     @Test func checkConfigWarnsWhenNoRetentionIsSet() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

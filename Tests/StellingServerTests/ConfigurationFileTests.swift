@@ -693,3 +693,153 @@ struct ConfigurationErrorTests {
         #expect(nearestKey(to: typed, among: ["title", "port", "host", "language", "limits"]) == nil)
     }
 }
+
+/// Issue 16: the `cluster` section (docs/SCALING.md) and the two-node example files.
+@Suite("The cluster section")
+struct ClusterConfigurationTests {
+    static let good = """
+    title: T
+    cluster:
+      redis: redis://:s3cret@127.0.0.1:6380/2
+      event: pbl-nsob-2021-01-15
+      node: node_1.a
+      reuse_port: true
+    """
+
+    /// The one problem `yaml` gives (the test fails when there are more or none).
+    static func problem(_ yaml: String) throws -> ConfigurationProblem {
+        let error = try #require(problems(yaml), "the configuration should have been refused")
+        try #require(error.problems.count == 1, "\(error)")
+        return error.problems[0]
+    }
+
+    /// `title: T` and a cluster section with `redis`, `event`, `node` as given (nil: left out).
+    static func section(redis: String? = "redis://127.0.0.1:6379/0", event: String? = "e1", node: String? = "a",
+                        extra: String = "") -> String {
+        var yaml = "title: T\ncluster:\n"
+        if let redis { yaml += "  redis: \(redis)\n" }
+        if let event { yaml += "  event: \(event)\n" }
+        if let node { yaml += "  node: \(node)\n" }
+        return yaml + extra
+    }
+
+    @Test func aGoodSectionParsesIntoClusterSettings() throws {
+        let contents = try ConfigurationFile.parse(yaml: Self.good, environment: [:])
+        #expect(contents.server.cluster == ClusterSettings(
+            redis: "redis://:s3cret@127.0.0.1:6380/2", event: "pbl-nsob-2021-01-15", node: "node_1.a", reusePort: true))
+    }
+
+    @Test func reusePortIsOffUnlessSaid() throws {
+        let contents = try ConfigurationFile.parse(yaml: Self.section(), environment: [:])
+        #expect(contents.server.cluster == ClusterSettings(redis: "redis://127.0.0.1:6379/0", event: "e1", node: "a", reusePort: false))
+        #expect(try ConfigurationFile.parse(yaml: "title: T\n", environment: [:]).server.cluster == nil)
+    }
+
+    @Test(arguments: [
+        ("redis", "the Redis address is missing"), ("event", "the event name is missing"), ("node", "the node name is missing"),
+    ])
+    func aMissingRequiredKeyIsNamedWithItsPath(key: String, message: String) throws {
+        let yaml = Self.section(redis: key == "redis" ? nil : "redis://127.0.0.1:6379/0",
+                                event: key == "event" ? nil : "e1", node: key == "node" ? nil : "a")
+        let problem = try Self.problem(yaml)
+        #expect(problem.kind == .missingKey)
+        #expect(problem.path == "cluster.\(key)")
+        #expect(problem.message.contains(message), "\(problem.message)")
+        #expect(problem.hint != nil)
+    }
+
+    @Test(arguments: [
+        ("rediss://127.0.0.1:6379/0", "TLS is not supported yet"),
+        ("ftp://127.0.0.1:6379/0", "only redis:// is supported"),
+        ("redis://127.0.0.1:70000/0", "port \"70000\" is not a number from 1 to 65535"),
+        ("redis://127.0.0.1:port/0", "port \"port\" is not a number from 1 to 65535"),
+        ("127.0.0.1:6379", "must start with redis://"),
+        ("redis://127.0.0.1:6379/zero", "database \"/zero\" is not a number"),
+    ])
+    func aBadRedisAddressIsRefusedWithItsReason(url: String, message: String) throws {
+        let problem = try Self.problem(Self.section(redis: url))
+        #expect(problem.kind == .invalidValue)
+        #expect(problem.path == "cluster.redis")
+        #expect(problem.line == 3)
+        #expect(problem.message.contains(message), "\(problem.message)")
+        #expect(problem.hint?.contains("redis://127.0.0.1:6379/0") == true)
+    }
+
+    @Test func aPasswordInABadRedisAddressIsNotRepeated() throws {
+        let error = try #require(problems(Self.section(redis: "redis://:hunter2-secret@127.0.0.1:99999/0")))
+        #expect(error.problems.map(\.path) == ["cluster.redis"])
+        #expect(!error.description.contains("hunter2"), "\(error.description)")
+    }
+
+    @Test(arguments: [
+        ("\"pbl nsob\"", "may hold only"), ("\"\"", "must not be empty"), (String(repeating: "e", count: 65), "must be 1 to 64 characters"),
+        ("pbl/nsob", "may hold only"), ("\"{pbl}\"", "may hold only"), ("évènement", "may hold only"),
+    ])
+    func aBadEventNameIsRefused(name: String, message: String) throws {
+        let problem = try Self.problem(Self.section(event: name))
+        #expect(problem.path == "cluster.event")
+        #expect(problem.line == 4)
+        #expect(problem.message.contains(message), "\(problem.message)")
+    }
+
+    @Test(arguments: [
+        ("\"node a\"", "may hold only"), ("\"\"", "must not be empty"), (String(repeating: "n", count: 33), "must be 1 to 32 characters"),
+        ("a:b", "may hold only"),
+    ])
+    func aBadNodeNameIsRefused(name: String, message: String) throws {
+        let problem = try Self.problem(Self.section(node: name))
+        #expect(problem.path == "cluster.node")
+        #expect(problem.line == 5)
+        #expect(problem.message.contains(message), "\(problem.message)")
+    }
+
+    @Test func namesOfTheLongestLengthAreAccepted() throws {
+        let contents = try ConfigurationFile.parse(
+            yaml: Self.section(event: String(repeating: "e", count: 64), node: String(repeating: "n", count: 32)), environment: [:])
+        #expect(contents.server.cluster?.event.count == 64)
+        #expect(contents.server.cluster?.node.count == 32)
+    }
+
+    @Test(arguments: ["yes-please", "1", "[true]"])
+    func reusePortMustBeABool(value: String) throws {
+        let problem = try Self.problem(Self.section(extra: "  reuse_port: \(value)\n"))
+        #expect(problem.kind == .wrongType)
+        #expect(problem.path == "cluster.reuse_port")
+        #expect(problem.message.contains("expected true or false"), "\(problem.message)")
+    }
+
+    @Test(arguments: [("reuseport", "reuse_port"), ("nodes", "node"), ("redis_url", "redis"), ("evnt", "event")])
+    func anUnknownKeyInTheSectionGetsASuggestion(typed: String, meant: String) throws {
+        let yaml = Self.section(extra: "  \(typed): x\n")
+        let error = try #require(problems(yaml))
+        let problem = try #require(error.problems.first { $0.kind == .unknownKey }, "\(error)")
+        #expect(problem.path == "cluster.\(typed)")
+        #expect(problem.line == 6)
+        #expect(problem.message == "unknown key '\(typed)'")
+        #expect(problem.hint?.contains("did you mean '\(meant)'?") == true, "\(problem.hint ?? "no hint")")
+    }
+
+    @Test func aClusterThatIsNotAMappingIsRefused() throws {
+        let problem = try Self.problem("title: T\ncluster: redis://127.0.0.1:6379/0\n")
+        #expect(problem.kind == .wrongType)
+        #expect(problem.path == "cluster")
+        #expect(problem.message.contains("expected a mapping"), "\(problem.message)")
+    }
+
+    @Test(arguments: ["a", "b"])
+    func theTwoNodeExampleFilesDifferOnlyInNodeAndDatabase(node: String) throws {
+        let path = repositoryRoot.appendingPathComponent("config/cluster-\(node).yaml").path
+        let contents = try ConfigurationFile.load(path: path, environment: ["STELLING_MODERATOR_KEY": "a-key-for-both-nodes"])
+        let seminar = try ConfigurationFile.load(path: repositoryRoot.appendingPathComponent("config/seminar.yaml").path,
+                                                 environment: ["STELLING_MODERATOR_KEY": "a-key-for-both-nodes"])
+        #expect(contents.server.cluster == ClusterSettings(redis: "redis://127.0.0.1:6379/0", event: "pbl-nsob-2021-01-15", node: node, reusePort: true))
+        #expect(contents.server.port == 8080)
+        #expect(URL(fileURLWithPath: contents.server.database).standardizedFileURL.path
+                == repositoryRoot.appendingPathComponent("data/cluster-\(node).sqlite").standardizedFileURL.path)
+        // The seminar's statements, groups, programme and limits; no retention (a node does not purge).
+        var room = contents.room
+        #expect(room.retentionDays == nil)
+        room.retentionDays = seminar.room.retentionDays
+        #expect(room == seminar.room)
+    }
+}
