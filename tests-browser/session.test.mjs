@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   initialState, reduce, reduceAll, rankedQuestions, liveQuestion, turnout, chatAllowance, chatModeOf,
-  currentPosition, statementText, MAX_CHAT,
+  currentPosition, statementText, MAX_CHAT, healthProblem,
 } from '../web/js/session.js';
 
 const welcome = (session = {}, extra = {}) => ({
@@ -206,4 +206,19 @@ test('the store calls back only when an event changed the state', async () => {
   assert.equal(store.state.present, 4);
   store.reset();
   assert.equal(store.state.welcomed, false);
+});
+
+test('the console\'s health banner: a failing store and an unreachable Redis, each with its reason', () => {
+  assert.deepEqual(healthProblem(503, { status: 'store failing', reason: 'disk full' }), { problem: 'store', reason: 'disk full' });
+  assert.deepEqual(healthProblem(503, { status: 'redis unreachable', reason: 'no answer from redis://127.0.0.1:6379/0 for 3 s' }),
+    { problem: 'redis', reason: 'no answer from redis://127.0.0.1:6379/0 for 3 s' });
+  assert.deepEqual(healthProblem(503, { status: 'redis unreachable' }), { problem: 'redis', reason: '' });
+});
+
+test('the health banner goes once /healthz is 200, and stays away for what it does not know', () => {
+  assert.equal(healthProblem(200, { status: 'ok' }), null);
+  assert.equal(healthProblem(200, { status: 'redis unreachable', reason: 'x' }), null, 'a 200 is healthy whatever it says');
+  assert.equal(healthProblem(503, { status: 'stopping' }), null, 'a stopping server: the connection indicator says so');
+  assert.equal(healthProblem(502, null), null, 'no JSON (a proxy\'s error page)');
+  assert.equal(healthProblem(503, 'redis unreachable'), null);
 });

@@ -5,7 +5,7 @@ import { Connection, fetchEventInfo, isOnline } from './connection.js';
 import { byId, h, clear, codePoints, announce, isTyping } from './dom.js';
 import { t, tn, onLanguageChange, setDefaultLanguage, formatNumber, formatPercent } from './i18n.js';
 import { CHOICES, startPage, renderBars, errorText, renderAnnouncement, resultsSentence, questionElement, participantAddress } from './ui.js';
-import { createStore, statementText, currentPosition, rankedQuestions, liveQuestion, turnout } from './session.js';
+import { createStore, statementText, currentPosition, rankedQuestions, liveQuestion, turnout, healthProblem } from './session.js';
 import { ChatView } from './chat.js';
 import { mountAnalysis } from './analysis.js';
 
@@ -612,25 +612,29 @@ function exportName(file, names = false) {
   return 'stelling-' + file.slice(0, dot) + (names ? '-names' : '') + '-' + stamp + file.slice(dot);
 }
 
-// ---- store health: PROTOCOL.md has no event for it, so the console asks /healthz ----
+// ---- store and Redis health: PROTOCOL.md has no event for it, so the console asks /healthz ----
 
 const HEALTH_INTERVAL_MS = 5000;
-let storeFailure = null;
+let healthAlert = null; // healthProblem(): { problem: 'store' | 'redis', reason } or null
 
 async function checkHealth() {
   try {
     const response = await fetch('/healthz', { cache: 'no-store' });
-    const body = await response.json().catch(() => ({}));
-    storeFailure = body.status === 'store failing' ? (body.reason || '') : null;
+    const body = await response.json().catch(() => null);
+    healthAlert = healthProblem(response.status, body);
   } catch {
-    storeFailure = null; // the connection state already says when the server is unreachable
+    healthAlert = null; // the connection state already says when the server is unreachable
   }
   renderStoreAlert();
 }
 
 function renderStoreAlert() {
-  ui.storeAlert.hidden = storeFailure === null;
-  if (storeFailure !== null) ui.storeAlertText.textContent = t('mod.store.failing', { reason: storeFailure });
+  ui.storeAlert.hidden = healthAlert === null;
+  ui.storeAlert.dataset.problem = healthAlert ? healthAlert.problem : '';
+  if (healthAlert !== null) {
+    const params = { reason: healthAlert.reason };
+    ui.storeAlertText.textContent = healthAlert.problem === 'redis' ? t('mod.redis.unreachable', params) : t('mod.store.failing', params);
+  }
 }
 
 onLanguageChange(renderStoreAlert);

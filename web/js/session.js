@@ -231,6 +231,21 @@ export function chatAllowance(state, now) {
 }
 
 /**
+ * What the console's health banner says, from /healthz's answer (`status` the HTTP status,
+ * `body` its JSON, or null when there was none): `{ problem: 'store', reason }` while the
+ * server cannot write its database, `{ problem: 'redis', reason }` while a cluster node cannot
+ * reach Redis (docs/SCALING.md), null when healthy or when the answer says nothing we know
+ * (a server that is stopping, or unreachable: the connection indicator says that already).
+ */
+export function healthProblem(status, body) {
+  if (status === 200 || !body || typeof body !== 'object') return null;
+  const reason = typeof body.reason === 'string' ? body.reason : '';
+  if (body.status === 'store failing') return { problem: 'store', reason };
+  if (body.status === 'redis unreachable') return { problem: 'redis', reason };
+  return null;
+}
+
+/**
  * Holds one page's state: `dispatch(event)` reduces it and, when it changed, calls
  * `onChange(before, event)` (the page renders; `store.state` is the state after).
  */

@@ -2238,6 +2238,7 @@ export const STRINGS = {
     'mod.export.done': '{file} is gedownload.',
     'mod.export.unavailable': '{file} is nog niet beschikbaar (de server antwoordde {status}). Probeer het later opnieuw.',
     'mod.store.failing': 'De server kan niet naar de database schrijven ({reason}). Stemmen en chatberichten worden pas bevestigd als dat weer lukt; er gaat niets verloren.',
+    'mod.redis.unreachable': 'Deze server kan Redis, waarin het evenement staat, niet bereiken ({reason}). Stemmen en chatberichten worden pas bevestigd als Redis weer antwoordt; er gaat niets verloren.',
     'mod.export.unauthorized': 'De server weigerde de sleutel voor {file}.',
     'mod.export.network': '{file} kon niet worden opgehaald: de server is niet bereikbaar.',
     'mod.shortcuts': 'Sneltoetsen',
@@ -2473,6 +2474,7 @@ export const STRINGS = {
     'mod.export.done': '{file} downloaded.',
     'mod.export.unavailable': '{file} is not available yet (the server answered {status}). Please try again later.',
     'mod.store.failing': 'The server cannot write to its database ({reason}). Votes and chat messages are acknowledged only once it can again; nothing is lost.',
+    'mod.redis.unreachable': 'This server cannot reach Redis, which holds the event ({reason}). Votes and chat messages are acknowledged only once Redis answers again; nothing is lost.',
     'mod.export.unauthorized': 'The server refused the key for {file}.',
     'mod.export.network': '{file} could not be fetched: the server cannot be reached.',
     'mod.shortcuts': 'Keyboard shortcuts',
@@ -2674,7 +2676,7 @@ import { Connection, fetchEventInfo, isOnline } from './connection.js';
 import { byId, h, clear, codePoints, announce, isTyping } from './dom.js';
 import { t, tn, onLanguageChange, setDefaultLanguage, formatNumber, formatPercent } from './i18n.js';
 import { CHOICES, startPage, renderBars, errorText, renderAnnouncement, resultsSentence, questionElement, participantAddress } from './ui.js';
-import { createStore, statementText, currentPosition, rankedQuestions, liveQuestion, turnout } from './session.js';
+import { createStore, statementText, currentPosition, rankedQuestions, liveQuestion, turnout, healthProblem } from './session.js';
 import { ChatView } from './chat.js';
 import { mountAnalysis } from './analysis.js';
 
@@ -3281,25 +3283,29 @@ function exportName(file, names = false) {
   return 'stelling-' + file.slice(0, dot) + (names ? '-names' : '') + '-' + stamp + file.slice(dot);
 }
 
-// ---- store health: PROTOCOL.md has no event for it, so the console asks /healthz ----
+// ---- store and Redis health: PROTOCOL.md has no event for it, so the console asks /healthz ----
 
 const HEALTH_INTERVAL_MS = 5000;
-let storeFailure = null;
+let healthAlert = null; // healthProblem(): { problem: 'store' | 'redis', reason } or null
 
 async function checkHealth() {
   try {
     const response = await fetch('/healthz', { cache: 'no-store' });
-    const body = await response.json().catch(() => ({}));
-    storeFailure = body.status === 'store failing' ? (body.reason || '') : null;
+    const body = await response.json().catch(() => null);
+    healthAlert = healthProblem(response.status, body);
   } catch {
-    storeFailure = null; // the connection state already says when the server is unreachable
+    healthAlert = null; // the connection state already says when the server is unreachable
   }
   renderStoreAlert();
 }
 
 function renderStoreAlert() {
-  ui.storeAlert.hidden = storeFailure === null;
-  if (storeFailure !== null) ui.storeAlertText.textContent = t('mod.store.failing', { reason: storeFailure });
+  ui.storeAlert.hidden = healthAlert === null;
+  ui.storeAlert.dataset.problem = healthAlert ? healthAlert.problem : '';
+  if (healthAlert !== null) {
+    const params = { reason: healthAlert.reason };
+    ui.storeAlertText.textContent = healthAlert.problem === 'redis' ? t('mod.redis.unreachable', params) : t('mod.store.failing', params);
+  }
 }
 
 onLanguageChange(renderStoreAlert);
@@ -4212,6 +4218,21 @@ export function chatAllowance(state, now) {
   const waitMs = Math.max(0, state.chatWaitUntil - now);
   if (!isModerator && waitMs > 0) return { allowed: false, reason: 'wait', waitMs };
   return { allowed: true, reason: null, waitMs: 0 };
+}
+
+/**
+ * What the console's health banner says, from /healthz's answer (`status` the HTTP status,
+ * `body` its JSON, or null when there was none): `{ problem: 'store', reason }` while the
+ * server cannot write its database, `{ problem: 'redis', reason }` while a cluster node cannot
+ * reach Redis (docs/SCALING.md), null when healthy or when the answer says nothing we know
+ * (a server that is stopping, or unreachable: the connection indicator says that already).
+ */
+export function healthProblem(status, body) {
+  if (status === 200 || !body || typeof body !== 'object') return null;
+  const reason = typeof body.reason === 'string' ? body.reason : '';
+  if (body.status === 'store failing') return { problem: 'store', reason };
+  if (body.status === 'redis unreachable') return { problem: 'redis', reason };
+  return null;
 }
 
 /**
