@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Browser tests: installs what is missing (chromium, chromium-driver, python3-selenium,
-# python3-venv, zbar-tools, nodejs; axe-selenium-python from PyPI into a venv under
+# python3-venv, zbar-tools, nodejs, redis-server for test_cluster.py's node; axe-selenium-python from PyPI into a venv under
 # TEST_OUTPUT), runs the session reducer's Node tests (tests-browser/*.test.mjs), builds the
 # server, starts it on a free loopback port with a temporary copy of the seminar
 # configuration (database in a temporary folder, a known moderator key), waits for /healthz,
@@ -17,7 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 cd "$root"
 
-packages=(chromium chromium-driver python3-selenium python3-venv zbar-tools nodejs)
+packages=(chromium chromium-driver python3-selenium python3-venv zbar-tools nodejs redis-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
