@@ -64,7 +64,7 @@ run: release
 	.build/release/stelling serve --config $(CONFIG)
 
 # One node of the two-node example event (config/cluster-$(NODE).yaml, port 8080 shared through
-# SO_REUSEPORT): starts a local Redis first when none answers on 127.0.0.1:6379 (data/redis/) and
+# SO_REUSEPORT): starts a local Redis first when none answers on 127.0.0.1:6380 (data/redis/) and
 # gives every node the same moderator key (data/cluster.moderator-key); scripts/cluster.sh.
 node: release
 	bash scripts/cluster.sh node $(NODE) $(CURDIR)/.build/release/stelling

@@ -2,7 +2,7 @@
 # The two-node event on one machine (README, "More than one node"; docs/SCALING.md), for the
 # Makefile's `node`, `redis` and `redis-stop` targets:
 #
-#   scripts/cluster.sh redis             a local Redis for the event on 127.0.0.1:6379, unless one
+#   scripts/cluster.sh redis             a local Redis for the event on 127.0.0.1:6380, unless one
 #                                        answers there already: appendonly yes, appendfsync always,
 #                                        files in data/redis/, daemonized, log data/redis/redis.log
 #   scripts/cluster.sh node NAME BINARY  the Redis above, then `BINARY serve` on
@@ -19,9 +19,11 @@ data="$root/data"
 redis_dir="$data/redis"
 pid_file="$redis_dir/redis.pid"
 key_file="$data/cluster.moderator-key"
-# config/cluster-a.yaml and config/cluster-b.yaml name redis://127.0.0.1:6379/0.
+# config/cluster-a.yaml and config/cluster-b.yaml name redis://127.0.0.1:6380/0: not Redis' usual
+# 6379, where Debian's own redis-server service answers once the package is installed, without
+# the append-only file a cluster needs (docs/DECISIONS.md, "The two-node example's Redis").
 host=127.0.0.1
-port=6379
+port=6380
 
 fail() {
   echo "stelling cluster: $*" >&2
@@ -56,7 +58,7 @@ start_redis() {
       echo "Redis answers on $host:$port (appendonly yes, appendfsync always): using it"
     else
       fail "a Redis on $host:$port runs with appendonly $appendonly, appendfsync $appendfsync: it could lose acknowledged votes, so a node refuses it.
-  Either stop it (Debian's own service: sudo systemctl stop redis-server) and run this again, which starts a Redis of its own,
+  Either stop it and run this again, which starts a Redis of its own in data/redis/,
   or make it durable: redis-cli -p $port config set appendonly yes && redis-cli -p $port config set appendfsync always"
     fi
   elif [ -n "$answer" ]; then

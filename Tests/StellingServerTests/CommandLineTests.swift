@@ -54,7 +54,7 @@ struct CommandLineTests {
             let run = try Self.run(["check-config", "config/cluster-\(node).yaml"])
             #expect(run.status == 0, "\(run.output)")
             #expect(run.output.contains("config/cluster-\(node).yaml: ok"), "\(run.output)")
-            #expect(run.output.contains("cluster: node \(node) of event pbl-nsob-2021-01-15 on redis://127.0.0.1:6379/0, port shared (reuse_port)"), "\(run.output)")
+            #expect(run.output.contains("cluster: node \(node) of event pbl-nsob-2021-01-15 on redis://127.0.0.1:6380/0, port shared (reuse_port)"), "\(run.output)")
             #expect(run.output.contains("a cluster node does not make one; set STELLING_MODERATOR_KEY"), "\(run.output)")
             #expect(!run.output.contains("the server will make one"), "\(run.output)")
         }

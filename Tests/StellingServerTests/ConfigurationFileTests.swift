@@ -832,7 +832,7 @@ struct ClusterConfigurationTests {
         let contents = try ConfigurationFile.load(path: path, environment: ["STELLING_MODERATOR_KEY": "a-key-for-both-nodes"])
         let seminar = try ConfigurationFile.load(path: repositoryRoot.appendingPathComponent("config/seminar.yaml").path,
                                                  environment: ["STELLING_MODERATOR_KEY": "a-key-for-both-nodes"])
-        #expect(contents.server.cluster == ClusterSettings(redis: "redis://127.0.0.1:6379/0", event: "pbl-nsob-2021-01-15", node: node, reusePort: true))
+        #expect(contents.server.cluster == ClusterSettings(redis: "redis://127.0.0.1:6380/0", event: "pbl-nsob-2021-01-15", node: node, reusePort: true))
         #expect(contents.server.port == 8080)
         #expect(URL(fileURLWithPath: contents.server.database).standardizedFileURL.path
                 == repositoryRoot.appendingPathComponent("data/cluster-\(node).sqlite").standardizedFileURL.path)
