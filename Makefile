@@ -84,12 +84,14 @@ test: deps embed-web
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-nginx/run.sh
+	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-nginx/cluster.sh
 	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-browser/run.sh
 
-# Real nginx in front, with docs/DEPLOYMENT.md's own block (part of `make test`).
+# Real nginx in front, with docs/DEPLOYMENT.md's own blocks: one server, and two cluster nodes (part of `make test`).
 nginx-test: deps
 	$(SWIFT) build
 	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-nginx/run.sh
+	STELLING_BIN=$(CURDIR)/.build/debug/stelling bash tests-nginx/cluster.sh
 
 # Real-browser tests of the web pages (headless Chromium); screenshots in test-output/screenshots/.
 browser-test: deps
