@@ -187,8 +187,14 @@ public actor EventService: TransportHandler {
                 return
             }
         }
-        if let cluster, case let .success(request) = decoded {
-            cluster.append(replicated(request, text, from: global))
+        if let cluster {
+            // A malformed message goes through the log too, so that its `bad_request` keeps its
+            // place among the connection's answers (each waits for its request to come back).
+            if case let .success(request) = decoded {
+                cluster.append(replicated(request, text, from: global))
+            } else {
+                cluster.append(ReplicatedEntry(connection: global, body: .request(text)))
+            }
             return
         }
         carryOut(room.handle(decoded, from: global, now: now, random: &random))
