@@ -308,6 +308,11 @@ public actor EventService: TransportHandler {
         case "/metrics":
             if let transport { metrics.update(from: transport.counters) }
             metrics.update(from: store.statistics)
+            if let cluster {
+                metrics.clusterBacklog.set(Int64(cluster.backlog))
+                metrics.clusterRedisUp.set(Int64(cluster.failure == nil ? 1 : 0))
+                metrics.clusterNodes.set(Int64(room.clusterNodes.count))
+            }
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render())
         case "/event.json":
             return .json(String(decoding: eventInfo(), as: UTF8.self))

@@ -91,6 +91,11 @@ struct ClusterTests {
         }
         // Presence counts the participants of all nodes, on every node.
         for joined in participants { _ = try Self.until(joined.client, "presence") { $0.int("present") == 9 } }
+        for node in nodes {
+            let metrics = try RawWebSocket.http(port: node.port, path: "/metrics").text
+            #expect(metrics.contains("stelling_cluster_nodes 3"))
+            #expect(metrics.contains("stelling_cluster_redis_up 1"))
+        }
 
         moderator.client.send(#"{"type":"next","ref":"n"}"#)
         _ = try moderator.client.untilAnswer("n")
