@@ -11,7 +11,7 @@ import Testing
 struct ClusterTests {
     static let key = "cluster-test-moderator-key"
 
-    static func yaml(redis: String, node: String, event: String = "test-event", statements: String = "Een") -> String {
+    static func yaml(redis: String, node: String, event: String = "test-event", statements: String = "Een", reusePort: Bool = false) -> String {
         """
         title: Cluster
         groups: [Rijk, Gemeente]
@@ -32,6 +32,7 @@ struct ClusterTests {
           redis: \(redis)
           event: \(event)
           node: \(node)
+          reuse_port: \(reusePort)
         """
     }
 
@@ -258,6 +259,33 @@ struct ClusterTests {
             statuses = try nodes.map { try RawWebSocket.http(port: $0.port, path: "/healthz").status }
         } while statuses != [200, 200] && deadline.timeIntervalSinceNow > 0 && { usleep(200_000); return true }()
         #expect(statuses == [200, 200])
+    }
+
+    @Test func twoNodesShareOnePortAndWhenOneDiesItsClientsResumeOnTheOtherThroughThatPort() throws {
+        let redis = try RedisServer()
+        let a = try StellingProcess(yaml: Self.yaml(redis: redis.url, node: "a", reusePort: true), key: Self.key)
+        let b = try StellingProcess(yaml: Self.yaml(redis: redis.url, node: "b", reusePort: true), key: Self.key)
+        // Node b listens on node a's port: without reuse_port it could not start.
+        let config = try String(contentsOf: b.config, encoding: .utf8)
+        try config.replacingOccurrences(of: "port: \(b.port)\n", with: "port: \(a.port)\n").write(to: b.config, atomically: true, encoding: .utf8)
+        try a.start()
+        try b.start()
+        let pool = try WebSocketClientPool()
+        defer { pool.shutdown(timeout: 5) }
+        var joined: [Joined] = []
+        for index in 0..<20 {
+            joined.append(try Self.join(pool, a, [("type", "join"), ("name", "P\(index)"), ("group", "Rijk")]))
+        }
+        a.stop(signal: SIGKILL)
+        usleep(500_000)
+        var lost: [Joined] = []
+        for client in joined where client.client.closeCode(timeout: 0.05) != nil { lost.append(client) }
+        // The kernel spread the connections over both nodes.
+        #expect(!lost.isEmpty && lost.count < joined.count)
+        for client in lost {
+            let again = try Self.join(pool, a, [("type", "join"), ("resume", client.resume)])
+            #expect(again.id == client.id)
+        }
     }
 
     @Test func aNodeWithOtherStatementsOrALossyRedisRefusesToStartSayingWhy() throws {
