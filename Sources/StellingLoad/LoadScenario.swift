@@ -1,5 +1,6 @@
 import Foundation
 import StellingLWS
+import Synchronization
 
 /// The load scenarios of `stelling load`.
 public enum LoadScenario: String, CaseIterable, Sendable {
@@ -155,36 +156,39 @@ public struct LoadOptions: Sendable {
 }
 
 /// Progress lines on standard error while a run goes: rewritten in place on a terminal, else one every 5 s.
-public final class Progress: @unchecked Sendable {
+public final class Progress: Sendable {
+    private struct State {
+        var lastLine: UInt64 = 0
+        var shown = false
+    }
+
     private let terminal = isatty(2) == 1
-    private var lastLine: UInt64 = 0
-    private var shown = false
-    private let lock = NSLock()
+    private let state = Mutex(State())
 
     /// Makes a progress printer.
     public init() {}
 
     /// Shows a progress line.
     public func show(_ line: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        if terminal {
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
-            shown = true
-        } else {
-            let now = monotonicNanoseconds()
-            guard now - lastLine >= 5_000_000_000 else { return }
-            lastLine = now
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+        state.withLock { state in
+            if terminal {
+                FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+                state.shown = true
+            } else {
+                let now = monotonicNanoseconds()
+                guard now - state.lastLine >= 5_000_000_000 else { return }
+                state.lastLine = now
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
         }
     }
 
     /// Ends the line in place, if one was shown.
     public func end() {
-        lock.lock()
-        defer { lock.unlock() }
-        if terminal && shown { FileHandle.standardError.write(Data("\n".utf8)) }
-        shown = false
+        state.withLock { state in
+            if terminal && state.shown { FileHandle.standardError.write(Data("\n".utf8)) }
+            state.shown = false
+        }
     }
 }
 

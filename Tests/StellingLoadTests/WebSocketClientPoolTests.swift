@@ -11,7 +11,7 @@ final class WebSocketClientPoolTests {
     let pool: WebSocketClientPool
 
     init() throws {
-        server = try EchoServer()
+        server = try EchoServer { $0.echoConformance = true }
         pool = try WebSocketClientPool()
     }
 
@@ -99,6 +99,7 @@ final class WebSocketClientPoolTests {
     func theCloseCodeTheServerSentIsReported(code: CloseCode) throws {
         let connection = try openConnection()
         connection.send("close:\(code)")
+        #expect(connection.next(timeout: 5) == .text("bye"))
         #expect(connection.next(timeout: 5) == .closed(code: code, reason: "bye"))
         #expect(!connection.send("too late"))
     }
@@ -120,6 +121,7 @@ final class WebSocketClientPoolTests {
     @Test func nextEventStopsAtTheEndOfTheConnection() throws {
         let connection = try openConnection()
         connection.send("close:4002")
+        #expect(connection.nextEvent(timeout: 5) == "bye")
         let started = Date()
         #expect(connection.nextEvent(timeout: 5) == nil)
         #expect(Date().timeIntervalSince(started) < 4)
@@ -235,7 +237,7 @@ final class Collected: @unchecked Sendable {
 @Suite(.timeLimit(.minutes(1)))
 struct WebSocketClientPoolLifetimeTests {
     @Test func aPoolReleasedInsideItsOwnCallbackStopsWithoutWaitingForItself() throws {
-        let server = try EchoServer()
+        let server = try EchoServer { $0.echoConformance = true }
         defer { server.stop() }
         let holder = PoolHolder()
         holder.pool = try WebSocketClientPool()

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import StellingCore
+import StellingTesting
 import Testing
 @testable import StellingStore
 
