@@ -16,9 +16,7 @@ struct FaultTests {
         var configuration = LiveEvent.configuration()
         configuration.limits.storeBacklogRecords = 2
         let event = try LiveEvent(configuration: configuration)
-        let moderator = try event.moderator()
-        moderator.send(#"{"type":"next"}"#)
-        _ = try moderator.expect("statement")
+        let moderator = try event.moderatorShowingFirstStatement()
         let (anna, _) = try event.participant("Anna")
         let (bert, _) = try event.participant("Bert")
         event.store.simulateWriteFailures(true)
@@ -34,6 +32,8 @@ struct FaultTests {
         let (bertBefore, bertAnswer) = try bert.untilAnswer("barrier")
         #expect(bertAnswer.string("code") == "unavailable")
         #expect(!bertBefore.contains { $0.string("type") == "chat" })
+        // The store reports failing once its writer's attempt failed (its own thread): until then.
+        #expect(eventually { (try? event.http("/healthz"))?.status == 503 })
         let health = try event.http("/healthz")
         #expect(health.status == 503)
         #expect(String(decoding: health.body, as: UTF8.self).contains("store failing"))

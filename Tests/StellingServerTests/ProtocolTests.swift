@@ -11,9 +11,7 @@ import StellingTesting
 struct ProtocolTests {
     @Test func aParticipantJoinsAndGetsTheWholeSnapshot() throws {
         let event = try LiveEvent()
-        let moderator = try event.moderator()
-        moderator.send(#"{"type":"next"}"#)
-        _ = try moderator.expect("statement")
+        let moderator = try event.moderatorShowingFirstStatement()
         let client = try event.client()
         client.send(#"{"type":"join","name":" Anna ","group":"Gemeente","ref":"j1"}"#)
         let welcome = try client.expect("welcome")
@@ -45,9 +43,7 @@ struct ProtocolTests {
 
     @Test func aResumeTokenKeepsTheParticipantAndVotesAcrossConnections() throws {
         let event = try LiveEvent()
-        let moderator = try event.moderator()
-        moderator.send(#"{"type":"next"}"#)
-        _ = try moderator.expect("statement")
+        let moderator = try event.moderatorShowingFirstStatement()
         let (first, welcome) = try event.participant("Anna", group: "Rijk")
         first.send(#"{"type":"vote","statement":"s1","choice":"disagree","ref":"v"}"#)
         #expect(try first.expect("ack").string("ref") == "v")
@@ -356,9 +352,7 @@ struct ClosingTallyTests {
         var configuration = LiveEvent.configuration()
         configuration.tallyIntervalMilliseconds = 10_000  // no periodic tally in between
         let event = try LiveEvent(configuration: configuration)
-        let moderator = try event.moderator()
-        moderator.send(#"{"type":"next"}"#)
-        _ = try moderator.expect("statement")
+        let moderator = try event.moderatorShowingFirstStatement()
         let (anna, _) = try event.participant("Anna")
         let (bert, _) = try event.participant("Bert")
         anna.send(#"{"type":"vote","statement":"s1","choice":"agree","ref":"a"}"#)
