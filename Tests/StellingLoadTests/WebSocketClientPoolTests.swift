@@ -176,7 +176,7 @@ final class WebSocketClientPoolTests {
     }
 
     @Test func inCallbackModeTextGoesToTheCallbackNotTheInbox() throws {
-        let received = Collected()
+        let received = Collected<String>()
         let connection = pool.connect(url: server.url(), onText: { received.append($0) })
         try #require(connection.waitOpen(timeout: 5))
         connection.send("batch")
@@ -211,28 +211,6 @@ final class WebSocketClientPoolTests {
     }
 }
 
-/// Texts collected from a callback on another thread.
-final class Collected: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var texts: [String] = []
-
-    func append(_ text: String) {
-        condition.lock()
-        texts.append(text)
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// The texts once there are `count`, or what there is at the timeout.
-    func wait(count: Int, timeout: Double) -> [String] {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        condition.lock()
-        defer { condition.unlock() }
-        while texts.count < count, condition.wait(until: deadline) {}  // bounded by the deadline
-        return texts
-    }
-}
-
 /// Pools whose last reference goes away in odd places.
 @Suite(.timeLimit(.minutes(1)))
 struct WebSocketClientPoolLifetimeTests {
@@ -241,7 +219,7 @@ struct WebSocketClientPoolLifetimeTests {
         defer { server.stop() }
         let holder = PoolHolder()
         holder.pool = try WebSocketClientPool()
-        let released = Collected()
+        let released = Collected<String>()
         let connection = holder.pool!.connect(url: server.url(), onText: { text in
             holder.pool = nil  // the last reference: deinit runs here, on the service thread
             released.append(text)

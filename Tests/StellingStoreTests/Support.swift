@@ -18,15 +18,6 @@ final class TemporaryFolder {
     var database: String { path + "/data/event.sqlite" }
 }
 
-/// A lock-protected list for values handed over by the store thread.
-final class Collected<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [Value] = []
-
-    func append(_ value: Value) { lock.lock(); items.append(value); lock.unlock() }
-    var values: [Value] { lock.lock(); defer { lock.unlock() }; return items }
-}
-
 /// The small known session every export test checks cell by cell (docs/EXPORTS.md shows it).
 struct KnownSession {
     static let configuration = Configuration(
