@@ -28,6 +28,12 @@ let package = Package(
             pkgConfig: "libqrencode",
             providers: [.apt(["libqrencode-dev"])]
         ),
+        // hiredis 0.14 (blocking API) for the cluster's Redis; only StellingCluster's Redis/ files use it.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         // libev and libuv, for libwebsockets' event-library plugins (`event_loop`); libwebsockets-dev brings both.
         .systemLibrary(
             name: "CEventLibs",
@@ -89,6 +95,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The cluster: the Redis client layer (Redis/, the one target that depends on CHiredis) and replication.
+        .target(name: "StellingCluster", dependencies: ["CHiredis", "StellingCore"], swiftSettings: swiftSettings),
         .target(name: "StellingLoad", dependencies: ["StellingLWS", "StellingCore"], swiftSettings: swiftSettings),
         // What the tests share (like HummingbirdTesting): the seeded generator, the echo server, the room harness,
         // the live event and its clients, the raw WebSocket client, the `stelling` child process.
@@ -98,6 +106,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StellingCoreTests", dependencies: ["StellingCore", "StellingTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "StellingClusterTests", dependencies: ["StellingCluster", "StellingTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "StellingLWSTests", dependencies: ["StellingLWS", "StellingCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StellingAnalysisTests",
