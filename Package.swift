@@ -74,6 +74,7 @@ let package = Package(
                 "StellingCore",
                 "StellingStore",
                 "StellingLWS",
+                "StellingCluster",
                 "CQRencode",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -89,6 +90,7 @@ let package = Package(
                 "StellingStore",
                 "StellingLoad",
                 "StellingLWS",
+                "StellingCluster",
                 "StellingAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,7 +98,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The cluster: the Redis client layer (Redis/, the one target that depends on CHiredis) and replication.
-        .target(name: "StellingCluster", dependencies: ["CHiredis", "StellingCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "StellingCluster",
+            dependencies: ["CHiredis", "StellingCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "StellingLoad", dependencies: ["StellingLWS", "StellingCore"], swiftSettings: swiftSettings),
         // What the tests share (like HummingbirdTesting): the seeded generator, the echo server, the room harness,
         // the live event and its clients, the raw WebSocket client, the `stelling` child process.

@@ -100,6 +100,8 @@ public struct CloseCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let policyViolation = CloseCode(rawValue: 1008)
     /// 1009: a message larger than the limit.
     public static let messageTooBig = CloseCode(rawValue: 1009)
+    /// 1012: the server restarts; reconnect (a cluster node that was taken for gone, docs/SCALING.md).
+    public static let serviceRestart = CloseCode(rawValue: 1012)
     /// 4001, an application code (RFC 6455 7.4.2): a moderator erased this participant
     /// (docs/DECISIONS.md, Live erasure); the page must not reconnect with its token.
     public static let erased = CloseCode(rawValue: 4001)

@@ -4,9 +4,21 @@ extension Room {
         _ join: Request.Join, from connection: ConnectionID, ref: String?, now: Instant,
         random: inout some RandomNumberGenerator
     ) -> [Effect] {
+        let verified = join.key.map { key in configuration.moderatorKey.map { Room.keysMatch(key, $0) } ?? false } ?? false
+        let credentials = JoinCredentials(keyVerified: verified, resumeHash: join.resume.map { SHA256.hex($0.utf8) },
+                                          resumeToken: join.resume, newToken: nil)
+        return handleJoin(join, credentials: credentials, from: connection, ref: ref, now: now, random: &random)
+    }
+
+    /// A join whose secrets were checked (a single server checks them here; in a cluster the node
+    /// that received the join did, `ReplicatedJoin`).
+    mutating func handleJoin(
+        _ join: Request.Join, credentials: JoinCredentials, from connection: ConnectionID, ref: String?, now: Instant,
+        random: inout some RandomNumberGenerator
+    ) -> [Effect] {
         switch join.role {
         case .moderator:
-            guard let key = join.key, let expected = configuration.moderatorKey, Room.keysMatch(key, expected) else {
+            guard credentials.keyVerified else {
                 return [.send(connection, .error(.unauthorized, ref: ref)), .close(connection, code: .policyViolation)]
             }
             var name = "Moderator"
@@ -21,9 +33,9 @@ extension Room {
             admit(connection, Session(role: .screen, id: ParticipantID("screen-\(connection.rawValue)"), name: "Screen", group: nil))
             return [.send(connection, .welcome(welcome(for: connection, resume: nil), ref: ref))]
         case .participant:
-            if let token = join.resume, let id = tokenIndex[SHA256.hex(token.utf8)], let participant = participants[id] {
+            if let hash = credentials.resumeHash, let id = tokenIndex[hash], let participant = participants[id] {
                 admit(connection, Session(role: .participant, id: id, name: participant.name, group: participant.group))
-                return [.send(connection, .welcome(welcome(for: connection, resume: token), ref: ref))]
+                return [.send(connection, .welcome(welcome(for: connection, resume: credentials.resumeToken ?? ""), ref: ref))]
             }
             guard let raw = join.name, let name = TextRules.validName(raw) else {
                 return fail(connection, .invalidName, ref)
@@ -38,14 +50,26 @@ extension Room {
             }
             var id: ParticipantID
             repeat { id = ParticipantID("p" + Room.randomID(length: 7, using: &random)) } while participants[id] != nil
-            var tokenBytes = [UInt8](repeating: 0, count: 32)
-            for index in tokenBytes.indices { tokenBytes[index] = UInt8.random(in: .min ... .max, using: &random) }
-            let token = Base64URL.encode(tokenBytes)
-            let record = Record.participantJoined(id: id, name: name, group: group, tokenHash: SHA256.hex(token.utf8), at: now)
+            let token: String
+            let tokenHash: String
+            if let made = credentials.newToken {
+                (token, tokenHash) = made
+            } else {
+                token = Room.newToken(using: &random)
+                tokenHash = SHA256.hex(token.utf8)
+            }
+            let record = Record.participantJoined(id: id, name: name, group: group, tokenHash: tokenHash, at: now)
             apply(record)
             admit(connection, Session(role: .participant, id: id, name: name, group: group))
             return [.persist(record, then: [.send(connection, .welcome(welcome(for: connection, resume: token), ref: ref))])]
         }
+    }
+
+    /// A new resume token: 32 random bytes, base64url.
+    public static func newToken(using random: inout some RandomNumberGenerator) -> String {
+        var tokenBytes = [UInt8](repeating: 0, count: 32)
+        for index in tokenBytes.indices { tokenBytes[index] = UInt8.random(in: .min ... .max, using: &random) }
+        return Base64URL.encode(tokenBytes)
     }
 
     mutating func admit(_ connection: ConnectionID, _ session: Session) {

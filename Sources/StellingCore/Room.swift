@@ -52,6 +52,8 @@ public struct Room: Sendable {
     /// Positions of questions whose upvotes changed since the last `upvotes` event.
     var upvotesDirty: Set<Int> = []
     var lastUpvotesAt: Instant?
+    /// Issue 16: the cluster's nodes with sessions in this room, by node number, with their names.
+    public internal(set) var clusterNodes: [UInt32: String] = [:]
 
     /// The least time between two `upvotes` events (PROTOCOL.md, Revision 2).
     public static let upvotesIntervalMilliseconds: Int64 = 500

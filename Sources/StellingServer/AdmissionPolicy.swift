@@ -36,4 +36,14 @@ public struct AdmissionPolicy: Sendable {
         _ = event.take(AdmissionPolicy.eventKey, at: now)
         return .admitted
     }
+
+    /// How long a refused join from `clientAddress` should wait before it tries again: until the
+    /// budget that refused it has a token (`retry_after_ms` of its `rate_limited`), at least 1 ms.
+    public mutating func retryAfterMilliseconds(_ clientAddress: String, _ decision: Decision, at now: Instant) -> Int64 {
+        switch decision {
+        case .admitted: return 0
+        case .addressLimited: return Int64(max(1, perAddress.millisecondsUntilToken(AddressRateLimiter.key(for: clientAddress), at: now)))
+        case .eventLimited: return Int64(max(1, event.millisecondsUntilToken(AdmissionPolicy.eventKey, at: now)))
+        }
+    }
 }

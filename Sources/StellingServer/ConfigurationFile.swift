@@ -278,7 +278,9 @@ private let topLevelKeys = [
     "questions", "public_url",
     "event_loop",
     "trusted_proxies",
+    "cluster",
 ]
+private let clusterKeys = ["redis", "event", "node", "reuse_port"]
 private let privacyKeys = ["ballot", "min_group_size"]
 private let limitKeys = [
     "message_bytes", "chat_chars", "chat_burst", "chat_per_second", "vote_burst", "votes_per_second",
@@ -417,6 +419,9 @@ private struct Checker {
                        hint: "poll is libwebsockets' own loop; libev and libuv use epoll (docs/BENCHMARKS.md)")
             }
         }
+        if let node = top["cluster"], let fields = mapping(node, path: "cluster", known: clusterKeys) {
+            server.cluster = cluster(fields)
+        }
         if let node = top["groups"] { configuration.groups = groups(node) }
         if let node = top["programme"] { configuration.programme = programme(node) }
         if let node = top["allowed_origins"] { server.allowedOrigins = origins(node) }
@@ -444,6 +449,27 @@ private struct Checker {
             report(.invalidValue, "moderator_key", node.line, problem, hint: hint)
         }
         return key
+    }
+
+    /// The `cluster` section: `redis`, `event` and `node` are required, `reuse_port` is not.
+    mutating func cluster(_ fields: Fields) -> ClusterSettings? {
+        let redis = required(fields, "redis", what: "Redis address", hint: "e.g. `redis: redis://127.0.0.1:6379/0`")
+        if let redis, let problem = ClusterSettings.redisProblem(redis) {
+            report(.invalidValue, fields.path("redis"), fields["redis"]?.line, problem,
+                   hint: "write redis://[:password@]host:port[/db], e.g. redis://127.0.0.1:6379/0")
+        }
+        let event = required(fields, "event", what: "event name", hint: "e.g. `event: pbl-nsob-2021-01-15`, the same on every node")
+        if let event, let problem = ClusterSettings.nameProblem(event, longest: 64) {
+            report(.invalidValue, fields.path("event"), fields["event"]?.line, "the event name \(problem)", hint: "e.g. `event: pbl-nsob-2021-01-15`")
+        }
+        let node = required(fields, "node", what: "node name", hint: "e.g. `node: a`, different on every node")
+        if let node, let problem = ClusterSettings.nameProblem(node, longest: 32) {
+            report(.invalidValue, fields.path("node"), fields["node"]?.line, "the node name \(problem)", hint: "e.g. `node: a`")
+        }
+        var reusePort = false
+        if let value = fields["reuse_port"], let flag = flag(value, path: fields.path("reuse_port")) { reusePort = flag }
+        guard let redis, let event, let node else { return nil }
+        return ClusterSettings(redis: redis, event: event, node: node, reusePort: reusePort)
     }
 
     /// `tls.certificate` and `tls.private_key`: both or neither.

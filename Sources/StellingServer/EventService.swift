@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import StellingCluster
 import StellingCore
 import StellingStore
 import StellingLWS
@@ -18,25 +19,39 @@ public actor EventService: TransportHandler {
     public nonisolated let loop: ServiceLoop
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
 
-    private var room: Room
+    var room: Room
     /// Takes every record (group commit on its own thread); also asked for health and totals.
-    private nonisolated let store: EventStore
-    private let metrics: Metrics
-    private let logger: Logger
-    private var random = BufferedSystemRandom()
-    private nonisolated(unsafe) weak var transport: WebSocketServer?
+    nonisolated let store: EventStore
+    let metrics: Metrics
+    let logger: Logger
+    var random = BufferedSystemRandom()
+    nonisolated(unsafe) weak var transport: WebSocketServer?
     private nonisolated let moderatorKey: String?
 
     private var sequencer = EffectSequencer()
     private var accepting = true
-    private var peers: [ConnectionID: String] = [:]
-    private var admission: AdmissionPolicy
+    var peers: [ConnectionID: String] = [:]
+    var admission: AdmissionPolicy
+    /// Issue 16: the event's log when this node is one of several (docs/SCALING.md); nil for a single server.
+    nonisolated let cluster: ClusterLog?
+    /// How this node follows the log (cluster only).
+    var follower: LogFollower
+    /// Where the start-up replay left the log: the reader goes on from there.
+    public nonisolated let initialPosition: LogPosition
+    /// The secrets of this node's joins in the log, per connection, oldest first.
+    var pendingSecrets: [ConnectionID: [JoinSecrets]] = [:]
+    /// This node's number in the cluster (0: a single server).
+    nonisolated var node: UInt32 { cluster?.node ?? 0 }
     /// Wrong moderator keys on `/export/*`, per client address (ExportGuard).
     private var exportGuard = AddressRateLimiter(burst: EventService.exportKeyBurst, perSecond: EventService.exportKeysPerSecond)
 
     /// Makes the service for a room rebuilt from the store's records (or a new one).
-    public init(room: Room, loop: ServiceLoop, store: EventStore, metrics: Metrics, logger: Logger) {
+    public init(room: Room, loop: ServiceLoop, store: EventStore, metrics: Metrics, logger: Logger,
+                cluster: ClusterLog? = nil, follower: LogFollower? = nil) {
         self.room = room
+        self.cluster = cluster
+        self.follower = follower ?? LogFollower(node: cluster?.node ?? 0)
+        self.initialPosition = follower?.position ?? .start
         self.store = store
         self.moderatorKey = room.configuration.moderatorKey
         self.admission = AdmissionPolicy(limits: room.configuration.limits)
@@ -68,12 +83,19 @@ public actor EventService: TransportHandler {
     public nonisolated func connectionClosed(_ id: ConnectionID) {
         assumeIsolated { service in
             service.metrics.connections.decrement()
-            if let role = service.room.role(of: id) {
+            let global = ClusterConnection.global(id, node: service.node)
+            if let role = service.room.role(of: global) {
                 service.metrics.joined(role).decrement()
                 service.logger.debug("left", metadata: ["connection.id": "\(id)", "participant.role": "\(role.rawValue)"])
             }
-            service.room.disconnect(id)
             service.peers[id] = nil
+            if let cluster = service.cluster {
+                // Every node forgets the connection when the log says so.
+                service.pendingSecrets[global] = nil
+                cluster.append(ReplicatedEntry(connection: global, body: .closed))
+            } else {
+                service.room.disconnect(id)
+            }
         }
     }
 
@@ -145,26 +167,36 @@ public actor EventService: TransportHandler {
         metrics.messagesIn.increment()
         let now = Instant(milliseconds: wallClockMilliseconds())
         let decoded = Request.decode(text)
-        if store.backlog >= room.configuration.limits.storeBacklogRecords {
+        if (cluster?.backlog ?? store.backlog) >= room.configuration.limits.storeBacklogRecords {
             // The store cannot write (a full disk) and its backlog is at the bound: refuse new
             // work instead of queueing it, so memory stays flat; what was acked is on disk.
             // The refusal goes out at once, ahead of the answers still waiting for the disk:
             // it changed nothing, so nothing it could overtake depends on it.
             let ref: String? = if case let .success(request) = decoded { request.ref } else { nil }
-            perform(.send(id, .error(.unavailable, ref: ref)), admittedUpTo: room.admissions)
+            perform(.send(ClusterConnection.global(id, node: node), .error(.unavailable, ref: ref)), admittedUpTo: room.admissions)
             return
         }
-        if case let .success(request) = decoded, case .join = request.body, room.role(of: id) == nil,
-           admission.admit(peers[id] ?? "unknown", at: now) != .admitted {
-            carryOut([.send(id, .error(.rateLimited, message: "Many people are joining at once; trying again shortly.", ref: request.ref))])
+        let global = ClusterConnection.global(id, node: node)
+        if case let .success(request) = decoded, case .join = request.body, room.role(of: global) == nil {
+            let address = peers[id] ?? "unknown"
+            let decision = admission.admit(address, at: now)
+            if decision != .admitted {
+                let retryAfter = admission.retryAfterMilliseconds(address, decision, at: now)
+                carryOut([.send(global, .rateLimited(retryAfterMilliseconds: retryAfter,
+                                                     message: "Many people are joining at once; trying again shortly.", ref: request.ref))])
+                return
+            }
+        }
+        if let cluster, case let .success(request) = decoded {
+            cluster.append(replicated(request, text, from: global))
             return
         }
-        carryOut(room.handle(decoded, from: id, now: now, random: &random))
+        carryOut(room.handle(decoded, from: global, now: now, random: &random))
     }
 
     /// Carries effects out in order, holding everything behind a record that is not durable
     /// yet (`EffectSequencer`).
-    private func carryOut(_ effects: [Effect]) {
+    func carryOut(_ effects: [Effect]) {
         guard !effects.isEmpty else { return }
         let ready = sequencer.submit(effects, admittedUpTo: room.admissions) { record in
             count(record)
@@ -178,10 +210,15 @@ public actor EventService: TransportHandler {
         for item in sequencer.durable(upTo: sequence) { perform(item.effect, admittedUpTo: item.admittedUpTo) }
     }
 
-    private func perform(_ effect: Effect, admittedUpTo: UInt64) {
+    /// Carries one effect out for this node's connections (in a cluster the room's effects name
+    /// every node's connections: the others' are theirs to serve).
+    func perform(_ effect: Effect, admittedUpTo: UInt64) {
         guard let transport else { return }
+        let node = self.node
         switch effect {
-        case let .send(id, event):
+        case let .send(global, event):
+            guard ClusterConnection.node(of: global) == node else { return }
+            let id = ClusterConnection.local(global)
             observe(event, to: id)
             deliver(event.encoded(), slot: event.latestValueSlot, to: id, on: transport)
             metrics.eventsOut.increment()
@@ -189,10 +226,15 @@ public actor EventService: TransportHandler {
             // Encoded once; the same buffer is queued on every recipient (DESIGN.md, Fan-out).
             let bytes = event.encoded()
             let slot = event.latestValueSlot
-            let recipients = room.recipients(of: audience, admittedUpTo: admittedUpTo)
-            for id in recipients { deliver(bytes, slot: slot, to: id, on: transport) }
-            metrics.eventsOut.increment(by: Int64(recipients.count))
-        case let .close(id, code):
+            var count: Int64 = 0
+            for global in room.recipients(of: audience, admittedUpTo: admittedUpTo) where ClusterConnection.node(of: global) == node {
+                deliver(bytes, slot: slot, to: ClusterConnection.local(global), on: transport)
+                count += 1
+            }
+            metrics.eventsOut.increment(by: count)
+        case let .close(global, code):
+            guard ClusterConnection.node(of: global) == node else { return }
+            let id = ClusterConnection.local(global)
             let reason = switch code {
             case .policyViolation: "unauthorized"
             case .erased: "erased"
@@ -227,7 +269,7 @@ public actor EventService: TransportHandler {
         }
     }
 
-    private func count(_ record: Record) {
+    func count(_ record: Record) {
         switch record {
         case .voteCast: metrics.votes.increment()
         case .chatPosted: metrics.chatMessages.increment()
@@ -246,6 +288,11 @@ public actor EventService: TransportHandler {
         switch request.path {
         case "/healthz":
             if !accepting { return .json("{\"status\":\"stopping\"}", status: 503) }
+            if let failure = cluster?.failure {
+                var json = JSONWriter()
+                json.beginObject(); json.field("status", "redis unreachable"); json.field("reason", failure); json.endObject()
+                return .json(String(decoding: json.bytes, as: UTF8.self), status: 503)
+            }
             if let failure = store.currentFailure {
                 var json = JSONWriter()
                 json.beginObject(); json.field("status", "store failing"); json.field("reason", failure); json.endObject()

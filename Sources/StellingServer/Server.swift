@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import StellingCluster
 import StellingCore
 import StellingStore
 import Synchronization
@@ -14,13 +15,18 @@ public final class Server: Sendable {
     public let service: EventService
     /// The metrics served at /metrics.
     public let metrics: Metrics
+    /// Issue 16: the event's log when this server is a cluster node.
+    public let cluster: ClusterLog?
     private let logger: Logger
 
     /// Assembles a server for a room rebuilt from `store`: the store's "durable up to N"
     /// reports reach the service on its loop, and its commit times go into the metrics.
-    public init(room: Room, options: TransportOptions, store: EventStore, metrics: Metrics = Metrics(), logger: Logger) {
+    public init(room: Room, options: TransportOptions, store: EventStore, metrics: Metrics = Metrics(), logger: Logger,
+                cluster: ClusterLog? = nil, follower: LogFollower? = nil) {
         let loop = ServiceLoop()
-        let service = EventService(room: room, loop: loop, store: store, metrics: metrics, logger: logger)
+        let service = EventService(room: room, loop: loop, store: store, metrics: metrics, logger: logger,
+                                   cluster: cluster, follower: follower)
+        self.cluster = cluster
         self.service = service
         self.metrics = metrics
         self.logger = logger
@@ -32,8 +38,24 @@ public final class Server: Sendable {
         }
     }
 
-    /// Starts listening; returns once the server accepts connections.
-    public func start() throws(TransportError) { try transport.start() }
+    /// Starts listening; returns once the server accepts connections. A cluster node then follows
+    /// the event's log from where its start-up replay ended.
+    public func start() throws(TransportError) {
+        try transport.start()
+        guard let cluster else { return }
+        let loop = transport.loop
+        let service = self.service
+        let position = service.initialPosition
+        cluster.start(after: position) { batches in
+            // The reader waits until the batches are applied: the log is read no faster than applied.
+            let done = DispatchSemaphore(value: 0)
+            let queued = loop.execute {
+                service.assumeIsolated { $0.applyLogged(batches) }
+                done.signal()
+            }
+            if queued { done.wait() }
+        }
+    }
 
     /// The port listened on.
     public var port: Int { transport.boundPort }

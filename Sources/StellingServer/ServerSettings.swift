@@ -1,3 +1,4 @@
+import StellingCluster
 import StellingCore
 import StellingLWS
 
@@ -33,6 +34,9 @@ public struct ServerSettings: Equatable, Sendable {
     public var maxConnectionsPerAddress: Int
     /// The event loop libwebsockets runs on (`event_loop`). The default is `poll`.
     public var eventLoop: EventLoop
+    /// Issue 16: this node's part in an event served by several nodes through Redis (`cluster`).
+    /// The default is none: one server with its SQLite database.
+    public var cluster: ClusterSettings? = nil
 
     /// Makes settings; every value has the default its property documents.
     public init(
@@ -59,5 +63,46 @@ public struct ServerSettings: Equatable, Sendable {
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.eventLoop = eventLoop
+    }
+}
+
+/// The `cluster` section (docs/SCALING.md): one event served by several nodes through Redis.
+public struct ClusterSettings: Equatable, Sendable {
+    /// `cluster.redis`: `redis://[[user]:password@]host[:port][/db]`.
+    public var redis: String
+    /// `cluster.event`: the event's name space in Redis; the same on every node.
+    public var event: String
+    /// `cluster.node`: this node's name, unique in the event.
+    public var node: String
+    /// `cluster.reuse_port`: listen with SO_REUSEPORT, so several nodes on one machine share one
+    /// port and the kernel spreads connections over them. The default is false.
+    public var reusePort: Bool
+
+    /// Makes the section.
+    public init(redis: String, event: String, node: String, reusePort: Bool = false) {
+        self.redis = redis
+        self.event = event
+        self.node = node
+        self.reusePort = reusePort
+    }
+
+    /// The characters of event and node names: letters, digits, `.`, `_`, `-` (they go into Redis
+    /// keys and log lines).
+    public static func nameProblem(_ name: String, longest: Int) -> String? {
+        guard !name.isEmpty, name.utf8.count <= longest else { return "must be 1 to \(longest) characters" }
+        let allowed = name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
+        return allowed ? nil : "may hold only letters a-z, digits and . _ -"
+    }
+}
+
+extension ClusterSettings {
+    /// Why `text` is not a usable `cluster.redis` address, or nil.
+    static func redisProblem(_ text: String) -> String? {
+        do {
+            _ = try RedisURL(parsing: text)
+            return nil
+        } catch {
+            return error.description
+        }
     }
 }

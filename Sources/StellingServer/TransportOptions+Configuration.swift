@@ -18,5 +18,6 @@ extension TransportOptions {
                   maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
                   trustedProxies: (try? TrustedProxies(parsing: settings.trustedProxies)) ?? .loopback,
                   echoConformance: echoConformance, eventLoop: settings.eventLoop)
+        reusePort = settings.cluster?.reusePort ?? false
     }
 }

@@ -42,6 +42,9 @@ struct Serve: ParsableCommand {
         }
         let logger = makeLogger(level: level)
         var generatedKey = false
+        if configuration.moderatorKey == nil, settings.cluster != nil {
+            throw ValidationError("a cluster node needs the moderator key set (moderator_key or \(ConfigurationFile.moderatorKeyVariable)), the same on every node of the event")
+        }
         if configuration.moderatorKey == nil {
             var random = SystemRandomNumberGenerator()
             configuration.moderatorKey = ConfigurationFile.generateModeratorKey(using: &random)

@@ -11,7 +11,7 @@ struct Stelling: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stelling",
         abstract: "A self-hosted server for online panel discussions: chat and votes on statements.",
-        subcommands: [Serve.self, CheckConfig.self, Export.self, Purge.self, Erase.self, Analyse.self, Load.self])
+        subcommands: [Serve.self, CheckConfig.self, Export.self, Archive.self, Purge.self, Erase.self, Analyse.self, Load.self])
 }
 
 /// Reads a configuration file, printing every mistake (never a stack trace) and exiting 2 on one.

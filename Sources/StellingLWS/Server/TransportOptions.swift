@@ -45,6 +45,9 @@ public struct TransportOptions: Sendable, Equatable {
     public var echoConformance: Bool
     /// The event loop libwebsockets runs on: its own poll(2) loop, or libev or libuv (epoll). The default is poll.
     public var eventLoop: EventLoop
+    /// Listens with SO_REUSEPORT, so several processes on one machine share the port and the
+    /// kernel spreads new connections over them (cluster nodes, docs/SCALING.md). The default is false.
+    public var reusePort: Bool = false
 
     /// Makes options; every value has the default its property documents.
     public init(

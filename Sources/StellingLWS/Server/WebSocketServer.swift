@@ -347,6 +347,7 @@ public final class WebSocketServer: @unchecked Sendable {
         info.extensions = nil
         var flags = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         if isIPv4Literal(options.host) { flags |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
+        if options.reusePort { flags |= UInt64(LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE) }
         if options.tls != nil {
             flags |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
             info.ssl_cert_filepath = UnsafePointer(configuration.certificatePath)

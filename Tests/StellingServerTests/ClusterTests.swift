@@ -1,0 +1,283 @@
+import Foundation
+import StellingCore
+import StellingLWS
+import StellingTesting
+import Testing
+
+/// Issue 16: several `stelling serve` nodes on one real Redis (started on loopback by the test)
+/// serve one event: the same state everywhere, every acked request kept through `kill -9` of a
+/// node or of Redis, answers withheld while Redis is away.
+@Suite(.timeLimit(.minutes(5)), .serialized)
+struct ClusterTests {
+    static let key = "cluster-test-moderator-key"
+
+    static func yaml(redis: String, node: String, event: String = "test-event", statements: String = "Een") -> String {
+        """
+        title: Cluster
+        groups: [Rijk, Gemeente]
+        statements:
+          - id: s1
+            text: \(statements)
+          - id: s2
+            text: Twee
+        limits:
+          chat_burst: 100
+          chat_per_second: 100
+          vote_burst: 5
+          votes_per_second: 1
+          join_burst: 5000
+          join_burst_total: 5000
+          max_connections_per_address: 5000
+        cluster:
+          redis: \(redis)
+          event: \(event)
+          node: \(node)
+        """
+    }
+
+    /// A joined client of one node.
+    struct Joined {
+        var client: TestClient
+        var id: String
+        var resume: String?
+    }
+
+    static func join(_ pool: WebSocketClientPool, _ node: StellingProcess, _ fields: [(String, String?)]) throws -> Joined {
+        let connection = pool.connect(url: node.url)
+        guard connection.waitOpen(timeout: 5) else { throw TestFailure("no connection to \(node.url)") }
+        let client = TestClient(connection)
+        client.send(object: fields)
+        let welcome = try client.expect("welcome", timeout: 10)
+        return Joined(client: client, id: welcome.object("you")?.string("id") ?? "", resume: welcome.string("resume"))
+    }
+
+    static func nodes(_ names: [String], redis: RedisServer) throws -> [StellingProcess] {
+        try names.map { name in
+            let node = try StellingProcess(yaml: yaml(redis: redis.url, node: name), key: key)
+            try node.start()
+            return node
+        }
+    }
+
+    /// Reads events until one of `type` satisfies `matching` (bounded by `timeout`).
+    static func until(_ client: TestClient, _ type: String, timeout: Double = 10, _ matching: (JSONObject) -> Bool) throws -> JSONObject {
+        let deadline = Date().addingTimeInterval(timeout)
+        while deadline.timeIntervalSinceNow > 0 {
+            guard let event = client.next(timeout: max(0.05, deadline.timeIntervalSinceNow)) else { break }
+            if event.string("type") == type, matching(event) { return event }
+        }
+        throw TestFailure("no \(type) as expected within \(timeout) s")
+    }
+
+    static func counts(_ tally: JSONObject) -> [Int] {
+        let counts = tally.object("counts")
+        return ["agree", "disagree", "pass"].map { counts?.int($0) ?? -1 }
+    }
+
+    static func export(_ node: StellingProcess, _ name: String) throws -> [UInt8] {
+        let result = try RawWebSocket.http(port: node.port, path: "/export/\(name)", headers: ["Authorization": "Bearer \(key)"])
+        guard result.status == 200 else { throw TestFailure("export \(name) from \(node.port): \(result.status) \(result.text)") }
+        return result.body
+    }
+
+    @Test func threeNodesServeOneEventWithTheSameTalliesChatPresenceAndLimits() throws {
+        let redis = try RedisServer()
+        let nodes = try Self.nodes(["a", "b", "c"], redis: redis)
+        let pool = try WebSocketClientPool()
+        defer { pool.shutdown(timeout: 5) }
+        let moderator = try Self.join(pool, nodes[0], [("type", "join"), ("role", "moderator"), ("key", Self.key), ("name", "M")])
+        var participants: [Joined] = []
+        for index in 0..<9 {
+            participants.append(try Self.join(pool, nodes[index % 3], [("type", "join"), ("name", "P\(index)"), ("group", index % 2 == 0 ? "Rijk" : "Gemeente")]))
+        }
+        // Presence counts the participants of all nodes, on every node.
+        for joined in participants { _ = try Self.until(joined.client, "presence") { $0.int("count") == 9 } }
+
+        moderator.client.send(#"{"type":"next","ref":"n"}"#)
+        _ = try moderator.client.untilAnswer("n")
+        for (index, joined) in participants.enumerated() {
+            _ = try Self.until(joined.client, "statement") { $0.object("current")?.string("voting") == "open" }
+            joined.client.send(#"{"type":"vote","statement":"s1","choice":"\#(["agree", "disagree", "pass"][index % 3])","ref":"v"}"#)
+            #expect(try joined.client.untilAnswer("v").answer.string("type") == "ack")
+        }
+        moderator.client.send(#"{"type":"reveal","ref":"r"}"#)
+        _ = try moderator.client.untilAnswer("r")
+        // Everyone, on every node, sees the same tally of all nodes' votes.
+        for joined in participants {
+            _ = try Self.until(joined.client, "tally") { Self.counts($0) == [3, 3, 3] }
+        }
+
+        // Chat from two nodes reaches every client in one order.
+        participants[1].client.send(#"{"type":"chat","text":"van b","ref":"c1"}"#)
+        participants[2].client.send(#"{"type":"chat","text":"van c","ref":"c2"}"#)
+        var orders: [[String]] = []
+        for joined in participants + [moderator] {
+            var texts: [String] = []
+            while texts.count < 2 {
+                let chat = try Self.until(joined.client, "chat") { _ in true }
+                texts.append(chat.object("message")?.string("text") ?? "")
+            }
+            orders.append(texts)
+        }
+        #expect(Set(orders.map { $0.joined(separator: "|") }).count == 1)
+
+        // One participant, two tabs on two nodes: one vote bucket (vote_burst 5, 1 a second).
+        let tab = try Self.join(pool, nodes[2], [("type", "join"), ("resume", participants[0].resume)])
+        var limited = 0
+        for index in 0..<8 {
+            let client = index.isMultiple(of: 2) ? participants[0].client : tab.client
+            client.send(#"{"type":"vote","statement":"s1","choice":"agree","ref":"b\#(index)"}"#)
+            if try client.untilAnswer("b\(index)").answer.string("code") == "rate_limited" { limited += 1 }
+        }
+        // Five tokens (one of them spent above) and at most one more refilled in the run.
+        #expect(limited >= 3 && limited <= 4)
+
+        // The exports are the same from every node once the copies have caught up.
+        let deadline = Date().addingTimeInterval(10)
+        var exports: [[UInt8]] = []
+        repeat {
+            exports = try nodes.map { try Self.export($0, "votes.csv") }
+        } while Set(exports).count != 1 && deadline.timeIntervalSinceNow > 0 && { usleep(100_000); return true }()
+        #expect(Set(exports).count == 1)
+        #expect(String(decoding: exports[0], as: UTF8.self).components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 10)
+    }
+
+    @Test func killingANodeInAVoteBurstLosesNoAckedVoteAndItsClientsResumeElsewhere() throws {
+        let redis = try RedisServer()
+        let nodes = try Self.nodes(["a", "b"], redis: redis)
+        let pool = try WebSocketClientPool()
+        defer { pool.shutdown(timeout: 5) }
+        let moderator = try Self.join(pool, nodes[0], [("type", "join"), ("role", "moderator"), ("key", Self.key)])
+        moderator.client.send(#"{"type":"next","ref":"n"}"#)
+        _ = try moderator.client.untilAnswer("n")
+        let count = 40
+        var doomed: [Joined] = []
+        for index in 0..<count {
+            doomed.append(try Self.join(pool, nodes[1], [("type", "join"), ("name", "P\(index)"), ("group", "Rijk")]))
+        }
+        // Every participant on node b votes at once; node b dies in the middle of it.
+        for joined in doomed { joined.client.send(#"{"type":"vote","statement":"s1","choice":"agree","ref":"v"}"#) }
+        usleep(20_000)
+        nodes[1].stop(signal: SIGKILL)
+        var acked: Set<String> = []
+        for joined in doomed where joined.client.drain(window: 0.2).contains(where: { $0.string("type") == "ack" && $0.string("ref") == "v" }) {
+            acked.insert(joined.id)
+        }
+        // Half of them resume on node a with their tokens: whoever got an ack finds the vote there.
+        for joined in doomed.prefix(count / 2) {
+            let connection = pool.connect(url: nodes[0].url)
+            guard connection.waitOpen(timeout: 5) else { throw TestFailure("no connection") }
+            let client = TestClient(connection)
+            client.send(object: [("type", "join"), ("resume", joined.resume)])
+            let welcome = try client.expect("welcome", timeout: 10)
+            #expect(welcome.object("you")?.string("id") == joined.id)
+            let voted = welcome.object("myVotes")?.string("s1") == "agree"
+            if acked.contains(joined.id) { #expect(voted) }
+        }
+        moderator.client.send(#"{"type":"close","ref":"c"}"#)
+        let tally = try Self.until(moderator.client, "tally", timeout: 10) { _ in true }
+        let kept = Self.counts(tally)[0]
+        #expect(kept >= acked.count)
+        #expect(kept <= count)
+        // Node b's sessions end everywhere once node a sees it stopped: presence counts only
+        // those who came back.
+        _ = try Self.until(moderator.client, "presence", timeout: 15) { $0.int("count") == count / 2 }
+    }
+
+    @Test func killingRedisAndRestartingItLosesNothingAcked() throws {
+        let redis = try RedisServer()
+        let nodes = try Self.nodes(["a", "b"], redis: redis)
+        let pool = try WebSocketClientPool()
+        defer { pool.shutdown(timeout: 5) }
+        let moderator = try Self.join(pool, nodes[0], [("type", "join"), ("role", "moderator"), ("key", Self.key)])
+        moderator.client.send(#"{"type":"next","ref":"n"}"#)
+        _ = try moderator.client.untilAnswer("n")
+        var voters: [Joined] = []
+        for index in 0..<10 {
+            let joined = try Self.join(pool, nodes[index % 2], [("type", "join"), ("name", "P\(index)"), ("group", "Rijk")])
+            joined.client.send(#"{"type":"vote","statement":"s1","choice":"disagree","ref":"v"}"#)
+            #expect(try joined.client.untilAnswer("v").answer.string("type") == "ack")
+            voters.append(joined)
+        }
+        redis.kill()
+        try redis.restart()
+        // A new vote after the restart is acked too, and the tally holds all eleven.
+        let late = try Self.join(pool, nodes[1], [("type", "join"), ("name", "Laat"), ("group", "Gemeente")], timeoutRetry: true)
+        late.client.send(#"{"type":"vote","statement":"s1","choice":"agree","ref":"v"}"#)
+        #expect(try late.client.untilAnswer("v", timeout: 15).answer.string("type") == "ack")
+        moderator.client.send(#"{"type":"close","ref":"c"}"#)
+        let tally = try Self.until(moderator.client, "tally", timeout: 15) { _ in true }
+        #expect(Self.counts(tally) == [1, 10, 0])
+        for node in nodes {
+            let health = try RawWebSocket.http(port: node.port, path: "/healthz")
+            #expect(health.status == 200)
+        }
+    }
+
+    @Test func whileRedisIsAwayAnswersWaitAndHealthSaysSoThenEverythingFlows() throws {
+        let redis = try RedisServer()
+        let nodes = try Self.nodes(["a", "b"], redis: redis)
+        let pool = try WebSocketClientPool()
+        defer { pool.shutdown(timeout: 5) }
+        let moderator = try Self.join(pool, nodes[0], [("type", "join"), ("role", "moderator"), ("key", Self.key)])
+        let anna = try Self.join(pool, nodes[1], [("type", "join"), ("name", "Anna"), ("group", "Rijk")])
+        moderator.client.send(#"{"type":"next","ref":"n"}"#)
+        _ = try moderator.client.untilAnswer("n")
+        redis.pause()
+        let paused = Date()
+        anna.client.send(#"{"type":"vote","statement":"s1","choice":"pass","ref":"v"}"#)
+        // /healthz says 503 with the reason within a few seconds, on both nodes.
+        for node in nodes {
+            var health = try RawWebSocket.http(port: node.port, path: "/healthz")
+            let deadline = Date().addingTimeInterval(9)
+            while health.status == 200, deadline.timeIntervalSinceNow > 0 {
+                usleep(200_000)
+                health = try RawWebSocket.http(port: node.port, path: "/healthz")
+            }
+            #expect(health.status == 503)
+            #expect(health.text.contains("redis unreachable"))
+        }
+        // No answer while Redis is away (10 s in all).
+        let before = anna.client.drain(window: max(0.1, 10 - Date().timeIntervalSince(paused)))
+        #expect(!before.contains { $0.string("ref") == "v" })
+        redis.resume()
+        #expect(try anna.client.untilAnswer("v", timeout: 20).answer.string("type") == "ack")
+        moderator.client.send(#"{"type":"close","ref":"c"}"#)
+        let tally = try Self.until(moderator.client, "tally", timeout: 10) { _ in true }
+        #expect(Self.counts(tally) == [0, 0, 1])
+        let deadline = Date().addingTimeInterval(10)
+        var statuses: [Int] = []
+        repeat {
+            statuses = try nodes.map { try RawWebSocket.http(port: $0.port, path: "/healthz").status }
+        } while statuses != [200, 200] && deadline.timeIntervalSinceNow > 0 && { usleep(200_000); return true }()
+        #expect(statuses == [200, 200])
+    }
+
+    @Test func aNodeWithOtherStatementsOrALossyRedisRefusesToStartSayingWhy() throws {
+        let redis = try RedisServer()
+        let first = try Self.nodes(["a"], redis: redis)
+        _ = first
+        let other = try StellingProcess(yaml: Self.yaml(redis: redis.url, node: "b", statements: "Iets anders"), key: Self.key)
+        #expect(throws: TestFailure.self) { try other.start(timeout: 10) }
+        #expect(other.output.contains("statements.s1"))
+
+        let lossy = try RedisServer(appendfsync: "everysec")
+        let node = try StellingProcess(yaml: Self.yaml(redis: lossy.url, node: "a"), key: Self.key)
+        #expect(throws: TestFailure.self) { try node.start(timeout: 10) }
+        #expect(node.output.contains("appendfsync"))
+    }
+}
+
+extension ClusterTests {
+    /// Joins, trying again for a while when the node cannot take it yet (Redis restarting).
+    static func join(_ pool: WebSocketClientPool, _ node: StellingProcess, _ fields: [(String, String?)], timeoutRetry: Bool) throws -> Joined {
+        let deadline = Date().addingTimeInterval(20)
+        while true {
+            do {
+                return try join(pool, node, fields)
+            } catch where deadline.timeIntervalSinceNow > 0 {
+                usleep(200_000)
+            }
+        }
+    }
+}
