@@ -16,7 +16,9 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     private let arguments: [String]
-    private var process: Process?
+    /// The running redis-server, between `start` and its end (0: none).
+    private var pid: pid_t = 0
+    private var paused = false
 
     /// Where `redis-server` is: on PATH or /usr/bin; nil when missing.
     public static let binary: String? = {
@@ -27,7 +29,9 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Starts `redis-server` on a free loopback port in a fresh temporary folder and waits (at most
     /// 10 s) until it answers PING.
-    public init(appendfsync: String = "always", appendonly: Bool = true, password: String? = nil) throws {
+    /// `bind` is what it listens on (`--bind`); the readiness probe uses 127.0.0.1, so keep it in.
+    public init(appendfsync: String = "always", appendonly: Bool = true, password: String? = nil,
+                bind: [String] = ["127.0.0.1"]) throws {
         guard Self.binary != nil else {
             throw TestFailure("redis-server is not installed: `make test` installs it (apt package redis-server), or run `apt-get install redis-server`")
         }
@@ -36,7 +40,7 @@ public final class RedisServer: @unchecked Sendable {
         port = try freePort()
         self.password = password
         var arguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--dir", folder.path,
+            "--port", String(port), "--bind", bind.joined(separator: " "), "--dir", folder.path,
             "--appendonly", appendonly ? "yes" : "no", "--appendfsync", appendfsync,
             "--save", "", "--daemonize", "no", "--logfile", folder.appendingPathComponent("redis.log").path,
         ]
@@ -53,10 +57,9 @@ public final class RedisServer: @unchecked Sendable {
 
     /// SIGKILL, and waits for the exit: a crash of Redis (what the AOF holds stays).
     public func kill() {
-        guard let process else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        self.process = nil
+        guard pid != 0 else { return }
+        Foundation.kill(pid, SIGKILL)
+        reap(within: 10)
     }
 
     /// Starts again on the same port and folder (the AOF is replayed) and waits for PING.
@@ -67,26 +70,27 @@ public final class RedisServer: @unchecked Sendable {
 
     /// SIGSTOP: Redis stops answering, connections hang.
     public func pause() {
-        guard let process else { return }
-        Foundation.kill(process.processIdentifier, SIGSTOP)
+        guard pid != 0 else { return }
+        Foundation.kill(pid, SIGSTOP)
+        paused = true
     }
 
     /// SIGCONT after `pause`.
     public func resume() {
-        guard let process else { return }
-        Foundation.kill(process.processIdentifier, SIGCONT)
+        guard pid != 0, paused else { return }
+        Foundation.kill(pid, SIGCONT)
+        paused = false
     }
 
-    /// SIGTERM (after SIGCONT, in case it is paused) and waits at most 10 s, then SIGKILL.
+    /// SIGTERM (after SIGCONT when paused) and waits at most 10 s, then SIGKILL.
     public func stop() {
-        guard let process else { return }
-        Foundation.kill(process.processIdentifier, SIGCONT)
-        Foundation.kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning, deadline.timeIntervalSinceNow > 0 { usleep(10_000) }
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        self.process = nil
+        guard pid != 0 else { return }
+        resume()
+        Foundation.kill(pid, SIGTERM)
+        if !reap(within: 10) {
+            Foundation.kill(pid, SIGKILL)
+            reap(within: 10)
+        }
     }
 
     deinit {
@@ -94,26 +98,79 @@ public final class RedisServer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: folder)
     }
 
+    /// Waits (bounded) for the child to end and reaps it; false if it still runs.
+    @discardableResult
+    private func reap(within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        var status: Int32 = 0
+        repeat {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid || (result < 0 && errno == ECHILD) {
+                pid = 0
+                paused = false
+                return true
+            }
+            usleep(5_000)
+        } while deadline.timeIntervalSinceNow > 0
+        return false
+    }
+
+    /// posix_spawn with an empty signal mask and default handlers: a child spawned from a test's
+    /// thread (Dispatch workers block signals) would otherwise ignore SIGTERM.
     private func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary!)
-        process.arguments = arguments
         let stderrPath = folder.appendingPathComponent("redis.stderr").path
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        try process.run()
-        self.process = process
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        Self.closeInheritedDescriptors(&actions)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let binary = Self.binary!
+        let argv: [UnsafeMutablePointer<CChar>?] = ([binary] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        let spawned = posix_spawn(&child, binary, &actions, &attributes, argv, environ)
+        guard spawned == 0 else { throw TestFailure("cannot start redis-server: \(String(cString: strerror(spawned)))") }
+        pid = child
         let deadline = Date().addingTimeInterval(10)
         while deadline.timeIntervalSinceNow > 0 {
-            if !process.isRunning {
-                self.process = nil
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                pid = 0
                 throw TestFailure("redis-server exited at start: \(log())")
             }
             if answersPing() { return }
             usleep(20_000)
         }
         throw TestFailure("redis-server did not answer PING within 10 s: \(log())")
+    }
+
+    /// Closes every descriptor above 2 in the child, as Foundation's Process does: a redis-server
+    /// that kept a test's sockets or pipes open would hide their close from the other end.
+    /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34) is not imported by Swift's Glibc
+    /// module, so it is looked up; without it, each descriptor open now is closed (glibc ignores
+    /// a close of one that has gone by then).
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
+            let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
+            if closeFrom(&actions, 3) == 0 { return }
+        }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in open.compactMap(Int32.init) where fd > 2 {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
     }
 
     /// What redis-server wrote (stderr and its log), for failure messages.

@@ -106,6 +106,16 @@ struct RedisConnectionTests {
         #expect(try redis.command("GET", "empty") == .string([]))
     }
 
+    @Test func aValueOfAMebibyteAndANegativeIntegerComeBackIntact() throws {
+        let server = try RedisServer()
+        let redis = try Self.connect(server)
+        let value = (0..<1_048_576).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        #expect(try redis.command([Array("SET".utf8), Array("big".utf8), value]) == .string("OK"))
+        #expect(try redis.command([Array("GET".utf8), Array("big".utf8)]) == .string(value))
+        #expect(try redis.command("INCRBY", "n", "-5") == .integer(-5))
+        #expect(try redis.command("INCRBY", "n", "9223372036854775812") == .error("ERR value is not an integer or out of range"))
+    }
+
     @Test func aPipelineOfAThousandIncrementsReturnsOneToAThousandInOrder() throws {
         let server = try RedisServer()
         let redis = try Self.connect(server)
@@ -246,6 +256,17 @@ struct RedisConnectionTests {
         }
     }
 
+    @Test func theDurabilityCheckNamesEveryWrongSetting() throws {
+        let server = try RedisServer(appendfsync: "no", appendonly: false)
+        let url = try RedisURL(parsing: server.url)
+        do {
+            try RedisDurability.check(RedisConnection(url: url), url: url)
+            Issue.record("appendonly no and appendfsync no passed")
+        } catch {
+            #expect(error.description.hasPrefix("Redis at redis://127.0.0.1:\(server.port)/0 has appendonly no and appendfsync no: a cluster needs"))
+        }
+    }
+
     @Test func theDurabilityCheckSaysSoWhenConfigIsNotAllowed() throws {
         let server = try RedisServer()
         let admin = try Self.connect(server)
@@ -302,6 +323,9 @@ struct RedisConnectionTests {
         #expect(redis.isBroken)
     }
 
+    /// Proves the AOF is on and replayed after a crash of Redis. A SIGKILL keeps what Redis wrote to
+    /// the kernel, so this does not tell `always` from `everysec`; only a machine crash would, which
+    /// the durability check covers by refusing anything but `always`.
     @Test func anEntryAddedWithAppendfsyncAlwaysSurvivesAKillAndARestart() throws {
         let server = try RedisServer()
         let id: String
@@ -313,6 +337,42 @@ struct RedisConnectionTests {
         try server.restart()
         let redis = try Self.connect(server)
         #expect(try redis.command("XRANGE", "records", "-", "+") == .array([.array([.string(id), .array([.string("r"), .string("acknowledged")])])]))
+    }
+
+    @Test func anIPv6LoopbackURLInBracketsConnects() throws {
+        let server = try RedisServer(bind: ["127.0.0.1", "::1"])
+        let url = try RedisURL(parsing: "redis://[::1]:\(server.port)/1")
+        let redis = try RedisConnection(url: url)
+        #expect(try redis.command("SET", "over", "ipv6") == .string("OK"))
+        let info = try #require(try redis.command("CLIENT", "INFO").text)
+        #expect(info.contains(" laddr=[::1]:\(server.port) "))
+        #expect(info.contains(" db=1 "))
+    }
+
+    @Test func theTestRedisKeepsNoneOfTheTestsDescriptorsOpen() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let server = try RedisServer()
+        close(ends[1])
+        // The writing end closed here and not held by redis-server: the reader sees the end.
+        _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
+        var byte: UInt8 = 0
+        #expect(read(ends[0], &byte, 1) == 0)
+        #expect(try Self.connect(server).command("PING") == .string("PONG"))
+    }
+
+    @Test func aStoppedTestRedisEndsOnSIGTERMAndARestartServesAgain() throws {
+        let server = try RedisServer()
+        _ = try Self.connect(server).command("SET", "k", "v")
+        let clock = ContinuousClock()
+        let start = clock.now
+        server.stop()
+        // SIGTERM, not the 10 s fallback to SIGKILL (a blocked SIGTERM in the child would take 10 s).
+        #expect(clock.now - start < .seconds(5))
+        #expect(throws: RedisError.self) { try Self.connect(server) }
+        try server.restart()
+        #expect(try Self.connect(server).command("GET", "k") == .string("v"))
     }
 
     @Test func connectingToAClosedPortFailsWithTheURLInTheMessage() throws {

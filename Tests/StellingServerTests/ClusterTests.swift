@@ -70,8 +70,7 @@ struct ClusterTests {
     }
 
     static func counts(_ tally: JSONObject) -> [Int] {
-        let counts = tally.object("counts")
-        return ["agree", "disagree", "pass"].map { counts?.int($0) ?? -1 }
+        ["agree", "disagree", "pass"].map { tally.int($0) ?? -1 }
     }
 
     static func export(_ node: StellingProcess, _ name: String) throws -> [UInt8] {
@@ -91,7 +90,12 @@ struct ClusterTests {
             participants.append(try Self.join(pool, nodes[index % 3], [("type", "join"), ("name", "P\(index)"), ("group", index % 2 == 0 ? "Rijk" : "Gemeente")]))
         }
         // Presence counts the participants of all nodes, on every node.
-        for joined in participants { _ = try Self.until(joined.client, "presence") { $0.int("count") == 9 } }
+        for joined in participants { _ = try Self.until(joined.client, "presence") { $0.int("present") == 9 } }
+        for node in nodes {
+            let metrics = try RawWebSocket.http(port: node.port, path: "/metrics").text
+            #expect(metrics.contains("stelling_cluster_nodes 3"))
+            #expect(metrics.contains("stelling_cluster_redis_up 1"))
+        }
 
         moderator.client.send(#"{"type":"next","ref":"n"}"#)
         _ = try moderator.client.untilAnswer("n")
@@ -171,17 +175,18 @@ struct ClusterTests {
             client.send(object: [("type", "join"), ("resume", joined.resume)])
             let welcome = try client.expect("welcome", timeout: 10)
             #expect(welcome.object("you")?.string("id") == joined.id)
-            let voted = welcome.object("myVotes")?.string("s1") == "agree"
+            let voted = welcome.object("session")?.object("myVotes")?.string("s1") == "agree"
             if acked.contains(joined.id) { #expect(voted) }
         }
         moderator.client.send(#"{"type":"close","ref":"c"}"#)
+        _ = try moderator.client.untilAnswer("c", timeout: 10)
         let tally = try Self.until(moderator.client, "tally", timeout: 10) { _ in true }
         let kept = Self.counts(tally)[0]
         #expect(kept >= acked.count)
         #expect(kept <= count)
         // Node b's sessions end everywhere once node a sees it stopped: presence counts only
         // those who came back.
-        _ = try Self.until(moderator.client, "presence", timeout: 15) { $0.int("count") == count / 2 }
+        _ = try Self.until(moderator.client, "presence", timeout: 15) { $0.int("present") == count / 2 }
     }
 
     @Test func killingRedisAndRestartingItLosesNothingAcked() throws {
@@ -206,6 +211,7 @@ struct ClusterTests {
         late.client.send(#"{"type":"vote","statement":"s1","choice":"agree","ref":"v"}"#)
         #expect(try late.client.untilAnswer("v", timeout: 15).answer.string("type") == "ack")
         moderator.client.send(#"{"type":"close","ref":"c"}"#)
+        _ = try moderator.client.untilAnswer("c", timeout: 15)
         let tally = try Self.until(moderator.client, "tally", timeout: 15) { _ in true }
         #expect(Self.counts(tally) == [1, 10, 0])
         for node in nodes {
@@ -243,6 +249,7 @@ struct ClusterTests {
         redis.resume()
         #expect(try anna.client.untilAnswer("v", timeout: 20).answer.string("type") == "ack")
         moderator.client.send(#"{"type":"close","ref":"c"}"#)
+        _ = try moderator.client.untilAnswer("c", timeout: 10)
         let tally = try Self.until(moderator.client, "tally", timeout: 10) { _ in true }
         #expect(Self.counts(tally) == [0, 0, 1])
         let deadline = Date().addingTimeInterval(10)

@@ -131,7 +131,9 @@ public final class RedisConnection {
         let code = context.pointee.err
         let savedErrno = errno
         let error: RedisError
-        if code == REDIS_ERR_IO && (savedErrno == EAGAIN || savedErrno == EWOULDBLOCK) {
+        // 0.14 reports a receive timeout as REDIS_ERR_IO with EAGAIN; hiredis 1.x may say
+        // REDIS_ERR_TIMEOUT (6), which 0.14's headers do not define.
+        if (code == REDIS_ERR_IO && (savedErrno == EAGAIN || savedErrno == EWOULDBLOCK)) || code == 6 {
             error = RedisError("no reply from Redis at \(url) within \(Self.milliseconds(commandTimeout)) ms", kind: .timeout)
         } else if code == REDIS_ERR_EOF {
             error = RedisError("Redis at \(url) closed the connection: \(Self.errorText(context))", kind: .closed)
