@@ -76,9 +76,7 @@ public final class StellingProcess: @unchecked Sendable {
     public func stop(signal number: Int32 = SIGTERM, timeout: Double = 15) -> Int32? {
         guard let process else { return nil }
         kill(process.processIdentifier, number)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, deadline.timeIntervalSinceNow > 0 { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if !eventually(timeout: timeout, { !process.isRunning }) { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         self.process = nil
         return process.terminationStatus
     }

@@ -89,7 +89,9 @@ struct DurabilityTests {
             early.append(event)
             if event.string("type") == "ack" { break }
         }
-        usleep(100_000)
+        // Kill mid-burst: once the sender has gone ten more rounds (a condition, not a fixed wait).
+        let flowing = rounds.current
+        #expect(eventually(timeout: 10) { rounds.current >= flowing + 10 || rounds.isFinished })
         #expect(server.stop(signal: SIGKILL) == SIGKILL)
         let lastRound = rounds.waitUntilFinished()
 
@@ -100,7 +102,8 @@ struct DurabilityTests {
         var acks = 0
         for (index, participant) in participants.enumerated() {
             var events: [JSONObject] = index == count - 1 ? early : []
-            while let event = participant.client.next(timeout: 0.5) { events.append(event) }
+            // Until the connection's end (the server is gone), not a quiet window; 5 s at the most.
+            while let event = participant.client.next(timeout: 5) { events.append(event) }
             for event in events {
                 guard event.string("type") == "ack", let ref = event.string("ref") else { continue }
                 acks += 1
@@ -239,6 +242,10 @@ final class RoundCounter: @unchecked Sendable {
     private var finished = false
 
     func set(_ value: Int) { condition.withLock { round = value } }
+    /// The last round sent.
+    var current: Int { condition.withLock { round } }
+    /// Whether the sender has stopped.
+    var isFinished: Bool { condition.withLock { finished } }
     func finish() { condition.withLock { finished = true; condition.broadcast() } }
 
     func waitUntilFinished(timeout: Double = 20) -> Int {
