@@ -4,7 +4,7 @@ import Foundation
 /// A listening socket with SO_REUSEPORT, so several processes on one machine share one port and
 /// the kernel spreads new connections over them (cluster nodes, `reuse_port`). This libwebsockets
 /// sets SO_REUSEPORT only with more than one service thread (LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE
-/// alone does nothing here: LIBWEBSOCKETS.md), so Stelling listens itself and hands every accepted
+/// alone does nothing here: docs/DECISIONS.md), so Stelling listens itself and hands every accepted
 /// socket to lws on the service thread (`lws_adopt_socket_vhost`), where the connection caps count
 /// it as they count lws' own accepts.
 ///
