@@ -28,20 +28,8 @@ struct DurabilityTests {
           max_connections_per_address: 5000
         """
 
-    /// A joined client of the child server.
-    struct Joined {
-        var client: TestClient
-        var id: String
-        var resume: String?
-    }
-
-    static func join(_ pool: WebSocketClientPool, _ server: StellingProcess, _ fields: [(String, String?)]) throws -> Joined {
-        let connection = pool.connect(url: server.url)
-        guard connection.waitOpen(timeout: 5) else { throw TestFailure("no connection") }
-        let client = TestClient(connection)
-        client.send(object: fields)
-        let welcome = try client.expect("welcome", timeout: 10)
-        return Joined(client: client, id: welcome.object("you")?.string("id") ?? "", resume: welcome.string("resume"))
+    static func join(_ pool: WebSocketClientPool, _ server: StellingProcess, _ fields: [(String, String?)]) throws -> JoinedClient {
+        try server.join(pool, fields)
     }
 
     static func rows(_ csv: [UInt8]) -> [[String]] {
@@ -60,7 +48,7 @@ struct DurabilityTests {
         _ = try moderator.client.expect("ack", skipping: ["presence", "tally", "statement"])
 
         let count = 60
-        var participants: [Joined] = []
+        var participants: [JoinedClient] = []
         for index in 0..<count {
             participants.append(try Self.join(pool, server, [("type", "join"), ("name", "P\(index)"), ("group", index % 2 == 0 ? "Rijk" : "Gemeente")]))
         }

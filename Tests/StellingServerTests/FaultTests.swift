@@ -16,7 +16,7 @@ struct FaultTests {
         var configuration = LiveEvent.configuration()
         configuration.limits.storeBacklogRecords = 2
         let event = try LiveEvent(configuration: configuration)
-        let moderator = try event.moderatorShowingFirstStatement()
+        _ = try event.moderatorShowingFirstStatement()
         let (anna, _) = try event.participant("Anna")
         let (bert, _) = try event.participant("Bert")
         event.store.simulateWriteFailures(true)
@@ -55,7 +55,7 @@ struct FaultTests {
         try server.start()
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }
-        var participants: [DurabilityTests.Joined] = []
+        var participants: [JoinedClient] = []
         let moderator = try DurabilityTests.join(pool, server, [("type", "join"), ("role", "moderator"), ("key", server.key)])
         moderator.client.send(#"{"type":"next","ref":"n"}"#)
         _ = try moderator.client.expect("ack", skipping: ["presence", "tally", "statement"])
