@@ -218,7 +218,10 @@ struct ProtocolTests {
         for index in 0..<3 { _ = try event.participant("P\(index)") }
         let fourth = try event.client()
         fourth.send(#"{"type":"join","name":"Four","ref":"j4"}"#)
-        #expect(try fourth.expectError() == ("rate_limited", "j4"))
+        let refusal = try fourth.expect("error")
+        #expect(refusal.string("code") == "rate_limited" && refusal.string("ref") == "j4")
+        // Revision 2: a rate_limited says when to try again: here one join per 100 s.
+        #expect((refusal.int("retry_after_ms") ?? 0) > 90_000)
         // Refused joins make no participant; the connection stays open and not joined.
         fourth.send(#"{"type":"chat","text":"x"}"#)
         #expect(try fourth.expectError().code == "not_joined")
