@@ -2,13 +2,14 @@ import Foundation
 import Testing
 import StellingCore
 @testable import StellingLoad
+import StellingTesting
 
 /// Every scenario once at 200 clients against a real server: the tool and the server agree on
 /// the protocol, nothing is lost, tallies are exact, and the checks do fail when they should.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct LoadScenarioTests {
     @Test func joinWelcomesEveryParticipantAndMeasuresTheServer() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         let report = try LoadScenario.join.run(server.options())
         #expect(report.passed, "\(report.text())")
         #expect(report.figure("welcomed") == 200)
@@ -22,7 +23,7 @@ struct LoadScenarioTests {
     }
 
     @Test func chatDeliversEveryMessageToEveryParticipant() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         var options = server.options()
         options.rate = 20
         options.duration = 2
@@ -38,7 +39,7 @@ struct LoadScenarioTests {
     }
 
     @Test func votesAreAcknowledgedAndTheTallyEqualsTheAcks() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         let report = try LoadScenario.votes.run(server.options())
         #expect(report.passed, "\(report.text())")
         #expect(report.figure("votes_acked") == 200)
@@ -51,7 +52,7 @@ struct LoadScenarioTests {
     }
 
     @Test func votesRunTwiceAddAStatementWhenTheListRunsOut() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         var options = server.options(clients: 30)
         for _ in 0..<3 {
             let report = try LoadScenario.votes.run(options)
@@ -63,7 +64,7 @@ struct LoadScenarioTests {
     }
 
     @Test func aWholeEventIsRehearsedWithExactTallies() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         var options = server.options()
         options.duration = 5
         let report = try LoadScenario.event.run(options)
@@ -76,7 +77,7 @@ struct LoadScenarioTests {
     }
 
     @Test func chatBeyondTheServersRateLimitFailsItsCheck() throws {
-        let server = try StellingTestServer(limits: Limits(chatBurst: 1, chatPerSecond: 0.5, joinBurst: 100_000, joinBurstTotal: 100_000))
+        let server = try LiveEvent.forLoad(limits: Limits(chatBurst: 1, chatPerSecond: 0.5, joinBurst: 100_000, joinBurstTotal: 100_000))
         var options = server.options(clients: 20)
         options.senders = 1
         options.rate = 10
@@ -89,7 +90,7 @@ struct LoadScenarioTests {
     }
 
     @Test func joinsBeyondTheServersPerAddressLimitAreReportedAsFailures() throws {
-        let server = try StellingTestServer(limits: Limits(joinBurst: 10, joinsPerSecond: 0.1))
+        let server = try LiveEvent.forLoad(limits: Limits(joinBurst: 10, joinsPerSecond: 0.1))
         var options = server.options(clients: 30)
         options.hold = 0
         let report = try LoadScenario.join.run(options)
@@ -99,7 +100,7 @@ struct LoadScenarioTests {
     }
 
     @Test func aWrongModeratorKeyIsAClearError() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         var options = server.options(clients: 5)
         options.moderatorKey = "not-the-key"
         #expect { try LoadScenario.votes.run(options) } throws: { error in
