@@ -36,7 +36,7 @@ struct ArchiveCommandTests {
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }
         let moderator = try ClusterTests.join(pool, nodes[0], [("type", "join"), ("role", "moderator"), ("key", ClusterTests.key), ("name", "M")])
-        var people: [ClusterTests.Joined] = []
+        var people: [JoinedClient] = []
         for index in 0..<6 {
             people.append(try ClusterTests.join(pool, nodes[index % 2], [("type", "join"), ("name", "P\(index)"), ("group", index < 3 ? "Rijk" : "Gemeente")]))
         }
