@@ -15,7 +15,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-data="$root/data"
+# CLUSTER_DATA and CLUSTER_REDIS_PORT move the folder and the port, for the tests
+# (Tests/StellingServerTests/ClusterScriptTests.swift); config/cluster-*.yaml know only the defaults.
+data="${CLUSTER_DATA:-$root/data}"
 redis_dir="$data/redis"
 pid_file="$redis_dir/redis.pid"
 key_file="$data/cluster.moderator-key"
@@ -23,7 +25,7 @@ key_file="$data/cluster.moderator-key"
 # 6379, where Debian's own redis-server service answers once the package is installed, without
 # the append-only file a cluster needs (docs/DECISIONS.md, "The two-node example's Redis").
 host=127.0.0.1
-port=6380
+port="${CLUSTER_REDIS_PORT:-6380}"
 
 fail() {
   echo "stelling cluster: $*" >&2
@@ -64,9 +66,17 @@ start_redis() {
   elif [ -n "$answer" ]; then
     fail "something answers on $host:$port but not as an open Redis ($answer); config/cluster-*.yaml name redis://$host:$port/0 without a password: stop it or change cluster.redis in both files"
   else
-    redis-server --bind "$host" --port "$port" --dir "$redis_dir" \
-      --appendonly yes --appendfsync always --save "" \
-      --daemonize yes --pidfile "$pid_file" --logfile "$redis_dir/redis.log" 9>&- ||
+    # The daemon keeps none of its starter's descriptors above 2 (the lock on 9, make's jobserver
+    # pipes, a parent's own pipes or sockets, which would otherwise stay open as long as Redis runs).
+    (
+      for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+      done
+      exec redis-server --bind "$host" --port "$port" --dir "$redis_dir" \
+        --appendonly yes --appendfsync always --save "" \
+        --daemonize yes --pidfile "$pid_file" --logfile "$redis_dir/redis.log"
+    ) ||
       fail "redis-server did not start; see $redis_dir/redis.log"
     local tries=0
     until [ "$(ping_answer)" = PONG ]; do
@@ -120,8 +130,9 @@ stop_redis() {
     fi
     return 0
   fi
-  # SIGTERM: Redis writes and fsyncs its append-only file and exits.
-  kill -TERM "$pid"
+  # SHUTDOWN: Redis writes and fsyncs its append-only file and exits. (Not SIGTERM: a Redis
+  # started from a process that blocks SIGTERM, as a test thread may, inherits the block.)
+  redis-cli -h "$host" -p "$port" shutdown >/dev/null 2>&1 || kill -TERM "$pid"
   local tries=0
   while kill -0 "$pid" 2>/dev/null; do
     tries=$((tries + 1))
