@@ -2,9 +2,11 @@
 """The cluster log's batches as Redis wrote them to its append-only file (bench/cluster.sh).
 
 Reads every *.aof file under the folder given (Redis 7's appendonlydir, or one file), finds each
-XADD on a stream, and prints one JSON object: batches, entries (the count in each batch's
-header, docs/SCALING.md; the payload starts with "SB1", node u32, sequence u64, count u32, little
-endian), payload bytes, and the AOF's bytes per batch.
+XADD on a stream, and prints one JSON object: batches, entries, payload bytes, and the same for the
+batches that hold only client requests (chat, votes, moderator commands: no join, close or node
+entry), the traffic of an event once everyone has joined. The payload is ReplicatedBatch.encoded()
+(Sources/StellingCore/Replication.swift): "SB1", node u32, sequence u64, count u32, then per entry
+a kind u8 and a connection u64 and the kind's fields; integers little endian.
 """
 import glob
 import json
@@ -32,10 +34,50 @@ def commands(data):
         yield args
 
 
+def kinds(value):
+    """The kinds of a batch's entries (1 request, 2 join, 3 close, 4 node started, 5 node gone); None when unreadable."""
+    if value[:3] != b"SB1" or len(value) < 19:
+        return None
+    count = struct.unpack_from("<I", value, 15)[0]
+    at = 19
+    found = []
+
+    def data():
+        nonlocal at
+        length = struct.unpack_from("<I", value, at)[0]
+        at += 4 + length
+
+    def optional():
+        nonlocal at
+        present = value[at]
+        at += 1
+        if present:
+            data()
+
+    try:
+        for _ in range(count):
+            kind = value[at]
+            at += 9
+            if kind in (1, 4):
+                data()
+            elif kind == 2:
+                at += 2
+                optional(); optional(); optional(); data(); optional()
+            elif kind == 5:
+                at += 4
+            elif kind != 3:
+                return None
+            found.append(kind)
+    except (IndexError, struct.error):
+        return None
+    return found
+
+
 def main(folder):
     files = sorted(glob.glob(os.path.join(folder, "**", "*.aof"), recursive=True)) if os.path.isdir(folder) else [folder]
     batches = entries = payload = aof = 0
     largest = 0
+    request_batches = request_entries = request_payload = 0
     for name in files:
         with open(name, "rb") as handle:
             data = handle.read()
@@ -45,15 +87,23 @@ def main(folder):
                 value = args[-1]
                 batches += 1
                 payload += len(value)
-                if value[:3] == b"SB1" and len(value) >= 19:
-                    count = struct.unpack_from("<I", value, 15)[0]
-                    entries += count
-                    largest = max(largest, count)
+                found = kinds(value)
+                if found is None:
+                    continue
+                entries += len(found)
+                largest = max(largest, len(found))
+                if found and all(kind == 1 for kind in found):
+                    request_batches += 1
+                    request_entries += len(found)
+                    request_payload += len(value)
     print(json.dumps({
         "batches": batches, "entries": entries, "payload_b": payload, "aof_b": aof,
         "entries_per_batch": entries / batches if batches else 0, "largest_batch": largest,
         "payload_b_per_batch": payload / batches if batches else 0,
         "payload_b_per_entry": payload / entries if entries else 0,
+        "request_batches": request_batches, "request_entries": request_entries, "request_payload_b": request_payload,
+        "request_entries_per_batch": request_entries / request_batches if request_batches else 0,
+        "request_payload_b_per_entry": request_payload / request_entries if request_entries else 0,
     }))
 
 

@@ -68,7 +68,7 @@ cpu_seconds() {  # PID: utime + stime in seconds
 }
 rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 metric() {  # PORT NAME: one sample of /metrics, 0 when missing
-    curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n { print $2; found = 1 } END { if (!found) print 0 }'
+    curl -s --max-time 2 "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n { printf "%d\n", $2; found = 1 } END { if (!found) print 0 }'
 }
 
 # start_redis DIR: redis-server as Sources/StellingTesting/RedisServer.swift starts it.
@@ -118,34 +118,43 @@ start_cluster() {
     sleep 0.5   # idle memory settles
 }
 
-# redis_info FILE: the counters this script reads, as `key value` lines.
-redis_info() {
+# snapshot NAME LABEL: Redis' counters, its CPU time and the time now, in $RESULTS/NAME.LABEL.*.
+snapshot() {
     redis-cli -p "$REDIS_PORT" INFO all | tr -d '\r' | awk -F'[:,=]' '
         /^total_commands_processed:/ || /^total_net_input_bytes:/ || /^total_net_output_bytes:/ { print $1, $2 }
-        /^cmdstat_(xadd|xread|xrange|xrevrange):/ { print $1, $3 }' >"$1"
+        /^cmdstat_(xadd|xread|xrange|xrevrange):/ { print $1, $3 }' >"$RESULTS/$1.$2.info"
+    echo "cpu $(cpu_seconds "$REDIS_PID")" >>"$RESULTS/$1.$2.info"
+    echo "time $(date +%s.%N)" >>"$RESULTS/$1.$2.info"
 }
 info_value() { awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "$1"; }
 
-# redis_figures NAME SECONDS CPU_BEFORE: Redis' work during a row, as JSON in $RESULTS/NAME.redis.json.
+# redis_figures NAME FROM TO: Redis' work between two snapshots, and the stream as it is now (its
+# length, memory, and the batches in the append-only file), as JSON in $RESULTS/NAME.redis.json.
 redis_figures() {
-    local name=$1 seconds=$2 cpu_before=$3 before=$RESULTS/$1.redis-before after=$RESULTS/$1.redis-after
-    redis_info "$after"
-    local key="stelling:{bench-$name}:log"
-    delta() { awk -v a="$(info_value "$after" "$1")" -v b="$(info_value "$before" "$1")" 'BEGIN { print a - b }'; }
-    local xlen memory batches
+    local name=$1 from=$RESULTS/$1.$2.info to=$RESULTS/$1.$3.info
+    [ -f "$from" ] && [ -f "$to" ] || { echo '{"error":"no snapshots"}' >"$RESULTS/$name.redis.json"; return; }
+    delta() { awk -v a="$(info_value "$to" "$1")" -v b="$(info_value "$from" "$1")" 'BEGIN { print a - b }'; }
+    local key="stelling:{bench-$name}:log" xlen memory batches
     xlen=$(redis-cli -p "$REDIS_PORT" XLEN "$key")
     memory=$(redis-cli -p "$REDIS_PORT" MEMORY USAGE "$key" SAMPLES 0)
-    # The batches as the append-only file holds them: payload bytes, entries per batch.
     batches=$(python3 bench/aof-batches.py "$WORK/$name/redis" 2>/dev/null || echo '{}')
-    jq -n --argjson seconds "$seconds" \
-        --argjson cpu "$(awk -v a="$(cpu_seconds "$REDIS_PID")" -v b="$cpu_before" 'BEGIN { print a - b }')" \
+    jq -n --argjson seconds "$(delta time)" --argjson cpu "$(delta cpu)" \
         --argjson commands "$(delta total_commands_processed)" --argjson xadd "$(delta cmdstat_xadd)" \
         --argjson xread "$(delta cmdstat_xread)" --argjson net_in "$(delta total_net_input_bytes)" \
         --argjson net_out "$(delta total_net_output_bytes)" --argjson xlen "${xlen:-0}" \
         --argjson memory "${memory:-0}" --argjson batches "$batches" \
-        '{seconds: $seconds, cpu_s: $cpu, commands: $commands, ops_per_s: ($commands / $seconds), xadd: $xadd,
-          xread: $xread, net_in_b: $net_in, net_out_b: $net_out, xlen: $xlen, stream_memory_b: $memory} + $batches' \
+        '{seconds: $seconds, cpu_s: $cpu, commands: $commands, ops_per_s: (if $seconds > 0 then $commands / $seconds else null end),
+          xadd: $xadd, xread: $xread, net_in_b: $net_in, net_out_b: $net_out, xlen: $xlen, stream_memory_b: $memory} + $batches' \
         >"$RESULTS/$name.redis.json"
+}
+
+connections() {  # the connections open on both nodes now
+    echo $(( $(metric "$A_PORT" stelling_connections) + $(metric "$B_PORT" stelling_connections) ))
+}
+present() {  # the participants present in the event, the lower of the two nodes' rooms (each counts both nodes')
+    local a b
+    a=$(metric "$A_PORT" stelling_participants_present) b=$(metric "$B_PORT" stelling_participants_present)
+    echo $(( a < b ? a : b ))
 }
 
 selected() { [ -z "${CLUSTER_ONLY:-}" ] || [[ " $CLUSTER_ONLY " == *" $1 "* ]]; }
@@ -168,22 +177,36 @@ single() {
     stop_all
 }
 
-# cluster NAME SCENARIO ARGS...: the row on two nodes + Redis, one tool process over both ports.
+# cluster NAME CLIENTS SCENARIO ARGS...: the row on two nodes + Redis, one tool process over both
+# ports. Redis' figures cover the traffic only: from the moment both nodes' rooms hold CLIENTS
+# participants to the first leave (the joins before and the closes after are left out, up to the
+# 50 ms this script polls; the append-only file's figures cover the whole stream, exactly).
 cluster() {
-    local name=$1 scenario=$2
-    shift 2
+    local name=$1 clients=$2 scenario=$3
+    shift 3
     selected "$name" || return 0
     echo "bench-cluster: $name on two nodes + Redis" >&2
     if start_cluster "$name"; then
-        redis_info "$RESULTS/$name.redis-before"
-        local cpu_before start
-        cpu_before=$(cpu_seconds "$REDIS_PID")
-        start=$(date +%s.%N)
+        snapshot "$name" start
         # shellcheck disable=SC2086
         $TOOL_TASKSET "$BIN" load --url "ws://127.0.0.1:$A_PORT/ws" --url "ws://127.0.0.1:$B_PORT/ws" "$scenario" \
-            --server-pid "$A_PID" --server-pid "$B_PID" --json --quiet "$@" >"$RESULTS/$name.cluster.json" 2>"$RESULTS/$name.cluster.err"
+            --server-pid "$A_PID" --server-pid "$B_PID" --json --quiet "$@" >"$RESULTS/$name.cluster.json" 2>"$RESULTS/$name.cluster.err" &
+        local tool=$! phase=joining open
+        PIDS+=("$tool")
+        for _ in $(seq 6000); do   # at most 300 s; the tool's own timeout is 120 s
+            kill -0 "$tool" 2>/dev/null || break
+            open=$(present)
+            if [ $phase = joining ] && [ "$open" -ge "$clients" ]; then
+                snapshot "$name" joined; phase=traffic
+            elif [ $phase = traffic ] && [ "$open" -lt "$clients" ]; then
+                snapshot "$name" closing; phase=closing
+            fi
+            sleep 0.05
+        done
+        wait "$tool"
         [ $? -le 1 ] || echo "{\"error\":$(jq -Rs . <"$RESULTS/$name.cluster.err")}" >"$RESULTS/$name.cluster.json"
-        redis_figures "$name" "$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')" "$cpu_before"
+        [ $phase != traffic ] || snapshot "$name" closing
+        redis_figures "$name" joined closing
     else
         echo '{"error":"the cluster did not start"}' >"$RESULTS/$name.cluster.json"
     fi
@@ -198,9 +221,8 @@ join_held() {
     selected "$name" || return 0
     echo "bench-cluster: $name on two nodes + Redis" >&2
     start_cluster "$name" || { echo '{"error":"the cluster did not start"}' >"$RESULTS/$name.cluster.json"; stop_all; return; }
-    redis_info "$RESULTS/$name.redis-before"
-    local cpu_before start rss_a rss_b cpu_a cpu_b
-    cpu_before=$(cpu_seconds "$REDIS_PID")
+    snapshot "$name" start
+    local start rss_a rss_b cpu_a cpu_b
     rss_a=$(rss_bytes "$A_PID") rss_b=$(rss_bytes "$B_PID")
     cpu_a=$(cpu_seconds "$A_PID") cpu_b=$(cpu_seconds "$B_PID")
     start=$(date +%s.%N)
@@ -214,19 +236,18 @@ join_held() {
     local tool_b=$!
     PIDS+=("$tool_a" "$tool_b")
     # Wait (at most 240 s) until both nodes hold every connection, or a tool has ended.
-    local conn_a=0 conn_b=0 all_s=""
+    local all_s=""
     for _ in $(seq 480); do
-        conn_a=$(metric "$A_PORT" stelling_connections) conn_b=$(metric "$B_PORT" stelling_connections)
-        if [ $((conn_a + conn_b)) -ge $((2 * per)) ]; then
+        if [ "$(connections)" -ge $((2 * per)) ]; then
+            snapshot "$name" joined
             all_s=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
             break
         fi
         kill -0 "$tool_a" 2>/dev/null && kill -0 "$tool_b" 2>/dev/null || break
         sleep 0.5
     done
+    [ -f "$RESULTS/$name.joined.info" ] || snapshot "$name" joined
     sleep 2   # the last presence and records settle
-    local joined_s
-    joined_s=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')
     jq -n --argjson conn_a "$(metric "$A_PORT" stelling_connections)" --argjson conn_b "$(metric "$B_PORT" stelling_connections)" \
         --argjson present_a "$(metric "$A_PORT" stelling_participants_present)" \
         --argjson present_b "$(metric "$B_PORT" stelling_participants_present)" \
@@ -240,7 +261,7 @@ join_held() {
           kib_per_connection_a: (($rss_a - $rss_a0) / 1024 / $per), kib_per_connection_b: (($rss_b - $rss_b0) / 1024 / $per),
           cpu_a_s: $cpu_a, cpu_b_s: $cpu_b,
           all_connected_s: (if $all_s == "" then null else ($all_s | tonumber) end)}' >"$RESULTS/$name.nodes.json"
-    redis_figures "$name" "$joined_s" "$cpu_before"
+    redis_figures "$name" start joined
     local part
     for part in a b; do
         local pid=$tool_a
@@ -255,9 +276,9 @@ join_held() {
 UPTIME_BEFORE=$(uptime)
 single  join-10000 join --clients 10000
 single  chat-5000  chat --clients 5000 --rate 20 --duration 10
-cluster chat-5000  chat --clients 5000 --rate 20 --duration 10
+cluster chat-5000 5000 chat --clients 5000 --rate 20 --duration 10
 single  votes-5000 votes --clients 5000
-cluster votes-5000 votes --clients 5000
+cluster votes-5000 5000 votes --clients 5000
 join_held
 UPTIME_AFTER=$(uptime)
 
@@ -326,10 +347,12 @@ if [ -f "$N" ]; then
     echo "all 30,000 connected $(value "$N" .all_connected_s) s after the first tool started"
 fi
 echo
+echo "The counters cover the window in the first line; the stream and append-only-file lines the whole stream (the joins, the traffic, the closes)."
+echo
 line "Redis during the row" "chat-5000" "votes-5000" "join-30000"
 line "---" "---" "---" "---"
 rline() { local label=$1 key=$2 digits=${3:-0} cells=() row; for row in chat-5000 votes-5000 join-30000; do cells+=("$(fmt "$(value "$RESULTS/$row.redis.json" "$key")" "$digits")"); done; line "$label" "${cells[@]}"; }
-rline "seconds measured (the tool's whole run)" .seconds 1
+rline "seconds measured (chat, votes: everyone present to the first leave; join: first connect to all connected)" .seconds 1
 rline "Redis CPU (s)" .cpu_s 2
 rline "commands" .commands
 rline "commands a second" .ops_per_s
@@ -345,6 +368,10 @@ rline "largest batch (entries)" .largest_batch
 rline "batch payload bytes, all" .payload_b
 rline "payload bytes per entry" .payload_b_per_entry 1
 rline "append-only file (B)" .aof_b
+rline "request-only batches (chat, votes, next, close)" .request_batches
+rline "requests in them" .request_entries
+rline "requests per such batch" .request_entries_per_batch 1
+rline "payload bytes per request" .request_payload_b_per_entry 1
 echo
 echo "before: $UPTIME_BEFORE"
 echo "after:  $UPTIME_AFTER"
