@@ -372,6 +372,8 @@ rline "request-only batches (chat, votes, next, close)" .request_batches
 rline "requests in them" .request_entries
 rline "requests per such batch" .request_entries_per_batch 1
 rline "payload bytes per request" .request_payload_b_per_entry 1
+rline "first to last request-only batch (ms, stream ids)" .request_span_ms
+rline "request-only batches a second per node over that span" .request_batches_per_s_per_node 1
 echo
 echo "before: $UPTIME_BEFORE"
 echo "after:  $UPTIME_AFTER"
