@@ -207,6 +207,11 @@ cluster() {
         [ $? -le 1 ] || echo "{\"error\":$(jq -Rs . <"$RESULTS/$name.cluster.err")}" >"$RESULTS/$name.cluster.json"
         [ $phase != traffic ] || snapshot "$name" closing
         redis_figures "$name" joined closing
+        # What the nodes wrote to their clients over the whole run (/metrics counters).
+        jq -n --argjson events "$(( $(metric "$A_PORT" stelling_events_out_total) + $(metric "$B_PORT" stelling_events_out_total) ))" \
+            --argjson bytes "$(( $(metric "$A_PORT" stelling_bytes_out_total) + $(metric "$B_PORT" stelling_bytes_out_total) ))" \
+            '{events_out: $events, bytes_out: $bytes, bytes_per_event: (if $events > 0 then $bytes / $events else null end)}' \
+            >"$RESULTS/$name.clients.json"
     else
         echo '{"error":"the cluster did not start"}' >"$RESULTS/$name.cluster.json"
     fi
@@ -310,6 +315,7 @@ if [ -f "$S" ] || [ -f "$C" ]; then
     line "" "server CPU in the window (% of a core)" "$(fmt "$(value "$S" .server_cpu_percent)")" "$(fmt "$(value "$C" .server1_cpu_percent)") + $(fmt "$(value "$C" .server2_cpu_percent)")"
     line "" "server CPU per delivered event (ns)" "$(fmt "$(value "$S" .server_ns_per_event)")" "$(fmt "$(value "$C" .server_ns_per_event)") (both nodes)"
     line "" "tool CPU in the window (% of a core)" "$(fmt "$(value "$S" .window_tool_cpu_percent)")" "$(fmt "$(value "$C" .window_tool_cpu_percent)")"
+    line "" "bytes to clients per event, both nodes' /metrics (whole run)" "" "$(fmt "$(value "$RESULTS/chat-5000.clients.json" .bytes_per_event)" 1)"
     line "" "checks" "$(checks "$S")" "$(checks "$C")"
 fi
 S=$RESULTS/votes-5000.single.json C=$RESULTS/votes-5000.cluster.json
