@@ -46,9 +46,9 @@ stop_pid() {
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
 }
-stop_all() {
-    local pid
-    for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+stop_all() {  # newest first: the tools, the nodes, then Redis (a node logs Redis going away)
+    local i
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
     PIDS=()
 }
 trap 'stop_all; [ -n "${CLUSTER_KEEP:-}" ] || rm -rf "$WORK"' EXIT
