@@ -20,10 +20,10 @@ struct ChatScenario {
         let traffic = ChatTraffic(senders: spread(options.senderCount, over: participants), rate: options.rate,
                                   seconds: seconds, clients: participants.count)
         traffic.flood = options.flood
-        swarm.listener = Listener(traffic)
+        swarm.listen(Listener(traffic))
         var report = LoadReport(scenario: "chat", clients: options.clients)
         try load.joinAll(participants)
-        let welcomed = swarm.withLock { swarm.counters.welcomed }
+        let welcomed = swarm.withState { $0.counters.welcomed }
         guard welcomed == participants.count else {
             throw LoadError("only \(welcomed) of \(participants.count) participants joined: \(swarm.failureSummary())")
         }
@@ -33,7 +33,7 @@ struct ChatScenario {
         try drive(traffic)
         // Drain: everything answered and delivered, or at most 10 s more.
         let drainEnd = min(load.deadline, monotonicNanoseconds() + 10_000_000_000)
-        try? swarm.wait(until: drainEnd, for: "the last deliveries", progress: load.progress, status: { traffic.status() }) {
+        try? swarm.wait(until: drainEnd, for: "the last deliveries", progress: load.progress, status: { _ in traffic.status() }) { _ in
             traffic.allAnswered && traffic.deliveries >= traffic.accepted * participants.count
         }
         load.stopMeasuring()
@@ -43,9 +43,9 @@ struct ChatScenario {
         report.add("senders", "senders", Double(traffic.senders.count))
         report.add("rate", "offered rate", options.rate, "/s")
         if let rss = load.serverResidentBytes() { report.add("server_rss_after_b", "server memory after the run", Double(rss), "B") }
-        swarm.withLock {
+        swarm.withState { state in
             traffic.report(into: &report, receivers: Array(participants), window: window)
-            report.check("nobody dropped", swarm.counters.dropped == 0, "\(swarm.counters.dropped) dropped")
+            report.check("nobody dropped", state.counters.dropped == 0, "\(state.counters.dropped) dropped")
         }
         return report
     }

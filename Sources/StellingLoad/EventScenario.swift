@@ -76,9 +76,9 @@ struct EventScenario {
                 if client == moderator.client { _ = moderator.handle(event) }
             }
         }
-        swarm.listener = Early(moderator)
+        swarm.listen(Early(moderator))
         try load.joinAll(moderatorIndex..<screenIndex + 1, label: "the moderator and the screen to join")
-        guard swarm.withLock({ swarm.clients[moderatorIndex].phase == .joined && swarm.clients[screenIndex].phase == .joined }) else {
+        guard swarm.withState({ $0.clients[moderatorIndex].phase == .joined && $0.clients[screenIndex].phase == .joined }) else {
             throw LoadError("the moderator or the screen could not join: \(swarm.failureSummary())")
         }
         let groups = swarm.withLock { moderator.groups }
@@ -90,13 +90,13 @@ struct EventScenario {
         let leavers = early.filter { !senderSet.contains($0) && $0 % 10 == 3 }
         let leaverSet = Set(leavers)
         let stable = early.filter { !leaverSet.contains($0) }
-        let total = swarm.withLock { swarm.clients.count }
+        let total = swarm.withState { $0.clients.count }
         let traffic = ChatTraffic(senders: senders, rate: options.rate, seconds: seconds, clients: total)
         let routing = Listener(moderator: moderator, traffic: traffic)
-        swarm.withLock { swarm.listener = routing }
+        swarm.listen(routing)
 
         try load.joinAll(early)
-        let earlyJoin = swarm.withLock { (swarm.counters.firstJoinStart, swarm.counters.lastWelcome, swarm.counters.welcomed) }
+        let earlyJoin = swarm.withState { ($0.counters.firstJoinStart, $0.counters.lastWelcome, $0.counters.welcomed) }
         guard earlyJoin.2 == early.count + 2 else {
             throw LoadError("only \(earlyJoin.2 - 2) of \(early.count) participants joined: \(swarm.failureSummary())")
         }
@@ -133,10 +133,10 @@ struct EventScenario {
                 switch step {
                 case let .show(round):
                     let ballot = Ballot(number: round, statement: statements[round], clients: total)
-                    let voters = swarm.withLock { () -> [Int] in
+                    let voters = swarm.withState { state -> [Int] in
                         ballot.shownAt = monotonicNanoseconds()
                         routing.ballots.append(ballot)
-                        return (early.lowerBound..<lateJoiners.upperBound).filter { swarm.clients[$0].phase == .joined }
+                        return (early.lowerBound..<lateJoiners.upperBound).filter { state.clients[$0].phase == .joined }
                     }
                     let number = moderator.send([("type", "next")], swarm: swarm)
                     swarm.withLock { ballot.showCommand = number }
@@ -163,8 +163,8 @@ struct EventScenario {
             while nextVote < votes.count, votes[nextVote].at <= now {
                 let vote = votes[nextVote]
                 nextVote += 1
-                let text = swarm.withLock { () -> String? in
-                    guard swarm.clients[vote.client].phase == .joined else { return nil }
+                let text = swarm.withState { state -> String? in
+                    guard state.clients[vote.client].phase == .joined else { return nil }
                     return routing.ballots[vote.ballot].vote(client: vote.client, choice: vote.choice, at: monotonicNanoseconds())
                 }
                 if let text { swarm.send(vote.client, text) }
@@ -182,16 +182,16 @@ struct EventScenario {
 
         // Drain: every answer, delivery and final tally, or at most 10 s more.
         let drainEnd = min(load.deadline, monotonicNanoseconds() + 10_000_000_000)
-        try? swarm.wait(until: drainEnd, for: "the last answers", progress: load.progress, status: { traffic.status() }) {
-            traffic.allAnswered && moderator.allAnswered && swarm.pendingJoins == 0
+        try? swarm.wait(until: drainEnd, for: "the last answers", progress: load.progress, status: { _ in traffic.status() }) { state in
+            traffic.allAnswered && moderator.allAnswered && state.pendingJoins == 0
                 && routing.ballots.allSatisfy { $0.allAnswered }
                 && stable.allSatisfy { Int(traffic.received[$0]) >= traffic.accepted }
                 && routing.ballots.allSatisfy { ballot in ballot.closeCommand.flatMap { moderator.tally(of: ballot.statement, after: $0) } != nil }
         }
         load.stopMeasuring()
 
-        swarm.withLock {
-            let counters = swarm.counters
+        swarm.withState { state in
+            let counters = state.counters
             let joinSeconds = earlyJoin.1 > earlyJoin.0 ? Double(earlyJoin.1 - earlyJoin.0) / 1e9 : 0
             report.add("joined", "participants welcomed (early and late)", Double(counters.welcomed - 2))
             report.add("early_join_s", "first 80 % joined in", joinSeconds, "s")
@@ -213,7 +213,7 @@ struct EventScenario {
             report.add("next_to_last_ack_s", "next to the last ack (slowest statement)", slowest, "s")
             report.add("hidden_seen", "hide events received", Double(routing.hidden))
             report.check("every participant welcomed", counters.welcomed == count + 2 && counters.joinFailures == 0,
-                         counters.joinFailures == 0 ? "\(counters.welcomed - 2) of \(count)" : swarm.failureSummaryHoldingLock())
+                         counters.joinFailures == 0 ? "\(counters.welcomed - 2) of \(count)" : state.failureSummary())
             report.check("every vote acknowledged", acked == sent && sent > 0, "\(acked) of \(sent)")
             let tallies = routing.ballots.map { $0.tallyCheck(moderator) }
             report.check("every tally equals its acks", tallies.count == Self.rounds && tallies.allSatisfy(\.passed),
@@ -223,7 +223,7 @@ struct EventScenario {
             report.check("everyone present saw the hide", traffic.firstMessageID == nil || routing.hidden >= stable.count,
                          "\(routing.hidden) hide events, \(stable.count) present throughout")
             report.check("nobody dropped", counters.dropped == 0,
-                         counters.dropped == 0 ? "0 dropped" : "\(counters.dropped) dropped: " + swarm.failureSummaryHoldingLock())
+                         counters.dropped == 0 ? "0 dropped" : "\(counters.dropped) dropped: " + state.failureSummary())
         }
         return report
     }

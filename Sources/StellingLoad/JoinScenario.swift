@@ -14,11 +14,11 @@ struct JoinScenario {
         load.startMeasuring()
         try load.joinAll(swarm.add(count, role: .participant))
         load.stopMeasuring()
-        let afterJoin = swarm.withLock { (swarm.counters, swarm.joinLatency) }
+        let afterJoin = swarm.withState { ($0.counters, $0.joinLatency) }
         let residentAfter = load.serverResidentBytes()
 
-        load.pause(load.options.hold) { "holding: " + swarm.joinStatus() }
-        let dropped = swarm.withLock { swarm.counters.dropped }
+        load.pause(load.options.hold) { "holding: " + $0.joinStatus() }
+        let dropped = swarm.withState { $0.counters.dropped }
 
         let counters = afterJoin.0
         let seconds = counters.lastWelcome > counters.firstJoinStart

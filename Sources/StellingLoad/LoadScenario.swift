@@ -1,5 +1,6 @@
 import Foundation
 import StellingLWS
+import Synchronization
 
 /// The load scenarios of `stelling load`.
 public enum LoadScenario: String, CaseIterable, Sendable {
@@ -170,36 +171,39 @@ public struct LoadOptions: Sendable {
 }
 
 /// Progress lines on standard error while a run goes: rewritten in place on a terminal, else one every 5 s.
-public final class Progress: @unchecked Sendable {
+public final class Progress: Sendable {
+    private struct State {
+        var lastLine: UInt64 = 0
+        var shown = false
+    }
+
     private let terminal = isatty(2) == 1
-    private var lastLine: UInt64 = 0
-    private var shown = false
-    private let lock = NSLock()
+    private let state = Mutex(State())
 
     /// Makes a progress printer.
     public init() {}
 
     /// Shows a progress line.
     public func show(_ line: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        if terminal {
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
-            shown = true
-        } else {
-            let now = monotonicNanoseconds()
-            guard now - lastLine >= 5_000_000_000 else { return }
-            lastLine = now
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+        state.withLock { state in
+            if terminal {
+                FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+                state.shown = true
+            } else {
+                let now = monotonicNanoseconds()
+                guard now - state.lastLine >= 5_000_000_000 else { return }
+                state.lastLine = now
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
         }
     }
 
     /// Ends the line in place, if one was shown.
     public func end() {
-        lock.lock()
-        defer { lock.unlock() }
-        if terminal && shown { FileHandle.standardError.write(Data("\n".utf8)) }
-        shown = false
+        state.withLock { state in
+            if terminal && state.shown { FileHandle.standardError.write(Data("\n".utf8)) }
+            state.shown = false
+        }
     }
 }
 
@@ -237,15 +241,15 @@ final class LoadRun {
 
     /// Waits until no join is queued or in flight.
     func waitForJoins(label: String = "participants to join") throws(LoadError) {
-        try swarm.wait(until: deadline, for: label, progress: progress, status: { swarm.joinStatus() }) {
-            !swarm.joinsPending
+        try swarm.wait(until: deadline, for: label, progress: progress, status: { $0.joinStatus() }) {
+            $0.pendingJoins == 0
         }
     }
 
     /// Sleeps `seconds`, showing `status` once a second; never past the deadline.
-    func pause(_ seconds: Double, status: () -> String) {
+    func pause(_ seconds: Double, status: (Swarm.State) -> String) {
         let end = min(deadline, monotonicNanoseconds() + UInt64(max(0, seconds) * 1e9))
-        try? swarm.wait(until: end, for: "a pause", progress: progress, status: status) { false }
+        try? swarm.wait(until: end, for: "a pause", progress: progress, status: status) { _ in false }
     }
 
     /// The server's resident memory now, in bytes, when `--server-pid` was given (summed over
@@ -271,14 +275,14 @@ final class LoadRun {
 
     /// Starts the window over which server CPU per event is measured.
     func startMeasuring() {
-        window = (monotonicNanoseconds(), serverCPUSeconds(), swarm.withLock { swarm.counters.events }, ProcessStats.ownCPUSeconds())
+        window = (monotonicNanoseconds(), serverCPUSeconds(), swarm.withState { $0.counters.events }, ProcessStats.ownCPUSeconds())
     }
 
     /// Ends the measuring window.
     func stopMeasuring() {
         guard let window else { return }
         let cpu = serverCPUSeconds()
-        let events = swarm.withLock { swarm.counters.events } - window.events
+        let events = swarm.withState { $0.counters.events } - window.events
         let used: [Double]? = if let cpu, let start = window.cpu, cpu.count == start.count {
             zip(cpu, start).map { $0 - $1 }
         } else {
@@ -289,7 +293,7 @@ final class LoadRun {
 
     /// Adds what the run cost: the tool's CPU time, and the server's CPU per event when measured.
     func addCosts(to report: inout LoadReport) {
-        let counters = swarm.withLock { swarm.counters }
+        let counters = swarm.withState { $0.counters }
         let wall = Double(monotonicNanoseconds() - startedAt) / 1e9
         report.add("events_received", "events received (all types)", Double(counters.events))
         report.add("messages_received", "WebSocket messages received", Double(counters.messages))
@@ -323,7 +327,3 @@ final class LoadRun {
     }
 }
 
-extension Swarm {
-    /// Whether a join is queued or between connect and welcome; under the lock.
-    var joinsPending: Bool { pendingJoins > 0 }
-}

@@ -121,7 +121,7 @@ final class Moderator {
     func run(_ fields: [(String, JSONFieldValue)], load: LoadRun) throws(LoadError) -> (number: Int, answer: Answer) {
         let number = send(fields, swarm: load.swarm)
         let what = fields.first.map { "the answer to \($0.1)" } ?? "an answer"
-        try load.swarm.wait(until: load.deadline, for: what, progress: load.progress, status: { "moderator waiting" }) {
+        try load.swarm.wait(until: load.deadline, for: what, progress: load.progress, status: { _ in "moderator waiting" }) { _ in
             answers[number] != nil
         }
         return (number, load.swarm.withLock { answers[number]! })

@@ -110,10 +110,10 @@ struct QuestionScenario {
         let participants = swarm.add(options.clients, role: .participant)
         let askerCount = options.senders ?? max(1, min(100, options.clients / 10))
         let traffic = Traffic(participants: participants, askers: askerCount)
-        swarm.listener = traffic
+        swarm.listen(traffic)
         var report = LoadReport(scenario: "questions", clients: options.clients)
         try load.joinAll(participants)
-        let welcomed = swarm.withLock { swarm.counters.welcomed }
+        let welcomed = swarm.withState { $0.counters.welcomed }
         guard welcomed == participants.count else {
             throw LoadError("only \(welcomed) of \(participants.count) participants joined: \(swarm.failureSummary())")
         }
@@ -122,7 +122,7 @@ struct QuestionScenario {
             swarm.send(asker, "{\"type\":\"ask\",\"text\":\"Load question from client \(asker)?\",\"anonymous\":\(asker % 2 == 0),\"ref\":\"a\(asker)\"}")
         }
         try swarm.wait(until: load.deadline, for: "every question to be answered", progress: load.progress,
-                       status: { "\(traffic.askAnswered) of \(traffic.askers.count) questions answered" }) {
+                       status: { _ in "\(traffic.askAnswered) of \(traffic.askers.count) questions answered" }) { _ in
             traffic.askAnswered == traffic.askers.count
         }
         swarm.withLock { traffic.plan(clients: participants) }
@@ -148,17 +148,17 @@ struct QuestionScenario {
             load.progress?.show(swarm.withLock { traffic.status() })
         }
         try swarm.wait(until: load.deadline, for: "every upvote to be answered", progress: load.progress,
-                       status: { traffic.status() }) {
+                       status: { _ in traffic.status() }) { _ in
             traffic.answered == upvoters.count
         }
         // Counts: at most every 500 ms; give them up to 5 s more.
         let drainEnd = min(load.deadline, monotonicNanoseconds() + 5_000_000_000)
-        try? swarm.wait(until: drainEnd, for: "the last counts", progress: load.progress, status: { traffic.status() }) {
+        try? swarm.wait(until: drainEnd, for: "the last counts", progress: load.progress, status: { _ in traffic.status() }) { _ in
             traffic.countsExact && traffic.waitingForCount.isEmpty
         }
         load.stopMeasuring()
 
-        swarm.withLock {
+        swarm.withState { state in
             let acked = traffic.ackedPerQuestion.values.reduce(0, +)
             let window = traffic.lastAck > traffic.firstSend ? Double(traffic.lastAck - traffic.firstSend) / 1e9 : 0
             report.add("questions", "questions asked", Double(traffic.questionOf.count))
@@ -181,7 +181,7 @@ struct QuestionScenario {
                          wrong.isEmpty ? "\(traffic.ackedPerQuestion.count) questions" :
                             wrong.sorted { $0.key < $1.key }.prefix(3).map { "\($0.key): \(traffic.observed[$0.key] ?? 0) shown, \($0.value) acked" }.joined(separator: "; "))
             report.check("every upvoter saw its count", traffic.waitingForCount.isEmpty, "\(traffic.waitingForCount.count) still waiting")
-            report.check("nobody dropped", swarm.counters.dropped == 0, "\(swarm.counters.dropped) dropped")
+            report.check("nobody dropped", state.counters.dropped == 0, "\(state.counters.dropped) dropped")
         }
         return report
     }

@@ -1,6 +1,7 @@
 import Foundation
 import StellingCore
 import StellingLWS
+import Synchronization
 
 /// What a scenario does with the events of its clients. Every method runs on the pool's
 /// service thread with the swarm's lock held: read and change scenario state freely, but
@@ -30,8 +31,10 @@ struct Outbox {
 /// The clients of one load run on one ``WebSocketClientPool``: opens and joins them with a bounded
 /// number in flight, splits their messages into events, counts, and hands events to the scenario.
 ///
-/// Thread rule: `lock` guards every stored property below it. The pool's service thread takes it
-/// once per received message; the scenario's driver thread takes it to read figures and to act.
+/// Thread rule: the swarm's `Mutex` holds its `State`, and holding it also guards the scenario's
+/// own objects (its listener runs under it). The pool's service thread takes it once per received
+/// message; the scenario's driver thread takes it to read figures and to act (`withLock` for the
+/// scenario's objects, `withState` for the swarm's state too).
 final class Swarm: @unchecked Sendable {
     /// What a client joins as.
     enum Role: Sendable { case participant, moderator, screen }
@@ -78,19 +81,39 @@ final class Swarm: @unchecked Sendable {
     /// How a join refused with `rate_limited` is retried; nil fails it.
     let joinRetry: JoinRetry?
 
-    private let lock = NSLock()
-    private(set) var clients: [Client] = []
-    private(set) var counters = Counters()
-    /// Connect-to-welcome time of every participant.
-    private(set) var joinLatency = LatencyHistogram()
-    private var queue: [Int] = []
-    private var queueHead = 0
-    private var inFlight = 0
-    /// Joins to send again (after `rate_limited`) or to queue (`joinSpread`), by due time.
-    private var timers: [(due: UInt64, index: Int, retry: Bool)] = []
-    private var random = SystemRandomNumberGenerator()
-    /// The scenario; set before the first join.
-    var listener: (any SwarmListener)?
+    /// What the swarm's lock holds.
+    struct State {
+        fileprivate(set) var clients: [Client] = []
+        fileprivate(set) var counters = Counters()
+        /// Connect-to-welcome time of every participant.
+        fileprivate(set) var joinLatency = LatencyHistogram()
+        fileprivate var queue: [Int] = []
+        fileprivate var queueHead = 0
+        fileprivate var inFlight = 0
+        /// Joins to send again (after `rate_limited`) or to queue (`joinSpread`), by due time.
+        fileprivate var timers: [(due: UInt64, index: Int, retry: Bool)] = []
+        fileprivate var random = SystemRandomNumberGenerator()
+
+        /// Joins queued or between connect and welcome.
+        var pendingJoins: Int { inFlight + (queue.count - queueHead) + timers.count { !$0.retry } }
+
+        /// A short account of joins, for progress lines and errors.
+        func joinStatus() -> String {
+            var line = "\(counters.welcomed) welcomed, \(counters.joinFailures) failed, \(inFlight) joining"
+            if counters.dropped > 0 { line += ", \(counters.dropped) dropped" }
+            return line
+        }
+
+        /// The most common failure reasons, for checks.
+        func failureSummary() -> String {
+            counters.failureReasons.sorted { $0.value > $1.value }.prefix(3).map { "\($0.value)× \($0.key)" }.joined(separator: "; ")
+        }
+    }
+
+    private let state = Mutex(State())
+    /// The scenario, whose objects the driver thread uses too: beside the state, not in it (a
+    /// `Mutex` hands its state over), and called with the lock held.
+    private var listener: (any SwarmListener)?
 
     init(options: LoadOptions) throws(LoadError) {
         for url in options.urls where WebSocketURL(url) == nil {
@@ -111,39 +134,47 @@ final class Swarm: @unchecked Sendable {
     /// Closes every connection at once and stops the pool's thread.
     func shutdown() {
         pool.shutdown(timeout: 10)
-        withLock { clients = [] }  // the connections' callbacks hold the swarm
+        withState { $0.clients = [] }  // the connections' callbacks hold the swarm
     }
 
-    /// Runs `body` with the lock held.
+    /// Runs `body` with the lock held: for the scenario's own objects.
     func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
+        try state.withLock { _ in try body() }
+    }
+
+    /// Runs `body` on the swarm's state, with the lock held.
+    func withState<Result>(_ body: (inout sending State) throws -> sending Result) rethrows -> Result {
+        try state.withLock { try body(&$0) }
+    }
+
+    /// Sets the scenario's listener; before the first join.
+    func listen(_ listener: any SwarmListener) {
+        withLock { self.listener = listener }
     }
 
     // MARK: Driver side
 
     /// Adds `count` clients of `role`, named `prefix N`; returns their indices. Groups go round-robin.
     func add(_ count: Int, role: Role, prefix: String = "Load", groups: [String] = []) -> Range<Int> {
-        withLock {
-            let start = clients.count
+        withState { state in
+            let start = state.clients.count
             for number in 0..<count {
                 let group = groups.isEmpty ? nil : groups[(start + number) % groups.count]
-                clients.append(Client(role: role, name: "\(prefix) \(start + number + 1)", group: group))
+                state.clients.append(Client(role: role, name: "\(prefix) \(start + number + 1)", group: group))
             }
-            return start..<clients.count
+            return start..<state.clients.count
         }
     }
 
     /// Queues clients to connect and join; at most `window` are between connect and welcome at once.
     func join(_ indices: some Sequence<Int>) {
         var out = Outbox()
-        withLock {
-            for index in indices where clients[index].phase == .idle {
-                clients[index].phase = .queued
-                queue.append(index)
+        withState { state in
+            for index in indices where state.clients[index].phase == .idle {
+                state.clients[index].phase = .queued
+                state.queue.append(index)
             }
-            launch(at: monotonicNanoseconds(), &out)
+            launch(&state, at: monotonicNanoseconds(), &out)
         }
         perform(out)
     }
@@ -153,10 +184,10 @@ final class Swarm: @unchecked Sendable {
         guard seconds > 0, indices.count > 1 else { return join(indices) }
         let start = monotonicNanoseconds()
         let step = seconds * 1e9 / Double(indices.count)
-        withLock {
-            for (offset, index) in indices.enumerated() where clients[index].phase == .idle {
-                clients[index].phase = .queued
-                timers.append((start + UInt64(Double(offset) * step), index, false))
+        withState { state in
+            for (offset, index) in indices.enumerated() where state.clients[index].phase == .idle {
+                state.clients[index].phase = .queued
+                state.timers.append((start + UInt64(Double(offset) * step), index, false))
             }
         }
         fireDueTimers()
@@ -165,20 +196,20 @@ final class Swarm: @unchecked Sendable {
     /// Carries out the retries and spread joins that are due (called from `wait`, every 5 ms).
     func fireDueTimers() {
         var out = Outbox()
-        withLock {
-            guard !timers.isEmpty else { return }
+        withState { state in
+            guard !state.timers.isEmpty else { return }
             let now = monotonicNanoseconds()
             var remaining: [(due: UInt64, index: Int, retry: Bool)] = []
-            for timer in timers {
+            for timer in state.timers {
                 guard timer.due <= now else { remaining.append(timer); continue }
                 if timer.retry {
-                    if clients[timer.index].phase == .joining { out.send(timer.index, joinRequest(clients[timer.index])) }
+                    if state.clients[timer.index].phase == .joining { out.send(timer.index, joinRequest(state.clients[timer.index])) }
                 } else {
-                    queue.append(timer.index)
+                    state.queue.append(timer.index)
                 }
             }
-            timers = remaining
-            launch(at: now, &out)
+            state.timers = remaining
+            launch(&state, at: now, &out)
         }
         perform(out)
     }
@@ -186,16 +217,16 @@ final class Swarm: @unchecked Sendable {
     /// Sends `text` on client `index`'s connection; false when it is not open.
     @discardableResult
     func send(_ index: Int, _ text: String) -> Bool {
-        let connection = withLock { clients[index].connection }
+        let connection = withState { $0.clients[index].connection }
         return connection?.send(text) ?? false
     }
 
     /// Closes client `index` as a browser tab would (1000); it counts as left, not dropped.
     func leave(_ index: Int) {
-        let connection = withLock { () -> ClientConnection? in
-            guard clients[index].phase == .joined else { return nil }
-            clients[index].phase = .leaving
-            return clients[index].connection
+        let connection = withState { state -> ClientConnection? in
+            guard state.clients[index].phase == .joined else { return nil }
+            state.clients[index].phase = .leaving
+            return state.clients[index].connection
         }
         connection?.close(code: .normal)
     }
@@ -203,11 +234,11 @@ final class Swarm: @unchecked Sendable {
     /// Waits until `done` holds (checked under the lock every 5 ms) or `deadline` passes; prints
     /// `status` through `progress` about once a second. Throws a clear error at the deadline.
     func wait(until deadline: UInt64, for what: String, progress: Progress?,
-              status: () -> String, _ done: () -> Bool) throws(LoadError) {
+              status: (State) -> String, _ done: (State) -> Bool) throws(LoadError) {
         var nextProgress = monotonicNanoseconds() + 1_000_000_000
         while true {  // bounded by `deadline`
             fireDueTimers()
-            let (finished, line) = withLock { (done(), status()) }
+            let (finished, line) = withState { (done($0), status($0)) }
             if finished { return }
             let now = monotonicNanoseconds()
             if now >= deadline {
@@ -222,61 +253,44 @@ final class Swarm: @unchecked Sendable {
         }
     }
 
-    /// Joins queued or between connect and welcome; read under the lock.
-    var pendingJoins: Int { inFlight + (queue.count - queueHead) + timers.count { !$0.retry } }
-
-    /// A short account of joins, for progress lines and errors.
-    func joinStatus() -> String {
-        let counters = counters
-        var line = "\(counters.welcomed) welcomed, \(counters.joinFailures) failed, \(inFlight) joining"
-        if counters.dropped > 0 { line += ", \(counters.dropped) dropped" }
-        return line
-    }
-
     /// The most common failure reasons, for checks.
     func failureSummary() -> String {
-        withLock { failureSummaryHoldingLock() }
-    }
-
-    /// The same, for a caller that holds the lock already (it is not recursive).
-    func failureSummaryHoldingLock() -> String {
-        counters.failureReasons.sorted { $0.value > $1.value }.prefix(3).map { "\($0.value)× \($0.key)" }.joined(separator: "; ")
+        withState { $0.failureSummary() }
     }
 
     // MARK: Service thread side
 
-    private func launch(at now: UInt64, _ out: inout Outbox) {
-        while inFlight < window, queueHead < queue.count {
-            let index = queue[queueHead]
-            queueHead += 1
-            inFlight += 1
-            clients[index].phase = .joining
-            clients[index].startedAt = now
-            if counters.firstJoinStart == 0 { counters.firstJoinStart = now }
+    private func launch(_ state: inout State, at now: UInt64, _ out: inout Outbox) {
+        while state.inFlight < window, state.queueHead < state.queue.count {
+            let index = state.queue[state.queueHead]
+            state.queueHead += 1
+            state.inFlight += 1
+            state.clients[index].phase = .joining
+            state.clients[index].startedAt = now
+            if state.counters.firstJoinStart == 0 { state.counters.firstJoinStart = now }
             out.connects.append(index)
         }
-        if queueHead == queue.count {
-            queue = []
-            queueHead = 0
+        if state.queueHead == state.queue.count {
+            state.queue = []
+            state.queueHead = 0
         }
     }
 
     private func perform(_ out: Outbox) {
         for index in out.connects { open(index) }
         guard !out.sends.isEmpty else { return }
-        let connections = withLock { out.sends.map { clients.indices.contains($0.0) ? clients[$0.0].connection : nil } }
+        let connections = withState { state in out.sends.map { state.clients.indices.contains($0.0) ? state.clients[$0.0].connection : nil } }
         for (connection, send) in zip(connections, out.sends) { connection?.send(send.1) }
     }
 
     private func open(_ index: Int) {
-        let (client, source): (Client, String?) = withLock {
-            (clients[index], sourceAddresses.isEmpty ? nil : sourceAddresses[index % sourceAddresses.count])
-        }
+        let client = withState { $0.clients[index] }
+        let source = sourceAddresses.isEmpty ? nil : sourceAddresses[index % sourceAddresses.count]
         let callbacks = ClientCallbacks(
             onMessage: { [self] bytes in received(bytes, client: index) },
             onStatus: { [self] event in status(event, client: index) })
         let connection = pool.connect(url: urls[index % urls.count], sourceAddress: source, callbacks: callbacks)
-        withLock { if clients.indices.contains(index) { clients[index].connection = connection } }
+        withState { state in if state.clients.indices.contains(index) { state.clients[index].connection = connection } }
         connection.send(joinRequest(client))
     }
 
@@ -302,54 +316,54 @@ final class Swarm: @unchecked Sendable {
     private func received(_ message: UnsafeRawBufferPointer, client index: Int) {
         let now = monotonicNanoseconds()
         var out = Outbox()
-        lock.lock()
-        counters.messages += 1
-        counters.bytes += message.count
-        if clients.indices.contains(index) {
-            forEachLine(message) { line in
-                counters.events += 1
-                let event = ServerEvent(line)
-                if clients[index].phase == .joining {
-                    switch event.kind {
-                    case .welcome:
-                        clients[index].phase = .joined
-                        clients[index].welcomedAt = now
-                        counters.welcomed += 1
-                        counters.lastWelcome = now
-                        joinLatency.record(nanoseconds: now - clients[index].startedAt)
-                        inFlight -= 1
-                        launch(at: now, &out)
-                        listener?.welcomed(index, event, at: now, out: &out)
-                        return
-                    case .error:
-                        let code = event.string(#""code":""#) ?? "error"
-                        counters.errors[code, default: 0] += 1
-                        if code == "rate_limited", let joinRetry {
-                            // The connection stays open and not joined: send the join again later.
-                            let delay = joinRetry.delayNanoseconds(attempt: clients[index].attempts,
-                                                                   random: Double.random(in: 0..<1, using: &random))
-                            clients[index].attempts += 1
-                            counters.joinRetries += 1
-                            if delay == 0 {
-                                out.send(index, joinRequest(clients[index]))
-                            } else {
-                                timers.append((now + delay, index, true))
-                            }
+        withState { state in
+            state.counters.messages += 1
+            state.counters.bytes += message.count
+            if state.clients.indices.contains(index) {
+                forEachLine(message) { line in
+                    state.counters.events += 1
+                    let event = ServerEvent(line)
+                    if state.clients[index].phase == .joining {
+                        switch event.kind {
+                        case .welcome:
+                            state.clients[index].phase = .joined
+                            state.clients[index].welcomedAt = now
+                            state.counters.welcomed += 1
+                            state.counters.lastWelcome = now
+                            state.joinLatency.record(nanoseconds: now - state.clients[index].startedAt)
+                            state.inFlight -= 1
+                            launch(&state, at: now, &out)
+                            listener?.welcomed(index, event, at: now, out: &out)
                             return
+                        case .error:
+                            let code = event.string(#""code":""#) ?? "error"
+                            state.counters.errors[code, default: 0] += 1
+                            if code == "rate_limited", let joinRetry {
+                                // The connection stays open and not joined: send the join again later.
+                                let delay = joinRetry.delayNanoseconds(attempt: state.clients[index].attempts,
+                                                                       random: Double.random(in: 0..<1, using: &state.random))
+                                state.clients[index].attempts += 1
+                                state.counters.joinRetries += 1
+                                if delay == 0 {
+                                    out.send(index, joinRequest(state.clients[index]))
+                                } else {
+                                    state.timers.append((now + delay, index, true))
+                                }
+                                return
+                            }
+                            joinFailed(&state, index, reason: "join refused: \(code)", at: now, &out)
+                            return
+                        default:
+                            return  // nothing but the join's answer comes first
                         }
-                        joinFailed(index, reason: "join refused: \(code)", at: now, &out)
-                        return
-                    default:
-                        return  // nothing but the join's answer comes first
                     }
+                    if event.kind == .error {
+                        state.counters.errors[event.string(#""code":""#) ?? "error", default: 0] += 1
+                    }
+                    listener?.received(event, client: index, at: now, out: &out)
                 }
-                if event.kind == .error {
-                    counters.errors[event.string(#""code":""#) ?? "error", default: 0] += 1
-                }
-                listener?.received(event, client: index, at: now, out: &out)
             }
         }
-        lock.unlock()
         if !out.isEmpty { perform(out) }
     }
 
@@ -361,18 +375,18 @@ final class Swarm: @unchecked Sendable {
         case let .failed(text): reason = text
         }
         var out = Outbox()
-        withLock {
-            guard clients.indices.contains(index) else { return }
-            switch clients[index].phase {
+        withState { state in
+            guard state.clients.indices.contains(index) else { return }
+            switch state.clients[index].phase {
             case .joining:
-                joinFailed(index, reason: reason, at: monotonicNanoseconds(), &out)
+                joinFailed(&state, index, reason: reason, at: monotonicNanoseconds(), &out)
             case .joined:
-                clients[index].phase = .dropped
-                counters.dropped += 1
-                counters.failureReasons["dropped: " + reason, default: 0] += 1
+                state.clients[index].phase = .dropped
+                state.counters.dropped += 1
+                state.counters.failureReasons["dropped: " + reason, default: 0] += 1
             case .leaving:
-                clients[index].phase = .left
-                counters.left += 1
+                state.clients[index].phase = .left
+                state.counters.left += 1
             case .idle, .queued, .left, .dropped, .failed:
                 break
             }
@@ -380,12 +394,12 @@ final class Swarm: @unchecked Sendable {
         if !out.isEmpty { perform(out) }
     }
 
-    private func joinFailed(_ index: Int, reason: String, at now: UInt64, _ out: inout Outbox) {
-        clients[index].phase = .failed
-        counters.joinFailures += 1
-        counters.failureReasons[reason, default: 0] += 1
-        inFlight -= 1
-        launch(at: now, &out)
+    private func joinFailed(_ state: inout State, _ index: Int, reason: String, at now: UInt64, _ out: inout Outbox) {
+        state.clients[index].phase = .failed
+        state.counters.joinFailures += 1
+        state.counters.failureReasons[reason, default: 0] += 1
+        state.inFlight -= 1
+        launch(&state, at: now, &out)
     }
 }
 

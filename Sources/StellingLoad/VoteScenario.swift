@@ -38,22 +38,22 @@ struct VoteScenario {
         let moderatorIndex = swarm.add(1, role: .moderator, prefix: "Load moderator").lowerBound
         let moderator = Moderator(client: moderatorIndex)
         let listener = Listener(moderator)
-        swarm.listener = listener
+        swarm.listen(listener)
         try load.joinAll(moderatorIndex..<moderatorIndex + 1, label: "the moderator to join")
-        guard swarm.withLock({ swarm.clients[moderatorIndex].phase == .joined }) else {
+        guard swarm.withState({ $0.clients[moderatorIndex].phase == .joined }) else {
             throw LoadError("the moderator could not join: \(swarm.failureSummary())")
         }
         let groups = swarm.withLock { moderator.groups }
         let participants = swarm.add(count, role: .participant, groups: groups)
         try load.joinAll(participants)
-        let welcomed = swarm.withLock { swarm.counters.welcomed } - 1
+        let welcomed = swarm.withState { $0.counters.welcomed } - 1
         guard welcomed == count else {
             throw LoadError("only \(welcomed) of \(count) participants joined: \(swarm.failureSummary())")
         }
 
         let statement = try moderator.upcoming(1, load: load)[0]
         let storeBefore = ServerMetrics.read(load.options.url)
-        let ballot = Ballot(number: 0, statement: statement, clients: swarm.withLock { swarm.clients.count })
+        let ballot = Ballot(number: 0, statement: statement, clients: swarm.withState { $0.clients.count })
         load.startMeasuring()
         swarm.withLock {
             listener.ballot = ballot
@@ -63,7 +63,7 @@ struct VoteScenario {
         guard case .ack = show.answer else { throw LoadError("the server refused next: \(show.answer)") }
         swarm.withLock { ballot.showCommand = show.number }
         try swarm.wait(until: load.deadline, for: "every vote to be answered", progress: load.progress,
-                       status: { ballot.status() }) {
+                       status: { _ in ballot.status() }) { _ in
             ballot.sent == count && ballot.allAnswered
         }
         load.stopMeasuring()
@@ -72,11 +72,11 @@ struct VoteScenario {
         let close = try moderator.run([("type", "close")], load: load)
         guard case .ack = close.answer else { throw LoadError("the server refused close: \(close.answer)") }
         swarm.withLock { ballot.closeCommand = close.number }
-        try swarm.wait(until: load.deadline, for: "the final tally", progress: load.progress, status: { "waiting for the tally" }) {
+        try swarm.wait(until: load.deadline, for: "the final tally", progress: load.progress, status: { _ in "waiting for the tally" }) { _ in
             ballot.closeCommand.flatMap { moderator.tally(of: statement, after: $0) } != nil
         }
 
-        swarm.withLock {
+        swarm.withState { state in
             let seconds = ballot.lastAck > ballot.shownAt ? Double(ballot.lastAck - ballot.shownAt) / 1e9 : 0
             report.add("votes_sent", "votes sent", Double(ballot.sent))
             report.add("votes_acked", "votes acknowledged", Double(ballot.acked))
@@ -97,7 +97,7 @@ struct VoteScenario {
                          "\(ballot.acked) of \(count)" + ballot.refused.map { ", \($0.value)× \($0.key)" }.joined())
             let tally = ballot.tallyCheck(moderator)
             report.check("tally equals the acks", tally.passed, tally.detail)
-            report.check("nobody dropped", swarm.counters.dropped == 0, "\(swarm.counters.dropped) dropped")
+            report.check("nobody dropped", state.counters.dropped == 0, "\(state.counters.dropped) dropped")
         }
         return report
     }

@@ -4,6 +4,7 @@ import Logging
 import StellingCore
 import StellingLWS
 import StellingStore
+import Synchronization
 
 extension EventService {
     /// `GET /analysis.json` (PROTOCOL.md, HTTP additions; issue 15): with the moderator key.
@@ -35,17 +36,23 @@ extension EventService {
 
 /// The latest `/analysis.json` answer per database, the durable sequence it covers and when it
 /// was made (monotonic nanoseconds).
-final class AnalysisResponseCache: @unchecked Sendable {
+final class AnalysisResponseCache: Sendable {
+    /// One kept answer: the durable sequence it covers, when it was made, the answer.
+    struct Entry {
+        var sequence: UInt64
+        var madeAt: UInt64
+        var response: HTTPResponse
+    }
+
     /// How long an answer is reused even when newer records exist. The default is 5 s.
     let maximumAge: UInt64
-    private let lock = NSLock()
-    private var entries: [String: (sequence: UInt64, madeAt: UInt64, response: HTTPResponse)] = [:]
+    private let entries = Mutex<[String: Entry]>([:])
 
     init(maximumAgeNanoseconds: UInt64 = 5_000_000_000) { maximumAge = maximumAgeNanoseconds }
 
     /// The kept answer when it was made at this durable sequence, or less than `maximumAge` ago.
     func response(for path: String, at sequence: UInt64, now: UInt64) -> HTTPResponse? {
-        lock.withLock {
+        entries.withLock { entries in
             guard let entry = entries[path] else { return nil }
             return entry.sequence == sequence || now &- entry.madeAt < maximumAge ? entry.response : nil
         }
@@ -53,9 +60,9 @@ final class AnalysisResponseCache: @unchecked Sendable {
 
     /// Keeps an answer made at a durable sequence (replacing an older one).
     func keep(_ response: HTTPResponse, for path: String, at sequence: UInt64, now: UInt64) {
-        lock.withLock {
+        entries.withLock { entries in
             if let existing = entries[path], existing.sequence > sequence { return }
-            entries[path] = (sequence, now, response)
+            entries[path] = Entry(sequence: sequence, madeAt: now, response: response)
         }
     }
 }

@@ -26,6 +26,7 @@ extension EventService {
         guard let cluster else { return }
         for logged in batches {
             let applied = follower.apply(logged, to: &room) { [self] entry in takeSecrets(for: entry) }
+            if logged.batch != nil { metrics.clusterBatches.increment() }
             for effect in applied.effects {
                 if case let .persist(record, then) = effect {
                     // The log is the durable copy; the local database follows it (exports, archive).

@@ -187,8 +187,14 @@ public actor EventService: TransportHandler {
                 return
             }
         }
-        if let cluster, case let .success(request) = decoded {
-            cluster.append(replicated(request, text, from: global))
+        if let cluster {
+            // A malformed message goes through the log too, so that its `bad_request` keeps its
+            // place among the connection's answers (each waits for its request to come back).
+            if case let .success(request) = decoded {
+                cluster.append(replicated(request, text, from: global))
+            } else {
+                cluster.append(ReplicatedEntry(connection: global, body: .request(text)))
+            }
             return
         }
         carryOut(room.handle(decoded, from: global, now: now, random: &random))
@@ -302,6 +308,11 @@ public actor EventService: TransportHandler {
         case "/metrics":
             if let transport { metrics.update(from: transport.counters) }
             metrics.update(from: store.statistics)
+            if let cluster {
+                metrics.clusterBacklog.set(Int64(cluster.backlog))
+                metrics.clusterRedisUp.set(Int64(cluster.failure == nil ? 1 : 0))
+                metrics.clusterNodes.set(Int64(room.clusterNodes.count))
+            }
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render())
         case "/event.json":
             return .json(String(decoding: eventInfo(), as: UTF8.self))

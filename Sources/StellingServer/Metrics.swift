@@ -42,6 +42,14 @@ public final class Metrics: Sendable {
     /// Connections closed because they read too slowly.
     let closedTooSlow: Counter
     private let refusedByReason: [String: Counter]
+    /// Issue 16: requests this node put in the event's log that Redis has not taken yet.
+    let clusterBacklog: Gauge
+    /// Issue 16: 1 while this node reaches Redis (writer and reader), else 0.
+    let clusterRedisUp: Gauge
+    /// Issue 16: started nodes of the event, this one included.
+    let clusterNodes: Gauge
+    /// Issue 16: batches of the event's log this node applied, every node's.
+    let clusterBatches: Counter
     /// Totals other parts keep (transport, store), as last brought in: only growth is added.
     private let seen = SeenTotals()
 
@@ -49,6 +57,10 @@ public final class Metrics: Sendable {
     public init() {
         connections = registry.makeGauge(descriptor: Metrics.name("connections", "", "WebSocket connections open now."))
         present = registry.makeGauge(descriptor: Metrics.name("participants_present", "", "Distinct participants with a joined connection."))
+        clusterBacklog = registry.makeGauge(descriptor: Metrics.name("cluster_log_backlog", "", "Requests this node put in the event's log that Redis has not taken yet."))
+        clusterRedisUp = registry.makeGauge(descriptor: Metrics.name("cluster_redis_up", "", "1 while this cluster node reaches Redis, else 0."))
+        clusterNodes = registry.makeGauge(descriptor: Metrics.name("cluster_nodes", "", "Started nodes of the event, this one included."))
+        clusterBatches = registry.makeCounter(descriptor: Metrics.name("cluster_batches_applied", "total", "Batches of the event's log this node applied."))
         messagesIn = registry.makeCounter(descriptor: Metrics.name("messages_in", "total", "Client messages received."))
         eventsOut = registry.makeCounter(descriptor: Metrics.name("events_out", "total", "Events queued for clients, counted per recipient."))
         messagesOut = registry.makeCounter(descriptor: Metrics.name("messages_out", "total", "WebSocket messages written; each carries one or more events."))

@@ -1,6 +1,7 @@
 import Foundation
 import StellingAnalysis
 import StellingCore
+import Synchronization
 
 extension ExportSnapshot {
     /// The analysis input: the statements that were shown and have per-participant votes, and every
@@ -226,16 +227,16 @@ extension ExportSnapshot {
 }
 
 /// Holds a snapshot's analysis once made. The snapshot never changes, so neither does its analysis.
-final class AnalysisCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var analysis: Analysis?
+final class AnalysisCache: Sendable {
+    private let analysis = Mutex<Analysis?>(nil)
 
+    /// The analysis, made by `make` the first time (under the lock, so it is made once).
     func value(_ make: () -> Analysis) -> Analysis {
-        lock.lock()
-        defer { lock.unlock() }
-        if let analysis { return analysis }
-        let made = make()
-        analysis = made
-        return made
+        analysis.withLock { analysis in
+            if let analysis { return analysis }
+            let made = make()
+            analysis = made
+            return made
+        }
     }
 }

@@ -97,6 +97,14 @@ public final class LiveEvent: @unchecked Sendable {
         return client
     }
 
+    /// A joined moderator who has shown the first statement (voting open).
+    public func moderatorShowingFirstStatement(_ name: String = "Ruben") throws -> TestClient {
+        let client = try moderator(name)
+        client.send(#"{"type":"next"}"#)
+        _ = try client.expect("statement")
+        return client
+    }
+
     /// A joined screen.
     public func screen() throws -> TestClient {
         let client = try client()

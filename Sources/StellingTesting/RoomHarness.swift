@@ -87,31 +87,49 @@ public struct Harness {
         return deliveries
     }
 
-    /// Joins a participant on a new connection and returns the connection and its welcome.
-    public mutating func participant(_ name: String = "Anna", group: String? = nil) -> (ConnectionID, Welcome) {
+    /// Sets the clock to `seconds` after the start (2021-01-15T13:00:00Z).
+    public mutating func at(_ seconds: Double) {
+        clock = Instant(milliseconds: 1_610_715_600_000 + Int64(seconds * 1000))
+    }
+
+    /// Handles a request given as a value (as `Request.decode` makes it) from a connection and
+    /// returns what was delivered to whom.
+    @discardableResult
+    public mutating func send(_ body: Request.Body, from connection: ConnectionID, ref: String? = "r") -> [Delivery] {
+        carryOut(room.handle(Request(body, ref: ref), from: connection, now: clock, random: &random))
+    }
+
+    /// Sends a request that the room must acknowledge; stops with what came instead.
+    public mutating func expectAck(_ body: Request.Body, from connection: ConnectionID) {
+        let events = send(body, from: connection).to(connection)
+        guard events.contains(where: { if case .ack = $0 { true } else { false } }) else {
+            fatalError("\(body) not acknowledged: \(events)")
+        }
+    }
+
+    /// Joins on a new connection and returns the connection and its welcome.
+    public mutating func join(_ join: Request.Join) -> (ConnectionID, Welcome) {
         let connection = connection()
-        let groupField = group.map { ",\"group\":\"\($0)\"" } ?? ""
-        let deliveries = send("{\"type\":\"join\",\"name\":\"\(name)\"\(groupField)}", from: connection)
-        guard case let .welcome(welcome, _)? = deliveries.first(where: { $0.to == connection })?.event else {
-            fatalError("no welcome for \(name): \(deliveries)")
+        let deliveries = send(.join(join), from: connection, ref: nil)
+        guard case let .welcome(welcome, _)? = deliveries.to(connection).first else {
+            fatalError("not welcomed: \(join): \(deliveries)")
         }
         return (connection, welcome)
     }
 
+    /// Joins a participant on a new connection and returns the connection and its welcome.
+    public mutating func participant(_ name: String = "Anna", group: String? = nil) -> (ConnectionID, Welcome) {
+        join(Request.Join(name: name, group: group))
+    }
+
     /// Joins a moderator on a new connection.
     public mutating func moderator(_ name: String = "Ruben") -> ConnectionID {
-        let connection = connection()
-        let deliveries = send("{\"type\":\"join\",\"role\":\"moderator\",\"key\":\"\(Harness.key)\",\"name\":\"\(name)\"}", from: connection)
-        guard case .welcome? = deliveries.first?.event else { fatalError("moderator not welcomed: \(deliveries)") }
-        return connection
+        join(Request.Join(role: .moderator, name: name, key: Harness.key)).0
     }
 
     /// Joins a screen on a new connection.
     public mutating func screen() -> ConnectionID {
-        let connection = connection()
-        let deliveries = send("{\"type\":\"join\",\"role\":\"screen\"}", from: connection)
-        guard case .welcome? = deliveries.first?.event else { fatalError("screen not welcomed: \(deliveries)") }
-        return connection
+        join(Request.Join(role: .screen)).0
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import StellingLWS
 
 /// The built `stelling` binary running `serve` in a child process, on a temporary event.
 public final class StellingProcess: @unchecked Sendable {
@@ -76,9 +77,7 @@ public final class StellingProcess: @unchecked Sendable {
     public func stop(signal number: Int32 = SIGTERM, timeout: Double = 15) -> Int32? {
         guard let process else { return nil }
         kill(process.processIdentifier, number)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, deadline.timeIntervalSinceNow > 0 { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if !eventually(timeout: timeout, { !process.isRunning }) { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         self.process = nil
         return process.terminationStatus
     }
@@ -103,4 +102,26 @@ public func freePort() throws -> Int {
     }
     guard bound else { throw TestFailure("no free port") }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A client of a `stelling` child process that was welcomed: its id and resume token.
+public struct JoinedClient {
+    /// The client.
+    public var client: TestClient
+    /// The id its welcome gave.
+    public var id: String
+    /// The resume token its welcome gave (participants).
+    public var resume: String?
+}
+
+extension StellingProcess {
+    /// Opens a WebSocket to this server through `pool`, sends `fields` as the join, and waits for the welcome.
+    public func join(_ pool: WebSocketClientPool, _ fields: [(String, String?)]) throws -> JoinedClient {
+        let connection = pool.connect(url: url)
+        guard connection.waitOpen(timeout: 5) else { throw TestFailure("no connection to \(url)") }
+        let client = TestClient(connection)
+        client.send(object: fields)
+        let welcome = try client.expect("welcome", timeout: 10)
+        return JoinedClient(client: client, id: welcome.object("you")?.string("id") ?? "", resume: welcome.string("resume"))
+    }
 }

@@ -2,13 +2,14 @@ import Foundation
 import Testing
 import StellingCore
 @testable import StellingLoad
+import StellingTesting
 
 /// Every scenario once at 200 clients against a real server: the tool and the server agree on
 /// the protocol, nothing is lost, tallies are exact, and the checks do fail when they should.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct LoadScenarioTests {
     @Test func joinWelcomesEveryParticipantAndMeasuresTheServer() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         let report = try LoadScenario.join.run(server.options())
         #expect(report.passed, "\(report.text())")
         #expect(report.figure("welcomed") == 200)
@@ -22,8 +23,8 @@ struct LoadScenarioTests {
     }
 
     @Test func clientsGoRoundRobinOverEveryURLAndEachServersCPUIsReported() throws {
-        let first = try StellingTestServer()
-        let second = try StellingTestServer()
+        let first = try LiveEvent.forLoad()
+        let second = try LiveEvent.forLoad()
         var options = first.options()
         options.otherURLs = [second.url]
         options.otherServerPIDs = [getpid()]
@@ -46,7 +47,7 @@ struct LoadScenarioTests {
     }
 
     @Test func chatDeliversEveryMessageToEveryParticipant() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         var options = server.options()
         options.rate = 20
         options.duration = 2
@@ -62,7 +63,7 @@ struct LoadScenarioTests {
     }
 
     @Test func votesAreAcknowledgedAndTheTallyEqualsTheAcks() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         let report = try LoadScenario.votes.run(server.options())
         #expect(report.passed, "\(report.text())")
         #expect(report.figure("votes_acked") == 200)
@@ -75,7 +76,7 @@ struct LoadScenarioTests {
     }
 
     @Test func votesRunTwiceAddAStatementWhenTheListRunsOut() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         var options = server.options(clients: 30)
         for _ in 0..<3 {
             let report = try LoadScenario.votes.run(options)
@@ -87,7 +88,7 @@ struct LoadScenarioTests {
     }
 
     @Test func aWholeEventIsRehearsedWithExactTallies() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         var options = server.options()
         options.duration = 5
         let report = try LoadScenario.event.run(options)
@@ -100,7 +101,7 @@ struct LoadScenarioTests {
     }
 
     @Test func chatBeyondTheServersRateLimitFailsItsCheck() throws {
-        let server = try StellingTestServer(limits: Limits(chatBurst: 1, chatPerSecond: 0.5, joinBurst: 100_000, joinBurstTotal: 100_000))
+        let server = try LiveEvent.forLoad(limits: Limits(chatBurst: 1, chatPerSecond: 0.5, joinBurst: 100_000, joinBurstTotal: 100_000))
         var options = server.options(clients: 20)
         options.senders = 1
         options.rate = 10
@@ -113,7 +114,7 @@ struct LoadScenarioTests {
     }
 
     @Test func joinsBeyondTheServersPerAddressLimitAreReportedAsFailures() throws {
-        let server = try StellingTestServer(limits: Limits(joinBurst: 10, joinsPerSecond: 0.1))
+        let server = try LiveEvent.forLoad(limits: Limits(joinBurst: 10, joinsPerSecond: 0.1))
         var options = server.options(clients: 30)
         options.hold = 0
         let report = try LoadScenario.join.run(options)
@@ -123,7 +124,7 @@ struct LoadScenarioTests {
     }
 
     @Test func aWrongModeratorKeyIsAClearError() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         var options = server.options(clients: 5)
         options.moderatorKey = "not-the-key"
         #expect { try LoadScenario.votes.run(options) } throws: { error in

@@ -3,6 +3,7 @@ import StellingCore
 import StellingStore
 import Testing
 @testable import StellingLoad
+import StellingTesting
 
 /// `stelling load event --camps N`: votes with planted camps for the opinion analysis (issue 15).
 @Suite(.serialized, .timeLimit(.minutes(2)))
@@ -36,7 +37,7 @@ struct PlantedCampsTests {
     /// the three largest camps the analysis finds must be mostly one configured group, a different
     /// one each. (Late joiners and leavers miss statements, so smaller extra camps may appear.)
     @Test func anEventWithThreePlantedCampsIsAnalysedIntoCampsThatFollowThePlant() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         var options = server.options()
         options.duration = 5
         options.camps = 3

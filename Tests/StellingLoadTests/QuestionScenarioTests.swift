@@ -2,12 +2,13 @@ import Foundation
 import Testing
 import StellingCore
 @testable import StellingLoad
+import StellingTesting
 
 /// The `questions` scenario (PROTOCOL.md Revision 2) against a real server at a small size.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct QuestionScenarioTests {
     @Test func everyUpvoteIsAcknowledgedAndTheCountsEqualTheAcks() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         var options = server.options(clients: 150)
         options.senders = 12
         options.duration = 2
@@ -25,7 +26,7 @@ struct QuestionScenarioTests {
     }
 
     @Test func withOneAskerTheAskerHasNothingToUpvote() throws {
-        let server = try StellingTestServer()
+        let server = try LiveEvent.forLoad()
         var options = server.options(clients: 20)
         options.senders = 1
         options.duration = 0.5
@@ -48,7 +49,7 @@ struct ChatFloodTests {
     @Test func aFloodIsRefusedPastTheBudgetWithRateLimitedOnlyAndListenersKeepUp() throws {
         var limits = Limits(chatBurst: 1000, chatPerSecond: 1000, joinBurst: 100_000)
         limits.chatBudgetPerSecond = 20
-        let server = try StellingTestServer(limits: limits)
+        let server = try LiveEvent.forLoad(limits: limits)
         var options = server.options(clients: 100)
         options.senders = 50
         options.rate = 200

@@ -11,7 +11,7 @@ final class WebSocketClientPoolTests {
     let pool: WebSocketClientPool
 
     init() throws {
-        server = try EchoServer()
+        server = try EchoServer { $0.echoConformance = true }
         pool = try WebSocketClientPool()
     }
 
@@ -99,6 +99,7 @@ final class WebSocketClientPoolTests {
     func theCloseCodeTheServerSentIsReported(code: CloseCode) throws {
         let connection = try openConnection()
         connection.send("close:\(code)")
+        #expect(connection.next(timeout: 5) == .text("bye"))
         #expect(connection.next(timeout: 5) == .closed(code: code, reason: "bye"))
         #expect(!connection.send("too late"))
     }
@@ -120,6 +121,7 @@ final class WebSocketClientPoolTests {
     @Test func nextEventStopsAtTheEndOfTheConnection() throws {
         let connection = try openConnection()
         connection.send("close:4002")
+        #expect(connection.nextEvent(timeout: 5) == "bye")
         let started = Date()
         #expect(connection.nextEvent(timeout: 5) == nil)
         #expect(Date().timeIntervalSince(started) < 4)
@@ -174,7 +176,7 @@ final class WebSocketClientPoolTests {
     }
 
     @Test func inCallbackModeTextGoesToTheCallbackNotTheInbox() throws {
-        let received = Collected()
+        let received = Collected<String>()
         let connection = pool.connect(url: server.url(), onText: { received.append($0) })
         try #require(connection.waitOpen(timeout: 5))
         connection.send("batch")
@@ -209,37 +211,15 @@ final class WebSocketClientPoolTests {
     }
 }
 
-/// Texts collected from a callback on another thread.
-final class Collected: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var texts: [String] = []
-
-    func append(_ text: String) {
-        condition.lock()
-        texts.append(text)
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// The texts once there are `count`, or what there is at the timeout.
-    func wait(count: Int, timeout: Double) -> [String] {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        condition.lock()
-        defer { condition.unlock() }
-        while texts.count < count, condition.wait(until: deadline) {}  // bounded by the deadline
-        return texts
-    }
-}
-
 /// Pools whose last reference goes away in odd places.
 @Suite(.timeLimit(.minutes(1)))
 struct WebSocketClientPoolLifetimeTests {
     @Test func aPoolReleasedInsideItsOwnCallbackStopsWithoutWaitingForItself() throws {
-        let server = try EchoServer()
+        let server = try EchoServer { $0.echoConformance = true }
         defer { server.stop() }
         let holder = PoolHolder()
         holder.pool = try WebSocketClientPool()
-        let released = Collected()
+        let released = Collected<String>()
         let connection = holder.pool!.connect(url: server.url(), onText: { text in
             holder.pool = nil  // the last reference: deinit runs here, on the service thread
             released.append(text)

@@ -33,7 +33,7 @@ struct AnalysisEndpointTests {
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }
         let moderator = try DurabilityTests.join(pool, server, [("type", "join"), ("role", "moderator"), ("key", server.key)])
-        var people: [(DurabilityTests.Joined, Bool)] = []
+        var people: [(JoinedClient, Bool)] = []
         for index in 0..<12 {
             let rijk = index % 2 == 0
             people.append((try DurabilityTests.join(pool, server, [("type", "join"), ("name", "P\(index)"), ("group", rijk ? "Rijk" : "Gemeente")]), rijk))

@@ -28,20 +28,8 @@ struct DurabilityTests {
           max_connections_per_address: 5000
         """
 
-    /// A joined client of the child server.
-    struct Joined {
-        var client: TestClient
-        var id: String
-        var resume: String?
-    }
-
-    static func join(_ pool: WebSocketClientPool, _ server: StellingProcess, _ fields: [(String, String?)]) throws -> Joined {
-        let connection = pool.connect(url: server.url)
-        guard connection.waitOpen(timeout: 5) else { throw TestFailure("no connection") }
-        let client = TestClient(connection)
-        client.send(object: fields)
-        let welcome = try client.expect("welcome", timeout: 10)
-        return Joined(client: client, id: welcome.object("you")?.string("id") ?? "", resume: welcome.string("resume"))
+    static func join(_ pool: WebSocketClientPool, _ server: StellingProcess, _ fields: [(String, String?)]) throws -> JoinedClient {
+        try server.join(pool, fields)
     }
 
     static func rows(_ csv: [UInt8]) -> [[String]] {
@@ -60,7 +48,7 @@ struct DurabilityTests {
         _ = try moderator.client.expect("ack", skipping: ["presence", "tally", "statement"])
 
         let count = 60
-        var participants: [Joined] = []
+        var participants: [JoinedClient] = []
         for index in 0..<count {
             participants.append(try Self.join(pool, server, [("type", "join"), ("name", "P\(index)"), ("group", index % 2 == 0 ? "Rijk" : "Gemeente")]))
         }
@@ -89,7 +77,9 @@ struct DurabilityTests {
             early.append(event)
             if event.string("type") == "ack" { break }
         }
-        usleep(100_000)
+        // Kill mid-burst: once the sender has gone ten more rounds (a condition, not a fixed wait).
+        let flowing = rounds.current
+        #expect(eventually(timeout: 10) { rounds.current >= flowing + 10 || rounds.isFinished })
         #expect(server.stop(signal: SIGKILL) == SIGKILL)
         let lastRound = rounds.waitUntilFinished()
 
@@ -100,7 +90,8 @@ struct DurabilityTests {
         var acks = 0
         for (index, participant) in participants.enumerated() {
             var events: [JSONObject] = index == count - 1 ? early : []
-            while let event = participant.client.next(timeout: 0.5) { events.append(event) }
+            // Until the connection's end (the server is gone), not a quiet window; 5 s at the most.
+            while let event = participant.client.next(timeout: 5) { events.append(event) }
             for event in events {
                 guard event.string("type") == "ack", let ref = event.string("ref") else { continue }
                 acks += 1
@@ -239,6 +230,10 @@ final class RoundCounter: @unchecked Sendable {
     private var finished = false
 
     func set(_ value: Int) { condition.withLock { round = value } }
+    /// The last round sent.
+    var current: Int { condition.withLock { round } }
+    /// Whether the sender has stopped.
+    var isFinished: Bool { condition.withLock { finished } }
     func finish() { condition.withLock { finished = true; condition.broadcast() } }
 
     func waitUntilFinished(timeout: Double = 20) -> Int {

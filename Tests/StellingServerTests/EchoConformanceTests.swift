@@ -84,7 +84,7 @@ struct EchoConformanceTests {
             // stelling.v1 on /ws is unchanged: binary is still 1003 there.
             let (normal, _) = try RawWebSocket.open(port: port)
             try normal.sendText("x")
-            #expect(try normal.readText() == "echo:x")  // the test handler's answer, not the echo
+            #expect(try normal.readText() == "x")  // from the test handler: `messages` below saw it
             try normal.sendFrame(opcode: Opcode.binary, [1])
             #expect(try normal.readClose().code == 1003)
             #expect(handler.messages == ["x"])

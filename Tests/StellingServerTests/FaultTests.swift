@@ -11,18 +11,29 @@ import StellingTesting
 @Suite(.timeLimit(.minutes(3)), .serialized)
 struct FaultTests {
     @Test func aFailingStoreWithholdsAcksAndBroadcastsUntilItRecovers() throws {
-        let event = try LiveEvent()
-        let moderator = try event.moderator()
-        moderator.send(#"{"type":"next"}"#)
-        _ = try moderator.expect("statement")
+        // A backlog bound of two records: with the vote and the chat waiting for the disk, the
+        // next request is refused at once (`unavailable`, ahead of what waits): the barrier.
+        var configuration = LiveEvent.configuration()
+        configuration.limits.storeBacklogRecords = 2
+        let event = try LiveEvent(configuration: configuration)
+        _ = try event.moderatorShowingFirstStatement()
         let (anna, _) = try event.participant("Anna")
         let (bert, _) = try event.participant("Bert")
         event.store.simulateWriteFailures(true)
         anna.send(#"{"type":"vote","statement":"s1","choice":"agree","ref":"v"}"#)
         anna.send(#"{"type":"chat","text":"Hoort iemand mij?","ref":"c"}"#)
-        // Nothing is acknowledged or broadcast while the record is not on disk.
-        #expect(!anna.drain(window: 1).contains { $0.string("type") == "ack" })
-        #expect(!bert.drain(window: 0.2).contains { $0.string("type") == "chat" })
+        // Nothing is acknowledged or broadcast while the record is not on disk: not before the
+        // refusal of a request sent after it.
+        anna.send(#"{"type":"chat","text":"barrière","ref":"barrier"}"#)
+        let (annaBefore, annaAnswer) = try anna.untilAnswer("barrier")
+        #expect(annaAnswer.string("code") == "unavailable")
+        #expect(!annaBefore.contains { $0.string("type") == "ack" })
+        bert.send(#"{"type":"chat","text":"barrière","ref":"barrier"}"#)
+        let (bertBefore, bertAnswer) = try bert.untilAnswer("barrier")
+        #expect(bertAnswer.string("code") == "unavailable")
+        #expect(!bertBefore.contains { $0.string("type") == "chat" })
+        // The store reports failing once its writer's attempt failed (its own thread): until then.
+        #expect(eventually { (try? event.http("/healthz"))?.status == 503 })
         let health = try event.http("/healthz")
         #expect(health.status == 503)
         #expect(String(decoding: health.body, as: UTF8.self).contains("store failing"))
@@ -44,7 +55,7 @@ struct FaultTests {
         try server.start()
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }
-        var participants: [DurabilityTests.Joined] = []
+        var participants: [JoinedClient] = []
         let moderator = try DurabilityTests.join(pool, server, [("type", "join"), ("role", "moderator"), ("key", server.key)])
         moderator.client.send(#"{"type":"next","ref":"n"}"#)
         _ = try moderator.client.expect("ack", skipping: ["presence", "tally", "statement"])
@@ -69,7 +80,9 @@ struct FaultTests {
         sender.start()
         // Stop once acknowledged messages flow: the listener sees their broadcasts.
         while let event = idle.client.next(timeout: 10), event.string("type") != "chat" {}
-        usleep(100_000)
+        // Stop mid-burst: once the sender has gone ten more rounds (a condition, not a fixed wait).
+        let flowing = rounds.current
+        #expect(eventually(timeout: 10) { rounds.current >= flowing + 10 || rounds.isFinished })
         #expect(server.stop(signal: SIGTERM) == 0)
         _ = rounds.waitUntilFinished()
 

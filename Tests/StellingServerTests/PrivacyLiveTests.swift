@@ -12,9 +12,7 @@ import StellingTesting
 struct PrivacyLiveTests {
     @Test func aModeratorErasesAParticipantLive() throws {
         let event = try LiveEvent()
-        let moderator = try event.moderator()
-        moderator.send(#"{"type":"next"}"#)
-        _ = try moderator.expect("statement")
+        let moderator = try event.moderatorShowingFirstStatement()
         let (anna, welcome) = try event.participant("Anna", group: "Rijk")
         let (bram, _) = try event.participant("Bram", group: "Gemeente")
         let annaID = try #require(welcome.object("you")?.string("id"))

@@ -201,6 +201,22 @@ import Testing
         #expect([first, second, later] == [.admitted, .addressLimited, .admitted])
     }
 
+    @Test func aRefusedJoinIsToldWhenTheBucketThatRefusedItHasATokenAgain() {
+        // One join a second per address, two a second for the event.
+        var policy = AdmissionPolicy(limits: Limits(joinBurst: 1, joinsPerSecond: 1, joinBurstTotal: 2, joinsPerSecondTotal: 2))
+        #expect(policy.admit("a", at: Self.now) == .admitted)
+        let address = policy.admit("a", at: Self.now)
+        #expect(address == .addressLimited)
+        #expect(policy.retryAfterMilliseconds("a", address, at: Self.now) == 1000)
+        #expect(policy.admit("b", at: Self.now) == .admitted)
+        let event = policy.admit("c", at: Self.now)
+        #expect(event == .eventLimited)
+        #expect(policy.retryAfterMilliseconds("c", event, at: Self.now) == 500)
+        // Later, less to wait; never less than 1 ms.
+        #expect(policy.retryAfterMilliseconds("a", .addressLimited, at: Instant(milliseconds: Self.now.milliseconds + 900)) == 100)
+        #expect(policy.retryAfterMilliseconds("a", .addressLimited, at: Instant(milliseconds: Self.now.milliseconds + 5000)) == 1)
+    }
+
     @Test func theDefaultsLetTheFourHundredOfOneOfficeJoinWithinSeconds() {
         // 400 from one address at once: 200 now, the rest at 50 a second (4 s more).
         var policy = AdmissionPolicy(limits: Limits())

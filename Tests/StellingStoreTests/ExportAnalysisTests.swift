@@ -1,5 +1,6 @@
 import Foundation
 import StellingCore
+import StellingTesting
 import Testing
 @testable import StellingStore
 
@@ -18,7 +19,7 @@ struct ExportAnalysisTests {
             StatementSpec(id: "s3", text: "De gemeente weet het beter."),
             StatementSpec(id: "s4", text: "Nooit getoond"),
         ],
-        moderatorKey: Driver.key)
+        moderatorKey: Harness.key)
 
     /// Sixteen participants in two planted camps: the Rijk camp agrees with s2 and disagrees with
     /// s3, the Gemeente camp the other way round; everyone agrees with s1. s4 is never shown.
@@ -27,12 +28,12 @@ struct ExportAnalysisTests {
         configuration.language = language
         if let minimumGroupSize { configuration.privacy.minGroupSize = minimumGroupSize }
         if secret { configuration.privacy.ballot = .secret }
-        var driver = Driver(configuration)
-        let (moderator, _) = driver.moderator()
+        var driver = Harness(configuration)
+        let moderator = driver.moderator()
         var people: [(ConnectionID, Bool)] = []
         for index in 0..<16 {
             let rijk = index < 9
-            let (connection, _) = driver.join("P\(index)", group: rijk ? "Rijk" : "Gemeente")
+            let (connection, _) = driver.participant("P\(index)", group: rijk ? "Rijk" : "Gemeente")
             people.append((connection, rijk))
         }
         for (statement, choice) in [("s1", { (_: Bool) in "agree" }), ("s2", { $0 ? "agree" : "disagree" }), ("s3", { $0 ? "disagree" : "agree" })] {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import StellingCore
+import StellingTesting
 import Testing
 @testable import StellingStore
 
@@ -247,11 +248,11 @@ struct ExportTests {
         // Rijk, so Rijk is withheld with it.
         var configuration = KnownSession.configuration
         configuration.privacy.minGroupSize = 2
-        var driver = Driver(configuration)
-        let (moderator, _) = driver.moderator()
+        var driver = Harness(configuration)
+        let moderator = driver.moderator()
         driver.expectAck(.next, from: moderator)
         for (name, group) in [("A", "Rijk"), ("B", "Rijk"), ("C", "Rijk"), ("D", "Gemeente")] {
-            let (connection, _) = driver.join(name, group: group)
+            let (connection, _) = driver.participant(name, group: group)
             driver.expectAck(.vote(statement: "s1", choice: "agree"), from: connection)
         }
         var snapshot = ExportSnapshot(configuration: configuration, exportedAt: Self.exportedAt)

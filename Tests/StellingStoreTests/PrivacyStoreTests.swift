@@ -64,7 +64,7 @@ struct PrivacyStoreTests {
             if case let .participantJoined(id, _, _, hash, _) = record, id == session.anna { hash } else { nil }
         }.first)
         #expect(contains(try fileBytes(), "Mooi, zeg"))
-        let (moderator, _) = driver.moderator()
+        let moderator = driver.moderator()
         driver.expectAck(.erase(participant: session.anna.rawValue), from: moderator)
         let erasure = try #require(driver.records.last)
 
@@ -190,11 +190,12 @@ struct PrivacyStoreTests {
     @Test func aSealedBallotKeepsOnlyCountsInTheDatabaseAndSurvivesARestart() throws {
         var configuration = KnownSession.configuration
         configuration.privacy.ballot = .secret
-        var driver = Driver(configuration)
-        let (moderator, _) = driver.moderator()
-        let (anna, annaID) = driver.join("Anna", group: "Rijk")
-        let (bram, _) = driver.join("Bram", group: "Gemeente")
-        let (cees, _) = driver.join("Cees")
+        var driver = Harness(configuration)
+        let moderator = driver.moderator()
+        let (anna, annaWelcome) = driver.participant("Anna", group: "Rijk")
+        let annaID = annaWelcome.you.id
+        let (bram, _) = driver.participant("Bram", group: "Gemeente")
+        let (cees, _) = driver.participant("Cees")
         driver.expectAck(.next, from: moderator)
         driver.expectAck(.vote(statement: "s1", choice: "agree"), from: anna)
         driver.expectAck(.vote(statement: "s1", choice: "disagree"), from: anna)
@@ -202,7 +203,7 @@ struct PrivacyStoreTests {
         driver.expectAck(.vote(statement: "s1", choice: "pass"), from: cees)
         driver.expectAck(.close, from: moderator)
         driver.expectAck(.open, from: moderator)
-        let (dora, _) = driver.join("Dora", group: "Rijk")
+        let (dora, _) = driver.participant("Dora", group: "Rijk")
         driver.expectAck(.vote(statement: "s1", choice: "agree"), from: dora)
         driver.expectAck(.next, from: moderator)
         driver.expectAck(.vote(statement: "s2", choice: "agree"), from: anna)
@@ -270,7 +271,7 @@ struct PrivacyStoreTests {
         #expect(rows[1][2] == session.anna.rawValue, "ids stay")
 
         // Anna asked q1 (answered) and upvoted nothing that counts; erase her live.
-        let (moderator, _) = session.driver.moderator()
+        let moderator = session.driver.moderator()
         session.driver.expectAck(.erase(participant: session.anna.rawValue), from: moderator)
         let erasure = try #require(session.driver.records.last)
         let question = session.driver.room.questions[0]

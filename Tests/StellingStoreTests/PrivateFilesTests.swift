@@ -1,5 +1,6 @@
 import Foundation
 import StellingCore
+import StellingTesting
 import Testing
 @testable import StellingStore
 
@@ -59,10 +60,10 @@ struct PrivateFilesTests {
     let folder = TemporaryFolder()
 
     @Test func votersWhoLeftBeforeVotingClosedKeepTurnoutAtMostAHundredPercent() throws {
-        var driver = Driver(KnownSession.configuration)
-        let (moderator, _) = driver.moderator()
+        var driver = Harness(KnownSession.configuration)
+        let moderator = driver.moderator()
         var voters: [ConnectionID] = []
-        for index in 0..<3 { voters.append(driver.join("V\(index)").0) }
+        for index in 0..<3 { voters.append(driver.participant("V\(index)").0) }
         driver.at(1); driver.expectAck(.next, from: moderator)           // 3 present when shown
         for connection in voters { driver.expectAck(.vote(statement: "s1", choice: "agree"), from: connection) }
         for connection in voters.dropFirst() { driver.room.disconnect(connection) }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import StellingCore
+import StellingTesting
 import Testing
 @testable import StellingStore
 
@@ -13,15 +14,17 @@ struct QuestionSession {
         return configuration
     }
 
-    var driver = Driver(QuestionSession.configuration)
+    var driver = Harness(QuestionSession.configuration)
     var anna: ParticipantID
     var bram: ParticipantID
 
     init() {
-        let (mod, _) = driver.moderator()
-        let (annaConnection, annaID) = driver.join("Anna", group: "Rijk")
-        let (bramConnection, bramID) = driver.join("Bram, \"B\"")
-        let (ceesConnection, _) = driver.join("Cees")
+        let mod = driver.moderator()
+        let (annaConnection, annaWelcome) = driver.participant("Anna", group: "Rijk")
+        let annaID = annaWelcome.you.id
+        let (bramConnection, bramWelcome) = driver.participant("Bram, \"B\"")
+        let bramID = bramWelcome.you.id
+        let (ceesConnection, _) = driver.participant("Cees")
         (anna, bram) = (annaID, bramID)
         driver.at(1); driver.expectAck(.chatMode(mode: "slow", seconds: 45), from: mod)
         driver.at(2); driver.expectAck(.ask(text: "Wat kost het?", anonymous: false), from: annaConnection)
@@ -167,7 +170,7 @@ struct QuestionPrivacyTests {
 
     @Test func erasingAnAskerRemovesTheTextAndNameAndKeepsTheUpvotes() throws {
         var session = QuestionSession()
-        let (moderator, _) = session.driver.moderator()
+        let moderator = session.driver.moderator()
         session.driver.at(20)
         session.driver.expectAck(.erase(participant: session.anna.rawValue), from: moderator)
         let erased = session.driver.room.questions[0]

@@ -18,88 +18,6 @@ final class TemporaryFolder {
     var database: String { path + "/data/event.sqlite" }
 }
 
-/// A lock-protected list for values handed over by the store thread.
-final class Collected<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [Value] = []
-
-    func append(_ value: Value) { lock.lock(); items.append(value); lock.unlock() }
-    var values: [Value] { lock.lock(); defer { lock.unlock() }; return items }
-}
-
-/// Waits until `condition` holds or `timeout` seconds pass; tells whether it held.
-func eventually(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
-    let deadline = Date(timeIntervalSinceNow: timeout)
-    while Date() < deadline {
-        if condition() { return true }
-        Thread.sleep(forTimeInterval: 0.005)
-    }
-    return condition()
-}
-
-/// Drives a `Room` with requests as the server would and keeps every record it asks to persist,
-/// in order (every record counts as durable at once).
-struct Driver {
-    var room: Room
-    var random = SeededRandom()
-    var clock = Instant(milliseconds: 1_610_715_600_000) // 2021-01-15T13:00:00.000Z
-    var records: [StellingCore.Record] = []
-    private var nextConnection: UInt64 = 1
-
-    static let key = "moderator-secret-key"
-
-    init(_ configuration: Configuration) { room = Room(configuration: configuration) }
-
-    /// Sets the clock to `seconds` after 13:00:00.
-    mutating func at(_ seconds: Double) { clock = Instant(milliseconds: 1_610_715_600_000 + Int64(seconds * 1000)) }
-
-    /// Handles a request and returns the events sent to that connection.
-    @discardableResult
-    mutating func send(_ body: Request.Body, from connection: ConnectionID, ref: String? = "r") -> [Event] {
-        let effects = room.handle(Request(body, ref: ref), from: connection, now: clock, random: &random)
-        return carryOut(effects, for: connection)
-    }
-
-    private mutating func carryOut(_ effects: [Effect], for connection: ConnectionID) -> [Event] {
-        var events: [Event] = []
-        for effect in effects {
-            switch effect {
-            case let .send(to, event) where to == connection: events.append(event)
-            case let .persist(record, then):
-                records.append(record)
-                events += carryOut(then, for: connection)
-            case let .close(to, _): room.disconnect(to)
-            default: break
-            }
-        }
-        return events
-    }
-
-    /// Joins a participant and returns the connection and id.
-    mutating func join(_ name: String, group: String? = nil) -> (ConnectionID, ParticipantID) {
-        let connection = ConnectionID(nextConnection)
-        nextConnection += 1
-        let events = send(.join(Request.Join(name: name, group: group)), from: connection)
-        guard case let .welcome(welcome, _)? = events.first else { fatalError("no welcome for \(name): \(events)") }
-        return (connection, welcome.you.id)
-    }
-
-    /// Joins a moderator and returns the connection and id.
-    mutating func moderator(_ name: String = "Ruben") -> (ConnectionID, ParticipantID) {
-        let connection = ConnectionID(nextConnection)
-        nextConnection += 1
-        let events = send(.join(Request.Join(role: .moderator, name: name, key: Driver.key)), from: connection)
-        guard case let .welcome(welcome, _)? = events.first else { fatalError("moderator not welcomed: \(events)") }
-        return (connection, welcome.you.id)
-    }
-
-    /// Asserts the request was acknowledged.
-    mutating func expectAck(_ body: Request.Body, from connection: ConnectionID) {
-        let events = send(body, from: connection)
-        guard case .ack? = events.first else { fatalError("\(body) not acknowledged: \(events)") }
-    }
-}
-
 /// The small known session every export test checks cell by cell (docs/EXPORTS.md shows it).
 struct KnownSession {
     static let configuration = Configuration(
@@ -111,9 +29,9 @@ struct KnownSession {
             StatementSpec(id: "s2", text: "Samenwerken, \"echt\" samenwerken"),
             StatementSpec(id: "s3", text: "Nooit getoond"),
         ],
-        moderatorKey: Driver.key)
+        moderatorKey: Harness.key)
 
-    var driver = Driver(KnownSession.configuration)
+    var driver = Harness(KnownSession.configuration)
     var moderator: ParticipantID
     var anna: ParticipantID
     var bram: ParticipantID
@@ -122,12 +40,13 @@ struct KnownSession {
 
     /// Plays the session: four participants, s1 voted and closed, s2 open, s3 never shown, s4 added.
     init() {
-        let (mod, moderatorID) = driver.moderator()
-        let (annaConnection, annaID) = driver.join("Anna", group: "Rijk")
-        let (bramConnection, bramID) = driver.join("Bram", group: "Gemeente")
-        let (ceesConnection, ceesID) = driver.join("Cees")
-        let (doraConnection, doraID) = driver.join("Dora", group: "Rijk")
-        (moderator, anna, bram, cees, dora) = (moderatorID, annaID, bramID, ceesID, doraID)
+        let (mod, moderatorWelcome) = driver.join(Request.Join(role: .moderator, name: "Ruben", key: Harness.key))
+        let (annaConnection, annaWelcome) = driver.participant("Anna", group: "Rijk")
+        let (bramConnection, bramWelcome) = driver.participant("Bram", group: "Gemeente")
+        let (ceesConnection, ceesWelcome) = driver.participant("Cees")
+        let (doraConnection, doraWelcome) = driver.participant("Dora", group: "Rijk")
+        (moderator, anna, bram, cees, dora) = (moderatorWelcome.you.id, annaWelcome.you.id, bramWelcome.you.id,
+                                               ceesWelcome.you.id, doraWelcome.you.id)
 
         driver.at(1); driver.expectAck(.next, from: mod)
         driver.at(2); driver.expectAck(.vote(statement: "s1", choice: "agree"), from: annaConnection)
@@ -148,7 +67,7 @@ struct KnownSession {
         driver.at(12); driver.expectAck(.vote(statement: "s2", choice: "agree"), from: annaConnection)
         driver.at(13); driver.expectAck(.vote(statement: "s2", choice: "agree"), from: bramConnection)
         driver.at(14); driver.expectAck(.hide(message: 4), from: mod)
-        driver.at(14.1); driver.expectAck(.mute(participant: bramID.rawValue, muted: true), from: mod)
+        driver.at(14.1); driver.expectAck(.mute(participant: bram.rawValue, muted: true), from: mod)
         driver.at(14.2); driver.expectAck(.announce(text: "Pauze om 15:00"), from: mod)
         driver.at(15); driver.expectAck(.add(text: "+31 is het landnummer"), from: mod)
         driver.at(16); driver.expectAck(.announce(text: ""), from: mod)

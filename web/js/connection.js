@@ -166,7 +166,9 @@ export class Connection {
         return;
       }
       // Anything else (rate_limited while a whole office joins at once): close and try
-      // again after the jittered backoff, which the close handler schedules.
+      // again after the jittered backoff, which the close handler schedules, and not before
+      // the server's retry_after_ms (Revision 2).
+      if (event.code === 'rate_limited' && Number.isFinite(event.retry_after_ms)) this.retryAfter = event.retry_after_ms;
       if (this.socket) this.socket.close(1000);
       return;
     }
@@ -208,8 +210,8 @@ export class Connection {
 
   /** Full jitter: a random delay up to base * 2^attempt, capped; at least 250 ms. */
   scheduleRetry() {
-    const ceiling = Math.min(this.maxDelay, this.baseDelay * 2 ** this.attempt);
-    const delay = Math.max(250, Math.round(Math.random() * ceiling));
+    const delay = retryDelay(this.attempt, this.baseDelay, this.maxDelay, this.retryAfter, Math.random());
+    this.retryAfter = undefined;
     this.attempt = Math.min(this.attempt + 1, 16);
     this.retryAt = Date.now() + delay;
     this.setState('waiting', { delay, retryAt: this.retryAt });
@@ -219,6 +221,19 @@ export class Connection {
       this.start();
     }, delay);
   }
+}
+
+/**
+ * The wait before reconnect `attempt`: full jitter up to base * 2^attempt (capped at `max`), at
+ * least 250 ms; after a join refused with `retry_after_ms`, that long plus up to a quarter more
+ * of jitter (so a whole office does not come back in the same millisecond). `random` in [0, 1).
+ */
+export function retryDelay(attempt, base, max, retryAfter, random) {
+  if (Number.isFinite(retryAfter) && retryAfter > 0) {
+    return Math.round(retryAfter * (1 + random / 4));
+  }
+  const ceiling = Math.min(max, base * 2 ** attempt);
+  return Math.max(250, Math.round(random * ceiling));
 }
 
 /** Whether `connection` exists and is welcomed (requests can be sent). */

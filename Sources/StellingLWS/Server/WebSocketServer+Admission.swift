@@ -1,3 +1,4 @@
+import Glibc
 import CWebSockets
 import Logging
 
@@ -34,6 +35,21 @@ extension WebSocketServer {
             return false
         }
         return true
+    }
+
+    /// A socket the shared-port listener accepted (`reuse_port`): dropped as lws' own accept
+    /// would drop it, else adopted by lws as an HTTP connection (SERVER_NEW_CLIENT_INSTANTIATED
+    /// then counts it).
+    func adoptShared(_ fd: Int32, into vhost: OpaquePointer) {
+        let peer = peerAddress(ofSocket: fd)
+        if shuttingDown || dropsAtAccept(peer) {
+            statistics.droppedAtAccept += 1
+            Glibc.close(fd)
+            return
+        }
+        if lws_adopt_socket_vhost(vhost, fd) == nil {
+            logger.warning("accepted connection not adopted", metadata: ["peer.address": "\(PeerAddress.truncated(peer?.description ?? "unknown"))"])
+        }
     }
 
     /// lws adopted an accepted socket: count it. Its first request learns the outcome.

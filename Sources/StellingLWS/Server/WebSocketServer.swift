@@ -1,3 +1,4 @@
+import Glibc
 import CWebSockets
 import Dispatch
 import Foundation
@@ -64,6 +65,8 @@ public final class WebSocketServer: @unchecked Sendable {
 
     // Written on the service thread before `start()` returns (ordered by `started`).
     private var listenPort = 0
+    /// `reuse_port`: the socket Stelling listens on itself (lws then listens on nothing).
+    private var sharedListener: SharedPortListener?
     private var startError: TransportError?
     private let started = DispatchSemaphore(value: 0)
     private let finished = DispatchGroup()
@@ -235,6 +238,15 @@ public final class WebSocketServer: @unchecked Sendable {
             started.signal()
             return
         }
+        if options.reusePort {
+            do {
+                sharedListener = try SharedPortListener(host: options.host, port: options.port)
+            } catch {
+                startLock.withLock { startError = error }
+                started.signal()
+                return
+            }
+        }
         guard let eventLibrary = LWSEventLibrary(options.eventLoop) else {
             startLock.withLock { startError = TransportError(description: "cannot make a \(options.eventLoop.rawValue) event loop") }
             started.signal()
@@ -258,8 +270,20 @@ public final class WebSocketServer: @unchecked Sendable {
         }
         self.context = context
         let vhost = lws_get_vhost_by_name(context, "default")
-        let port = vhost.map { Int(lws_get_vhost_listen_port($0)) } ?? options.port
+        let port = sharedListener?.port ?? vhost.map { Int(lws_get_vhost_listen_port($0)) } ?? options.port
         startLock.withLock { listenPort = port }
+        if let sharedListener, let vhost {
+            let loop = self.loop
+            let address = UInt(bitPattern: vhost)
+            let server = self  // the listener stops before the server ends (beginShutdown, end of service)
+            sharedListener.start { fd in
+                let queued = loop.execute {
+                    guard let vhost = OpaquePointer(bitPattern: address) else { Glibc.close(fd); return }
+                    server.adoptShared(fd, into: vhost)
+                }
+                if !queued { Glibc.close(fd) }
+            }
+        }
         loop.attach(context)
         lastSweep = monotonicMilliseconds()
         tickTimer.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
@@ -272,6 +296,7 @@ public final class WebSocketServer: @unchecked Sendable {
 
         serve(context, on: eventLibrary)
 
+        sharedListener?.stop()
         lws_sul_cancel(stelling_timer_sul(tickTimer))
         loop.runPending()
         loop.detach()
@@ -300,6 +325,7 @@ public final class WebSocketServer: @unchecked Sendable {
 
     private func beginShutdown() {
         shuttingDown = true
+        sharedListener?.stop()
         shutdownDeadline = monotonicMilliseconds() + Int64(options.shutdownGraceMilliseconds)
         logger.info("transport stopping", metadata: ["server.connections": "\(connections.count)"])
         for connection in connections.values where connection.state.acceptsEvents {
@@ -328,7 +354,8 @@ public final class WebSocketServer: @unchecked Sendable {
                                              tls: options.tls)
         self.configuration = configuration
         var info = lws_context_creation_info()
-        info.port = Int32(options.port)
+        // With `reuse_port` Stelling listens itself (SharedPortListener); the vhost serves what it adopts.
+        info.port = options.reusePort ? CONTEXT_PORT_NO_LISTEN_SERVER : Int32(options.port)
         info.iface = UnsafePointer(configuration.iface)
         info.protocols = UnsafePointer(configuration.protocols)
         info.pvo = UnsafePointer(configuration.vhostOptions)
@@ -347,7 +374,6 @@ public final class WebSocketServer: @unchecked Sendable {
         info.extensions = nil
         var flags = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         if isIPv4Literal(options.host) { flags |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
-        if options.reusePort { flags |= UInt64(LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE) }
         if options.tls != nil {
             flags |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
             info.ssl_cert_filepath = UnsafePointer(configuration.certificatePath)
