@@ -9,12 +9,16 @@
 # CLUSTER_TOOL_CPU pin them). Prints one Markdown table per part (docs/BENCHMARKS.md, "Cluster").
 #   CLUSTER_ONLY="chat-5000 votes-5000 join-30000" runs only those rows (join-10000: the one-node
 #   join, for memory per participant); CLUSTER_KEEP=1 keeps the folder with every JSON line and log;
-#   CLUSTER_HOLD (default 20) is the seconds join-30000's two tool processes hold their clients.
+#   CLUSTER_HOLD (default 20) is the seconds join-30000's two tool processes hold their clients;
+#   CLUSTER_REUSE_PORT=1 runs both nodes on one shared port (`reuse_port: true`, SO_REUSEPORT) and
+#   points the tool at that one port: the kernel spreads the connections, and the table shows
+#   how (each node's sockets in /proc; /metrics answers from either node there).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${STELLING_BIN:-.build/release/stelling}
 HOLD=${CLUSTER_HOLD:-20}
+REUSE=${CLUSTER_REUSE_PORT:-}
 export STELLING_MODERATOR_KEY=bench-moderator-key-0123456789
 WORK=$(mktemp -d /tmp/stelling-cluster.XXXXXX)
 RESULTS=$WORK/results
@@ -66,6 +70,7 @@ wait_healthy() {  # PORT WHAT LOG: /healthz 200 within 30 s
 cpu_seconds() {  # PID: utime + stime in seconds
     awk -v t="$TICKS" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
+sockets() { find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l; }  # PID: its open sockets
 rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 metric() {  # PORT NAME: one sample of /metrics, 0 when missing
     curl -s --max-time 2 "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n { printf "%d\n", $2; found = 1 } END { if (!found) print 0 }'
@@ -89,20 +94,33 @@ start_redis() {
     return 1
 }
 
-# start_node DIR NAME CPU [EVENT]: a node (with EVENT: of that cluster event; without: a plain
-# single server) on a fresh copy of bench/bench.yaml, pinned to CPU; sets NODE_PID and NODE_PORT.
+# start_node DIR NAME CPU [EVENT [PORT]]: a node (with EVENT: of that cluster event; without: a
+# plain single server) on a fresh copy of bench/bench.yaml, pinned to CPU; with PORT, on that port
+# shared (`reuse_port: true`); sets NODE_PID and NODE_PORT.
 start_node() {
-    local dir=$1/node-$2 name=$2 cpu=$3 event=${4:-}
+    local dir=$1/node-$2 name=$2 cpu=$3 event=${4:-} shared=${5:-}
     mkdir -p "$dir"
     cp bench/bench.yaml "$dir/bench.yaml"
     if [ -n "$event" ]; then
         printf 'cluster:\n  redis: redis://127.0.0.1:%s/0\n  event: %s\n  node: %s\n' "$REDIS_PORT" "$event" "$name" >>"$dir/bench.yaml"
+        [ -z "$shared" ] || printf '  reuse_port: true\n' >>"$dir/bench.yaml"
     fi
-    NODE_PORT=$(free_port)
+    NODE_PORT=${shared:-$(free_port)}
     taskset -c "$cpu" "$BIN" serve --config "$dir/bench.yaml" --port "$NODE_PORT" --host 127.0.0.1 --log-level error \
         >"$dir/server.log" 2>&1 &
     NODE_PID=$!
     PIDS+=("$NODE_PID")
+    if [ -n "$shared" ]; then
+        # On a shared port /healthz may answer from the other node: wait for this one's listener.
+        local pid=$NODE_PID
+        for _ in $(seq 300); do
+            ss -Htlnp "sport = :$NODE_PORT" 2>/dev/null | grep -q "pid=$pid," && break
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        ss -Htlnp "sport = :$NODE_PORT" 2>/dev/null | grep -q "pid=$pid," \
+            || { echo "bench-cluster: node $name did not listen on the shared port; see $dir/server.log" >&2; return 1; }
+    fi
     wait_healthy "$NODE_PORT" "node $name" "$dir/server.log"
 }
 
@@ -111,11 +129,26 @@ start_node() {
 start_cluster() {
     local dir=$WORK/$1
     start_redis "$dir" || return 1
-    start_node "$dir" a 0 "bench-$1" || return 1
+    local shared=""
+    [ -z "$REUSE" ] || shared=$(free_port)
+    start_node "$dir" a 0 "bench-$1" "$shared" || return 1
     A_PID=$NODE_PID A_PORT=$NODE_PORT
-    start_node "$dir" b 1 "bench-$1" || return 1
+    start_node "$dir" b 1 "bench-$1" "$shared" || return 1
     B_PID=$NODE_PID B_PORT=$NODE_PORT
     sleep 0.5   # idle memory settles
+    A_SOCKETS=$(sockets "$A_PID") B_SOCKETS=$(sockets "$B_PID")   # before any client
+}
+
+# spread NAME: each node's client connections now (its sockets above the idle count), as JSON.
+spread() {
+    jq -n --argjson a "$(( $(sockets "$A_PID") - A_SOCKETS ))" --argjson b "$(( $(sockets "$B_PID") - B_SOCKETS ))" \
+        '{a: $a, b: $b}' >"$RESULTS/$1.spread.json"
+}
+
+# The tool's endpoints: both ports, or the one shared port.
+urls() {
+    if [ -n "$REUSE" ]; then echo "--url ws://127.0.0.1:$A_PORT/ws"
+    else echo "--url ws://127.0.0.1:$A_PORT/ws --url ws://127.0.0.1:$B_PORT/ws"; fi
 }
 
 # snapshot NAME LABEL: Redis' counters, its CPU time and the time now, in $RESULTS/NAME.LABEL.*.
@@ -148,9 +181,6 @@ redis_figures() {
         >"$RESULTS/$name.redis.json"
 }
 
-connections() {  # the connections open on both nodes now
-    echo $(( $(metric "$A_PORT" stelling_connections) + $(metric "$B_PORT" stelling_connections) ))
-}
 present() {  # the participants present in the event, the lower of the two nodes' rooms (each counts both nodes')
     local a b
     a=$(metric "$A_PORT" stelling_participants_present) b=$(metric "$B_PORT" stelling_participants_present)
@@ -189,7 +219,7 @@ cluster() {
     if start_cluster "$name"; then
         snapshot "$name" start
         # shellcheck disable=SC2086
-        $TOOL_TASKSET "$BIN" load --url "ws://127.0.0.1:$A_PORT/ws" --url "ws://127.0.0.1:$B_PORT/ws" "$scenario" \
+        $TOOL_TASKSET "$BIN" load $(urls) "$scenario" \
             --server-pid "$A_PID" --server-pid "$B_PID" --json --quiet "$@" >"$RESULTS/$name.cluster.json" 2>"$RESULTS/$name.cluster.err" &
         local tool=$! phase=joining open
         PIDS+=("$tool")
@@ -197,7 +227,7 @@ cluster() {
             kill -0 "$tool" 2>/dev/null || break
             open=$(present)
             if [ $phase = joining ] && [ "$open" -ge "$clients" ]; then
-                snapshot "$name" joined; phase=traffic
+                snapshot "$name" joined; spread "$name"; phase=traffic
             elif [ $phase = traffic ] && [ "$open" -lt "$clients" ]; then
                 snapshot "$name" closing; phase=closing
             fi
@@ -207,8 +237,9 @@ cluster() {
         [ $? -le 1 ] || echo "{\"error\":$(jq -Rs . <"$RESULTS/$name.cluster.err")}" >"$RESULTS/$name.cluster.json"
         [ $phase != traffic ] || snapshot "$name" closing
         redis_figures "$name" joined closing
-        # What the nodes wrote to their clients over the whole run (/metrics counters).
-        jq -n --argjson events "$(( $(metric "$A_PORT" stelling_events_out_total) + $(metric "$B_PORT" stelling_events_out_total) ))" \
+        # What the nodes wrote to their clients over the whole run (/metrics counters; not on
+        # a shared port, where either node may answer).
+        [ -n "$REUSE" ] || jq -n --argjson events "$(( $(metric "$A_PORT" stelling_events_out_total) + $(metric "$B_PORT" stelling_events_out_total) ))" \
             --argjson bytes "$(( $(metric "$A_PORT" stelling_bytes_out_total) + $(metric "$B_PORT" stelling_bytes_out_total) ))" \
             '{events_out: $events, bytes_out: $bytes, bytes_per_event: (if $events > 0 then $bytes / $events else null end)}' \
             >"$RESULTS/$name.clients.json"
@@ -243,7 +274,7 @@ join_held() {
     # Wait (at most 240 s) until both nodes hold every connection, or a tool has ended.
     local all_s=""
     for _ in $(seq 480); do
-        if [ "$(connections)" -ge $((2 * per)) ]; then
+        if [ "$(present)" -ge $((2 * per)) ]; then
             snapshot "$name" joined
             all_s=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
             break
@@ -253,7 +284,8 @@ join_held() {
     done
     [ -f "$RESULTS/$name.joined.info" ] || snapshot "$name" joined
     sleep 2   # the last presence and records settle
-    jq -n --argjson conn_a "$(metric "$A_PORT" stelling_connections)" --argjson conn_b "$(metric "$B_PORT" stelling_connections)" \
+    spread "$name"
+    jq -n --argjson conn_a "$(jq .a "$RESULTS/$name.spread.json")" --argjson conn_b "$(jq .b "$RESULTS/$name.spread.json")" \
         --argjson present_a "$(metric "$A_PORT" stelling_participants_present)" \
         --argjson present_b "$(metric "$B_PORT" stelling_participants_present)" \
         --argjson rss_a0 "$rss_a" --argjson rss_b0 "$rss_b" --argjson rss_a "$(rss_bytes "$A_PID")" --argjson rss_b "$(rss_bytes "$B_PID")" \
@@ -263,7 +295,8 @@ join_held() {
         '{conn_a: $conn_a, conn_b: $conn_b, present_a: $present_a, present_b: $present_b,
           rss_a_b: $rss_a, rss_b_b: $rss_b, rss_a0_b: $rss_a0, rss_b0_b: $rss_b0,
           kib_per_participant_a: (($rss_a - $rss_a0) / 1024 / (2 * $per)), kib_per_participant_b: (($rss_b - $rss_b0) / 1024 / (2 * $per)),
-          kib_per_connection_a: (($rss_a - $rss_a0) / 1024 / $per), kib_per_connection_b: (($rss_b - $rss_b0) / 1024 / $per),
+          kib_per_connection_a: (if $conn_a > 0 then ($rss_a - $rss_a0) / 1024 / $conn_a else null end),
+          kib_per_connection_b: (if $conn_b > 0 then ($rss_b - $rss_b0) / 1024 / $conn_b else null end),
           cpu_a_s: $cpu_a, cpu_b_s: $cpu_b,
           all_connected_s: (if $all_s == "" then null else ($all_s | tonumber) end)}' >"$RESULTS/$name.nodes.json"
     redis_figures "$name" start joined
@@ -303,7 +336,7 @@ line() { printf '| %s |\n' "$(IFS='|'; echo "$*" | sed 's/|/ | /g')"; }
 
 S=$RESULTS/chat-5000.single.json C=$RESULTS/chat-5000.cluster.json
 echo
-echo "one node: a plain server on core 0, the tool on core 1. two nodes: node a on core 0, node b on core 1, Redis (AOF, appendfsync always)${CLUSTER_REDIS_CPU:+ on core $CLUSTER_REDIS_CPU}${CLUSTER_REDIS_CPU:- unpinned} and the tool${CLUSTER_TOOL_CPU:+ on core $CLUSTER_TOOL_CPU}${CLUSTER_TOOL_CPU:- unpinned}; one run each"
+echo "one node: a plain server on core 0, the tool on core 1. two nodes: ${REUSE:+one shared port (reuse_port), }node a on core 0, node b on core 1, Redis (AOF, appendfsync always)${CLUSTER_REDIS_CPU:+ on core $CLUSTER_REDIS_CPU}${CLUSTER_REDIS_CPU:- unpinned} and the tool${CLUSTER_TOOL_CPU:+ on core $CLUSTER_TOOL_CPU}${CLUSTER_TOOL_CPU:- unpinned}; one run each"
 echo
 line "row" "figure" "one node" "two nodes + Redis"
 line "---" "---" "---" "---"
@@ -316,6 +349,7 @@ if [ -f "$S" ] || [ -f "$C" ]; then
     line "" "server CPU per delivered event (ns)" "$(fmt "$(value "$S" .server_ns_per_event)")" "$(fmt "$(value "$C" .server_ns_per_event)") (both nodes)"
     line "" "tool CPU in the window (% of a core)" "$(fmt "$(value "$S" .window_tool_cpu_percent)")" "$(fmt "$(value "$C" .window_tool_cpu_percent)")"
     line "" "bytes to clients per event, both nodes' /metrics (whole run)" "" "$(fmt "$(value "$RESULTS/chat-5000.clients.json" .bytes_per_event)" 1)"
+    line "" "connections on node a / node b (sockets, everyone present)" "" "$(fmt "$(value "$RESULTS/chat-5000.spread.json" .a)") / $(fmt "$(value "$RESULTS/chat-5000.spread.json" .b)")"
     line "" "checks" "$(checks "$S")" "$(checks "$C")"
 fi
 S=$RESULTS/votes-5000.single.json C=$RESULTS/votes-5000.cluster.json
@@ -323,6 +357,7 @@ if [ -f "$S" ] || [ -f "$C" ]; then
     line "votes-5000" "next to last durable ack (s)" "$(fmt "$(value "$S" .next_to_last_ack_s)" 3)" "$(fmt "$(value "$C" .next_to_last_ack_s)" 3)"
     line "" "vote to ack p50 / p99 (ms)" "$(fmt "$(value "$S" .ack_p50_ms)" 1) / $(fmt "$(value "$S" .ack_p99_ms)" 1)" "$(fmt "$(value "$C" .ack_p50_ms)" 1) / $(fmt "$(value "$C" .ack_p99_ms)" 1)"
     line "" "votes acknowledged" "$(fmt "$(value "$S" .votes_acked)")" "$(fmt "$(value "$C" .votes_acked)")"
+    line "" "connections on node a / node b (sockets, everyone present)" "" "$(fmt "$(value "$RESULTS/votes-5000.spread.json" .a)") / $(fmt "$(value "$RESULTS/votes-5000.spread.json" .b)")"
     line "" "server CPU in the window (% of a core)" "$(fmt "$(value "$S" .server_cpu_percent)")" "$(fmt "$(value "$C" .server1_cpu_percent)") + $(fmt "$(value "$C" .server2_cpu_percent)")"
     line "" "checks" "$(checks "$S")" "$(checks "$C")"
 fi
@@ -336,17 +371,21 @@ N=$RESULTS/join-30000.nodes.json
 if [ -f "$N" ]; then
     A=$RESULTS/join-30000.a.json B=$RESULTS/join-30000.b.json
     echo
-    line "join-30000 (15,000 per node, one tool process each)" "node a" "node b"
+    if [ -n "$REUSE" ]; then
+        line "join-30000 (one shared port, two tool processes of 15,000)" "tool 1 / node a" "tool 2 / node b"
+    else
+        line "join-30000 (15,000 per node, one tool process each)" "node a" "node b"
+    fi
     line "---" "---" "---"
     line "participants welcomed (by its tool)" "$(fmt "$(value "$A" .welcomed)")" "$(fmt "$(value "$B" .welcomed)")"
     line "first connect to last welcome (s)" "$(fmt "$(value "$A" .join_all_s)" 2)" "$(fmt "$(value "$B" .join_all_s)" 2)"
     line "connect to welcome p50 / p99 (ms)" "$(fmt "$(value "$A" .join_p50_ms)") / $(fmt "$(value "$A" .join_p99_ms)")" "$(fmt "$(value "$B" .join_p50_ms)") / $(fmt "$(value "$B" .join_p99_ms)")"
     line "still connected after the ${HOLD} s hold" "$(fmt "$(value "$A" .held)")" "$(fmt "$(value "$B" .held)")"
-    line "connections open (its /metrics, everyone joined)" "$(fmt "$(value "$N" .conn_a)")" "$(fmt "$(value "$N" .conn_b)")"
+    line "connections open (its sockets, everyone joined)" "$(fmt "$(value "$N" .conn_a)")" "$(fmt "$(value "$N" .conn_b)")"
     line "participants present (its room: both nodes')" "$(fmt "$(value "$N" .present_a)")" "$(fmt "$(value "$N" .present_b)")"
     line "memory before / with everyone joined (MiB)" "$(fmt "$(value "$N" '.rss_a0_b / 1048576')" 1) / $(fmt "$(value "$N" '.rss_a_b / 1048576')" 1)" "$(fmt "$(value "$N" '.rss_b0_b / 1048576')" 1) / $(fmt "$(value "$N" '.rss_b_b / 1048576')" 1)"
     line "memory per participant in the event (KiB, of 30,000)" "$(fmt "$(value "$N" .kib_per_participant_a)" 2)" "$(fmt "$(value "$N" .kib_per_participant_b)" 2)"
-    line "memory per connection it holds (KiB, of 15,000)" "$(fmt "$(value "$N" .kib_per_connection_a)" 2)" "$(fmt "$(value "$N" .kib_per_connection_b)" 2)"
+    line "memory per connection it holds (KiB)" "$(fmt "$(value "$N" .kib_per_connection_a)" 2)" "$(fmt "$(value "$N" .kib_per_connection_b)" 2)"
     line "CPU for the joins (s)" "$(fmt "$(value "$N" .cpu_a_s)" 2)" "$(fmt "$(value "$N" .cpu_b_s)" 2)"
     line "checks" "$(checks "$A")" "$(checks "$B")"
     echo
