@@ -12,13 +12,16 @@
 #   CLUSTER_HOLD (default 20) is the seconds join-30000's two tool processes hold their clients;
 #   CLUSTER_REUSE_PORT=1 runs both nodes on one shared port (`reuse_port: true`, SO_REUSEPORT) and
 #   points the tool at that one port: the kernel spreads the connections, and the table shows
-#   how (each node's sockets in /proc; /metrics answers from either node there).
+#   how (each node's sockets in /proc; /metrics answers from either node there);
+#   CLUSTER_EVENT_LOOP=libev (or libuv) runs every server, the one-node ones too, on that lws event
+#   library (`event_loop:`) instead of poll(2).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${STELLING_BIN:-.build/release/stelling}
 HOLD=${CLUSTER_HOLD:-20}
 REUSE=${CLUSTER_REUSE_PORT:-}
+EVENT_LOOP=${CLUSTER_EVENT_LOOP:-poll}
 export STELLING_MODERATOR_KEY=bench-moderator-key-0123456789
 WORK=$(mktemp -d /tmp/stelling-cluster.XXXXXX)
 RESULTS=$WORK/results
@@ -101,6 +104,7 @@ start_node() {
     local dir=$1/node-$2 name=$2 cpu=$3 event=${4:-} shared=${5:-}
     mkdir -p "$dir"
     cp bench/bench.yaml "$dir/bench.yaml"
+    [ "$EVENT_LOOP" = poll ] || echo "event_loop: $EVENT_LOOP" >>"$dir/bench.yaml"
     if [ -n "$event" ]; then
         printf 'cluster:\n  redis: redis://127.0.0.1:%s/0\n  event: %s\n  node: %s\n' "$REDIS_PORT" "$event" "$name" >>"$dir/bench.yaml"
         [ -z "$shared" ] || printf '  reuse_port: true\n' >>"$dir/bench.yaml"
@@ -336,7 +340,7 @@ line() { printf '| %s |\n' "$(IFS='|'; echo "$*" | sed 's/|/ | /g')"; }
 
 S=$RESULTS/chat-5000.single.json C=$RESULTS/chat-5000.cluster.json
 echo
-echo "one node: a plain server on core 0, the tool on core 1. two nodes: ${REUSE:+one shared port (reuse_port), }node a on core 0, node b on core 1, Redis (AOF, appendfsync always)${CLUSTER_REDIS_CPU:+ on core $CLUSTER_REDIS_CPU}${CLUSTER_REDIS_CPU:- unpinned} and the tool${CLUSTER_TOOL_CPU:+ on core $CLUSTER_TOOL_CPU}${CLUSTER_TOOL_CPU:- unpinned}; one run each"
+echo "one node: a plain server on core 0, the tool on core 1. two nodes: ${REUSE:+one shared port (reuse_port), }node a on core 0, node b on core 1, Redis (AOF, appendfsync always)${CLUSTER_REDIS_CPU:+ on core $CLUSTER_REDIS_CPU}${CLUSTER_REDIS_CPU:- unpinned} and the tool${CLUSTER_TOOL_CPU:+ on core $CLUSTER_TOOL_CPU}${CLUSTER_TOOL_CPU:- unpinned}; event loop: $EVENT_LOOP; one run each"
 echo
 line "row" "figure" "one node" "two nodes + Redis"
 line "---" "---" "---" "---"
