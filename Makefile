@@ -5,7 +5,7 @@
 SWIFT ?= swift
 CONFIG ?= config/seminar.yaml
 APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev libqrencode-dev qrencode librsvg2-bin zbar-tools libev-dev libuv1-dev nginx curl python3 libhiredis-dev redis-server
-BENCH_PACKAGES := jq curl util-linux gcc
+BENCH_PACKAGES := jq curl util-linux gcc iproute2
 
 .PHONY: run test build release deps embed-web nginx-test bench-deps bench bench-cluster bench-analysis soak clean check-config browser-test fuzz reference
 
