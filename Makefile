@@ -8,9 +8,9 @@ SWIFT ?= swift
 CONFIG ?= config/seminar.yaml
 NODE ?= a
 APT_PACKAGES := libwebsockets-dev pkg-config libsqlite3-dev libqrencode-dev qrencode librsvg2-bin zbar-tools libev-dev libuv1-dev nginx curl python3 libhiredis-dev redis-server
-BENCH_PACKAGES := jq curl util-linux gcc
+BENCH_PACKAGES := jq curl util-linux gcc iproute2
 
-.PHONY: run node redis redis-stop test build release deps embed-web nginx-test bench-deps bench bench-analysis soak clean check-config browser-test fuzz reference
+.PHONY: run node redis redis-stop test build release deps embed-web nginx-test bench-deps bench bench-cluster bench-analysis soak clean check-config browser-test fuzz reference
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -34,6 +34,12 @@ bench-deps:
 # on core 0, load tool on core 1; prints one table with the medians and Stelling / reference (docs/BENCHMARKS.md).
 bench: deps bench-deps release reference
 	bench/run.sh
+	bench/cluster.sh
+
+# The cluster rows (issue 16): chat and votes on one node beside two nodes + Redis (node a on core 0,
+# node b on core 1), and 30,000 participants held across the two (docs/BENCHMARKS.md, "Cluster").
+bench-cluster: deps bench-deps release
+	bench/cluster.sh
 
 # The reference server of the benchmarks (bench/reference/reference.c), on the same libwebsockets.
 REFERENCE := .build-reference/stelling-reference

@@ -56,6 +56,10 @@ public enum JoinRetry: String, Sendable, CaseIterable {
 public struct LoadOptions: Sendable {
     /// The server's WebSocket endpoint, `ws://HOST:PORT/ws`.
     public var url: String
+    /// Further endpoints: the other nodes of a cluster. Clients go round-robin over `url` and
+    /// these (client N to endpoint N modulo their count; a moderator is client 0, so `url`).
+    /// The default is none.
+    public var otherURLs: [String] = []
     /// The moderator key, needed by `votes` and `event`.
     public var moderatorKey: String?
     /// The number of participants. The default is 200.
@@ -70,6 +74,9 @@ public struct LoadOptions: Sendable {
     public var timeout = 120.0
     /// The server's process id, to read its memory and CPU time from /proc.
     public var serverPID: Int32?
+    /// Further server processes (a cluster's other nodes): memory and CPU time are summed over
+    /// `serverPID` and these, and each one's CPU is reported too. The default is none.
+    public var otherServerPIDs: [Int32] = []
     /// Local addresses to connect from, round-robin (more source ports than one address has).
     public var sourceAddresses: [String] = []
     /// The most connections between connect and welcome at once. The default is 1,000.
@@ -101,10 +108,18 @@ public struct LoadOptions: Sendable {
         self.url = url
     }
 
+    /// Every endpoint: `url`, then `otherURLs`.
+    public var urls: [String] { [url] + otherURLs }
+
+    /// Every server process to read: `serverPID`, then `otherServerPIDs`.
+    var serverPIDs: [Int32] { (serverPID.map { [$0] } ?? []) + otherServerPIDs }
+
     func validate(for scenario: LoadScenario) throws(LoadError) {
-        guard let endpoint = WebSocketURL(url) else { throw LoadError("--url must look like ws://HOST:PORT/ws, not \(url)") }
-        guard allowRemote || Self.isLoopback(endpoint.host) else {
-            throw LoadError("\(endpoint.host) is not a loopback address; pass --allow-remote to load another machine on purpose")
+        for url in urls {
+            guard let endpoint = WebSocketURL(url) else { throw LoadError("--url must look like ws://HOST:PORT/ws, not \(url)") }
+            guard allowRemote || Self.isLoopback(endpoint.host) else {
+                throw LoadError("\(endpoint.host) is not a loopback address; pass --allow-remote to load another machine on purpose")
+            }
         }
         guard sourceAddresses.allSatisfy(Self.isLoopback) || allowRemote else {
             throw LoadError("--source-addresses must be loopback addresses (127.0.0.0/8)")
@@ -200,8 +215,8 @@ final class LoadRun {
     let startedAt = monotonicNanoseconds()
     let deadline: UInt64
     private let toolCPUStart = ProcessStats.ownCPUSeconds()
-    private var window: (start: UInt64, cpu: Double?, events: Int, tool: Double)?
-    private var measured: (seconds: Double, cpu: Double?, events: Int, tool: Double)?
+    private var window: (start: UInt64, cpu: [Double]?, events: Int, tool: Double)?
+    private var measured: (seconds: Double, cpu: [Double]?, events: Int, tool: Double)?
 
     init(options: LoadOptions, scenario: LoadScenario) throws(LoadError) {
         self.options = options
@@ -237,24 +252,43 @@ final class LoadRun {
         try? swarm.wait(until: end, for: "a pause", progress: progress, status: status) { _ in false }
     }
 
-    /// The server's resident memory now, in bytes, when `--server-pid` was given.
+    /// The server's resident memory now, in bytes, when `--server-pid` was given (summed over
+    /// every server process; nil when one cannot be read).
     func serverResidentBytes() -> Int? {
-        options.serverPID.flatMap { ProcessStats.residentBytes(pid: $0) }
+        let pids = options.serverPIDs
+        guard !pids.isEmpty else { return nil }
+        var total = 0
+        for pid in pids {
+            guard let bytes = ProcessStats.residentBytes(pid: pid) else { return nil }
+            total += bytes
+        }
+        return total
+    }
+
+    /// The CPU time of each server process now, in seconds; nil when none was given or one cannot be read.
+    private func serverCPUSeconds() -> [Double]? {
+        let pids = options.serverPIDs
+        guard !pids.isEmpty else { return nil }
+        let readings = pids.compactMap { ProcessStats.cpuSeconds(pid: $0) }
+        return readings.count == pids.count ? readings : nil
     }
 
     /// Starts the window over which server CPU per event is measured.
     func startMeasuring() {
-        window = (monotonicNanoseconds(), options.serverPID.flatMap { ProcessStats.cpuSeconds(pid: $0) },
-                  swarm.withState { $0.counters.events }, ProcessStats.ownCPUSeconds())
+        window = (monotonicNanoseconds(), serverCPUSeconds(), swarm.withState { $0.counters.events }, ProcessStats.ownCPUSeconds())
     }
 
     /// Ends the measuring window.
     func stopMeasuring() {
         guard let window else { return }
-        let cpu = options.serverPID.flatMap { ProcessStats.cpuSeconds(pid: $0) }
+        let cpu = serverCPUSeconds()
         let events = swarm.withState { $0.counters.events } - window.events
-        measured = (Double(monotonicNanoseconds() - window.start) / 1e9,
-                    cpu.flatMap { end in window.cpu.map { end - $0 } }, events, ProcessStats.ownCPUSeconds() - window.tool)
+        let used: [Double]? = if let cpu, let start = window.cpu, cpu.count == start.count {
+            zip(cpu, start).map { $0 - $1 }
+        } else {
+            nil
+        }
+        measured = (Double(monotonicNanoseconds() - window.start) / 1e9, used, events, ProcessStats.ownCPUSeconds() - window.tool)
     }
 
     /// Adds what the run cost: the tool's CPU time, and the server's CPU per event when measured.
@@ -268,7 +302,14 @@ final class LoadRun {
             report.add("window_events", "events in the window", Double(measured.events))
             report.add("window_tool_cpu_percent", "load tool CPU in the window (of one core)",
                        100 * measured.tool / max(measured.seconds, 1e-9), "%")
-            if let cpu = measured.cpu {
+            if let perServer = measured.cpu {
+                let cpu = perServer.reduce(0, +)
+                if perServer.count > 1 {
+                    for (number, seconds) in perServer.enumerated() {
+                        report.add("server\(number + 1)_cpu_percent", "server \(number + 1) CPU in the window",
+                                   100 * seconds / max(measured.seconds, 1e-9), "%")
+                    }
+                }
                 report.add("server_cpu_s", "server CPU time in the window", cpu, "s")
                 report.add("server_cpu_percent", "server CPU in the window", 100 * cpu / max(measured.seconds, 1e-9), "%")
                 if measured.events > 0 {

@@ -72,7 +72,8 @@ final class Swarm: @unchecked Sendable {
     }
 
     let pool: WebSocketClientPool
-    let url: String
+    /// The endpoints, round-robin by client index.
+    let urls: [String]
     let sourceAddresses: [String]
     let moderatorKey: String?
     /// The most connections between connect and welcome at any time.
@@ -115,10 +116,10 @@ final class Swarm: @unchecked Sendable {
     private var listener: (any SwarmListener)?
 
     init(options: LoadOptions) throws(LoadError) {
-        guard WebSocketURL(options.url) != nil else {
-            throw LoadError("--url must look like ws://HOST:PORT/ws, not \(options.url)")
+        for url in options.urls where WebSocketURL(url) == nil {
+            throw LoadError("--url must look like ws://HOST:PORT/ws, not \(url)")
         }
-        url = options.url
+        urls = options.urls
         sourceAddresses = options.sourceAddresses
         moderatorKey = options.moderatorKey
         window = max(1, options.concurrency)
@@ -288,7 +289,7 @@ final class Swarm: @unchecked Sendable {
         let callbacks = ClientCallbacks(
             onMessage: { [self] bytes in received(bytes, client: index) },
             onStatus: { [self] event in status(event, client: index) })
-        let connection = pool.connect(url: url, sourceAddress: source, callbacks: callbacks)
+        let connection = pool.connect(url: urls[index % urls.count], sourceAddress: source, callbacks: callbacks)
         withState { state in if state.clients.indices.contains(index) { state.clients[index].connection = connection } }
         connection.send(joinRequest(client))
     }

@@ -18,8 +18,8 @@ struct Load: ParsableCommand {
             Exits 1 when something was lost or a check failed, 2 on a usage error or a timeout.
             """)
 
-    @Option(name: .long, help: "The server's WebSocket endpoint, ws://HOST:PORT/ws (loopback).")
-    var url: String
+    @Option(name: .long, help: "The server's WebSocket endpoint, ws://HOST:PORT/ws (loopback); repeat it for a cluster's nodes (clients go round-robin, the moderator to the first).")
+    var url: [String]
 
     @Option(name: .long, help: "The moderator key (votes, event); the environment variable STELLING_MODERATOR_KEY works too.")
     var moderatorKey: String?
@@ -54,8 +54,8 @@ struct Load: ParsableCommand {
     @Option(name: .long, help: "Planted camps in the event's votes (0 to 5; 0: no structure), for the opinion analysis.")
     var camps: Int = 0
 
-    @Option(name: .long, help: "The server's process id: its memory and CPU time are read from /proc.")
-    var serverPid: Int32?
+    @Option(name: .long, help: "The server's process id: its memory and CPU time are read from /proc; repeat it for a cluster's nodes (summed, and each one's CPU).")
+    var serverPid: [Int32] = []
 
     @Option(name: .long, help: "Local addresses to connect from, e.g. 127.0.0.1-127.0.0.8 or 127.0.0.1,127.0.0.2.")
     var sourceAddresses: String?
@@ -82,7 +82,9 @@ struct Load: ParsableCommand {
         guard let kind = LoadScenario(rawValue: scenario) else {
             throw ValidationError("the scenario must be one of: \(LoadScenario.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        var options = LoadOptions(url: url)
+        guard let first = url.first else { throw ValidationError("--url is required") }
+        var options = LoadOptions(url: first)
+        options.otherURLs = Array(url.dropFirst())
         let environmentKey = ProcessInfo.processInfo.environment["STELLING_MODERATOR_KEY"]
         options.moderatorKey = moderatorKey ?? (environmentKey?.isEmpty == false ? environmentKey : nil)
         options.clients = clients
@@ -93,7 +95,8 @@ struct Load: ParsableCommand {
         options.timeout = timeout
         options.hold = hold
         options.concurrency = concurrency
-        options.serverPID = serverPid
+        options.serverPID = serverPid.first
+        options.otherServerPIDs = Array(serverPid.dropFirst())
         options.allowRemote = allowRemote
         options.flood = flood
         options.napMicroseconds = nap

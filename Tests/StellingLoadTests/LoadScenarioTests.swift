@@ -22,6 +22,30 @@ struct LoadScenarioTests {
         #expect(report.figure("tool_cpu_s")! > 0)
     }
 
+    @Test func clientsGoRoundRobinOverEveryURLAndEachServersCPUIsReported() throws {
+        let first = try LiveEvent.forLoad()
+        let second = try LiveEvent.forLoad()
+        var options = first.options()
+        options.otherURLs = [second.url]
+        options.otherServerPIDs = [getpid()]
+        let report = try LoadScenario.join.run(options)
+        #expect(report.passed, "\(report.text())")
+        #expect(report.figure("welcomed") == 200)
+        #expect(report.figure("server1_cpu_percent") != nil)
+        #expect(report.figure("server2_cpu_percent") != nil)
+        #expect(ServerMetrics.read(first.url)?["stelling_messages_in_total"] == 100)
+        #expect(ServerMetrics.read(second.url)?["stelling_messages_in_total"] == 100)
+    }
+
+    @Test func aSecondURLThatIsNotAnEndpointIsAClearError() {
+        var options = LoadOptions(url: "ws://127.0.0.1:1/ws")
+        options.otherURLs = ["http://127.0.0.1:2/"]
+        options.progress = nil
+        #expect { try LoadScenario.join.run(options) } throws: { error in
+            (error as? LoadError)?.description.contains("http://127.0.0.1:2/") == true
+        }
+    }
+
     @Test func chatDeliversEveryMessageToEveryParticipant() throws {
         let server = try LiveEvent.forLoad()
         var options = server.options()

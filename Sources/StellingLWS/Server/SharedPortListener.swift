@@ -61,31 +61,71 @@ final class SharedPortListener: @unchecked Sendable {
         self.port = boundPort
     }
 
-    /// Starts the accept thread: every accepted socket (non-blocking, close-on-exec) goes to `accepted`.
-    func start(_ accepted: @escaping @Sendable (Int32) -> Void) {
+    /// Starts the accept thread. It waits until connections are pending, accepts all of them
+    /// (non-blocking, close-on-exec), and hands them to `accepted` together: one hop to the service
+    /// thread, and so one more pass of its poll over every descriptor, per burst rather than per
+    /// connection (a rush of joins).
+    func start(_ accepted: @escaping @Sendable ([Int32]) -> Void) {
         let fd = descriptor
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         let thread = Thread {
+            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            var lastHandover = ContinuousClock.now - SharedPortListener.handoverInterval
+            var batch: [Int32] = []
             while true {
-                let client = accept(fd, nil, nil)
-                if client >= 0 {
-                    _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-                    _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
-                    accepted(client)
-                    continue
+                ready.revents = 0
+                let woken = poll(&ready, 1, 1000)
+                if woken < 0 && errno != EINTR { return }
+                if woken <= 0 { continue }
+                var finished = SharedPortListener.acceptPending(fd, into: &batch)
+                // At most one hand-over per interval: in a rush, what arrives meanwhile joins the batch.
+                let due = lastHandover + SharedPortListener.handoverInterval
+                if !finished, ContinuousClock.now < due {
+                    let wait = due - ContinuousClock.now
+                    usleep(UInt32(max(0, wait.components.attoseconds / 1_000_000_000_000)))
+                    finished = SharedPortListener.acceptPending(fd, into: &batch)
                 }
-                switch errno {
-                case EINTR, ECONNABORTED, EPROTO:
-                    continue
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                    usleep(10_000)  // out of descriptors: the caps close some; try again shortly
-                default:
-                    return  // shut down (EINVAL) or closed
+                if !batch.isEmpty {
+                    accepted(batch)
+                    batch = []
+                    lastHandover = .now
                 }
+                if finished { return }
             }
         }
         thread.name = "stelling-accept"
         self.thread = thread
         thread.start()
+    }
+
+    /// The least time between two hand-overs to the service thread (each costs it a wake-up and
+    /// a poll pass over every descriptor).
+    static let handoverInterval = Duration.milliseconds(5)
+
+    /// Accepts every pending connection (non-blocking, close-on-exec) into `batch`; true when the
+    /// socket was shut down.
+    static func acceptPending(_ fd: Int32, into batch: inout [Int32]) -> Bool {
+        while batch.count < 4096 {
+            let client = accept(fd, nil, nil)
+            if client >= 0 {
+                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
+                batch.append(client)
+                continue
+            }
+            switch errno {
+            case EINTR, ECONNABORTED, EPROTO:
+                continue
+            case EAGAIN, EWOULDBLOCK:
+                return false
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                usleep(10_000)  // out of descriptors: the caps close some; try again shortly
+                return false
+            default:
+                return true  // shut down (EINVAL) or closed
+            }
+        }
+        return false
     }
 
     /// Stops accepting: the accept thread ends; connections accepted before stay.

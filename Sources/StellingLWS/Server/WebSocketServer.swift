@@ -276,12 +276,12 @@ public final class WebSocketServer: @unchecked Sendable {
             let loop = self.loop
             let address = UInt(bitPattern: vhost)
             let server = self  // the listener stops before the server ends (beginShutdown, end of service)
-            sharedListener.start { fd in
+            sharedListener.start { accepted in
                 let queued = loop.execute {
-                    guard let vhost = OpaquePointer(bitPattern: address) else { Glibc.close(fd); return }
-                    server.adoptShared(fd, into: vhost)
+                    guard let vhost = OpaquePointer(bitPattern: address) else { accepted.forEach { Glibc.close($0) }; return }
+                    for fd in accepted { server.adoptShared(fd, into: vhost) }
                 }
-                if !queued { Glibc.close(fd) }
+                if !queued { accepted.forEach { Glibc.close($0) } }
             }
         }
         loop.attach(context)
