@@ -126,9 +126,9 @@ public struct Limits: Equatable, Sendable {
     public var chatBudgetPerSecond: Double = 50
     /// Issue 11 section 4: chat deliveries a second for the whole event. A participant's message
     /// costs one delivery per joined connection it is broadcast to; one second's worth at once. So
-    /// the messages a second shrink as the audience grows: 100,000 / 5,000 listeners = 20 a
-    /// second (and at most `chatBudgetPerSecond`). The default is 100,000 (docs/DECISIONS.md).
-    public var chatFanoutPerSecond: Double = 100_000
+    /// the messages a second shrink as the audience grows: 60,000 / 5,000 listeners = 12 a
+    /// second (and at most `chatBudgetPerSecond`). The default is 60,000 (docs/DECISIONS.md).
+    public var chatFanoutPerSecond: Double = 60_000
 
     /// Makes limits with the protocol's defaults.
     public init(

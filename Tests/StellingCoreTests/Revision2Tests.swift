@@ -230,7 +230,7 @@ extension Harness {
     }
 
     @Test func theChatFanoutBudgetDefaultsToAHundredThousandDeliveriesASecond() {
-        #expect(Limits().chatFanoutPerSecond == 100_000)
+        #expect(Limits().chatFanoutPerSecond == 60_000)
     }
 
     @Test func theChatBudgetDefaultsToFiftyASecond() {
