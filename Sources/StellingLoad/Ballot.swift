@@ -87,10 +87,11 @@ final class Ballot {
         return counts
     }
 
-    /// Whether the moderator's final tally, less the one when the statement was shown, equals the acks.
+    /// Whether the moderator's final tally, less what the statement counted before it was shown,
+    /// equals the acks.
     func tallyCheck(_ moderator: Moderator) -> (passed: Bool, detail: String) {
-        guard let show = showCommand, let baseline = moderator.tally(of: statement, after: show) else {
-            return (false, "\(statement): no tally when shown")
+        guard let show = showCommand, let baseline = moderator.tally(of: statement, before: show) else {
+            return (false, "\(statement): the show command was not answered")
         }
         guard let close = closeCommand, let final = moderator.tally(of: statement, after: close) else {
             return (false, "\(statement): no tally when closed")

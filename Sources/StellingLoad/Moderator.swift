@@ -76,6 +76,15 @@ final class Moderator {
         statements = list.compactMap { if case let .object(item) = $0 { item.string("id") } else { nil } }
     }
 
+    /// What `statement` counted before command `number` was answered: its last tally that arrived
+    /// before the answer, or zero when it had none (a statement shown for the first time). The
+    /// first tally after a `next` is no baseline: under load the console's queue keeps only the
+    /// newest tally of a statement, so it may already hold the first votes.
+    func tally(of statement: String, before number: Int) -> Counts? {
+        guard case let .ack(_, mark)? = answers[number] else { return nil }
+        return tallies[..<mark].last { $0.statement == statement }?.counts ?? Counts()
+    }
+
     /// The first tally of `statement` that arrived after the answer to command `number`.
     func tally(of statement: String, after number: Int) -> Counts? {
         guard case let .ack(_, mark)? = answers[number] else { return nil }
