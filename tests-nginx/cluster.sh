@@ -12,6 +12,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/tests-nginx/lib.sh"
 bin=${STELLING_BIN:-$root/.build/debug/stelling}
 nginx_bin=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 redis_bin=$(command -v redis-server || echo /usr/bin/redis-server)
@@ -93,23 +94,7 @@ grep -q "server 127.0.0.1:$port_a" "$work/stelling.conf" && grep -q "server 127.
 [ "$(grep -c 'proxy_pass http://stelling_nodes;' "$work/stelling.conf")" = 2 ] || fail "the cluster block's proxy_pass lines changed"
 ! grep -q '10\.0\.0\.' "$work/stelling.conf" || fail "the cluster block has more upstream servers than the test replaces"
 
-mkdir -p "$work/logs" "$work/tmp"
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/logs/error.log warn;
-worker_rlimit_nofile 16384;
-events { worker_connections 8192; }
-http {
-    access_log off;
-    client_body_temp_path $work/tmp/body;
-    proxy_temp_path $work/tmp/proxy;
-    fastcgi_temp_path $work/tmp/fastcgi;
-    uwsgi_temp_path $work/tmp/uwsgi;
-    scgi_temp_path $work/tmp/scgi;
-    include $work/stelling.conf;
-}
-CONF
+write_nginx_conf "$work"
 "$nginx_bin" -t -q -p "$work" -c "$work/nginx.conf" -g 'daemon off;' 2>>"$work/logs/error.log" || fail "nginx -t refused the cluster block"
 "$nginx_bin" -p "$work" -c "$work/nginx.conf" -g 'daemon off;' 2>>"$work/logs/error.log" &
 pids+=($!)

@@ -14,6 +14,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/tests-nginx/lib.sh"
 bin=${STELLING_BIN:-$root/.build/debug/stelling}
 nginx_bin=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 [ -x "$bin" ] || { echo "tests-nginx: no stelling binary at $bin (swift build first)" >&2; exit 2; }
@@ -60,23 +61,7 @@ grep -q "listen 127.0.0.1:$front;" "$work/stelling.conf" || fail "docs/DEPLOYMEN
 [ "$(grep -c "proxy_pass http://127.0.0.1:$upstream;" "$work/stelling.conf")" = 2 ] || fail "the block's proxy_pass lines changed"
 grep -q 'X-Forwarded-For $proxy_add_x_forwarded_for' "$work/stelling.conf" || fail "the block does not set X-Forwarded-For"
 
-mkdir -p "$work/logs" "$work/tmp"
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/logs/error.log warn;
-worker_rlimit_nofile 16384;
-events { worker_connections 8192; }
-http {
-    access_log off;
-    client_body_temp_path $work/tmp/body;
-    proxy_temp_path $work/tmp/proxy;
-    fastcgi_temp_path $work/tmp/fastcgi;
-    uwsgi_temp_path $work/tmp/uwsgi;
-    scgi_temp_path $work/tmp/scgi;
-    include $work/stelling.conf;
-}
-CONF
+write_nginx_conf "$work"
 "$nginx_bin" -t -q -p "$work" -c "$work/nginx.conf" -g 'daemon off;' 2>>"$work/logs/error.log" || fail "nginx -t refused the configuration"
 "$nginx_bin" -p "$work" -c "$work/nginx.conf" -g 'daemon off;' 2>>"$work/logs/error.log" &
 
