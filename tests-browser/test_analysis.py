@@ -12,7 +12,6 @@ loopback port (the binary from STELLING_BIN, else .build/debug/stelling) and fil
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -80,10 +79,7 @@ def axe_scan(driver, selector):
     return result['violations']
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from own_server import free_port  # noqa: E402
 
 
 class AnalysisTests(unittest.TestCase):

@@ -25,18 +25,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..'))
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
-
-
-# test_browser reads STELLING_URL when it is imported: point it at this file's own node.
-PORT = free_port()
-os.environ['STELLING_URL'] = 'http://127.0.0.1:%d' % PORT
-KEY = 'cluster-browser-test-key-%d' % os.getpid()
-os.environ['STELLING_KEY'] = KEY
+# test_browser reads STELLING_URL when it is imported: point it at this file's own server first.
 sys.path.insert(0, HERE)
+from own_server import free_port, own_server  # noqa: E402
+PORT, KEY = own_server('cluster-browser-test-key')
 import test_browser  # noqa: E402
 from test_browser import BASE, OUT, SHOTS, DESKTOP, PHONE, PageTests, make_driver, wait_for, text_of, visible, attr, http_get, run_tests  # noqa: E402
 from test_panel import join, session_value  # noqa: E402

@@ -10,7 +10,6 @@ not used). Every wait is bounded. Ends with a line "N passed, N failed".
 """
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,18 +21,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..'))
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
-
-
-# test_browser reads STELLING_URL when it is imported: point it at this file's own server.
-PORT = free_port()
-os.environ['STELLING_URL'] = 'http://127.0.0.1:%d' % PORT
-KEY = 'moderated-test-key-%d' % os.getpid()
-os.environ['STELLING_KEY'] = KEY
+# test_browser reads STELLING_URL when it is imported: point it at this file's own server first.
 sys.path.insert(0, HERE)
+from own_server import free_port, own_server  # noqa: E402
+PORT, KEY = own_server('moderated-test-key')
 from test_browser import BASE, OUT, SHOTS, DESKTOP, PHONE, PageTests, make_driver, wait_for, text_of, visible, attr, http_get, run_tests  # noqa: E402
 from test_panel import join, open_questions_tab, question_item, decode_qr  # noqa: E402
 
