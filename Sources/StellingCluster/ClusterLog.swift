@@ -117,21 +117,21 @@ public final class ClusterLog: @unchecked Sendable {
     /// against the event's (the first node writes them), and takes this run's node number.
     public func open(settings: [(key: String, value: String)]) throws(ClusterError) {
         let connection = try connect()
+        try redis { () throws(RedisError) in try RedisDurability.check(connection, url: url) }
+        try checkSettings(settings, on: connection)
+        let reply = try redis { () throws(RedisError) in try connection.command("INCR", nodesKey) }
+        guard case let .integer(number) = reply, number > 0, number < 1 << 24 else {
+            throw ClusterError("Redis at \(url) did not give this node a number (INCR \(nodesKey)).")
+        }
+        node = UInt32(number)
+    }
+
+    /// Runs Redis commands; a failure becomes a `ClusterError` (its message names the URL already).
+    func redis<T>(_ body: () throws(RedisError) -> T) throws(ClusterError) -> T {
         do {
-            try RedisDurability.check(connection, url: url)
+            return try body()
         } catch {
             throw ClusterError(error.description)
-        }
-        try checkSettings(settings, on: connection)
-        do {
-            guard case let .integer(number) = try connection.command("INCR", nodesKey), number > 0, number < 1 << 24 else {
-                throw ClusterError("Redis at \(url) did not give this node a number (INCR \(nodesKey)).")
-            }
-            node = UInt32(number)
-        } catch let error as RedisError {
-            throw ClusterError("Redis at \(url): \(error)")
-        } catch {
-            throw error as! ClusterError
         }
     }
 
@@ -139,17 +139,12 @@ public final class ClusterLog: @unchecked Sendable {
     /// refuses to start on the first key that differs.
     func checkSettings(_ settings: [(key: String, value: String)], on connection: RedisConnection) throws(ClusterError) {
         let mine = ClusterSettingsText.encode(settings)
-        let stored: [UInt8]
-        do {
+        let reply = try redis { () throws(RedisError) in
             _ = try connection.command([Array("SET".utf8), Array(configKey.utf8), mine, Array("NX".utf8)])
-            guard case let .string(bytes) = try connection.command("GET", configKey) else {
-                throw ClusterError("Redis at \(url) holds no settings for event \(event) after storing them.")
-            }
-            stored = bytes
-        } catch let error as RedisError {
-            throw ClusterError("Redis at \(url): \(error)")
-        } catch {
-            throw error as! ClusterError
+            return try connection.command("GET", configKey)
+        }
+        guard case let .string(stored) = reply else {
+            throw ClusterError("Redis at \(url) holds no settings for event \(event) after storing them.")
         }
         if let difference = ClusterSettingsText.firstDifference(mine: settings, event: ClusterSettingsText.decode(stored)) {
             throw ClusterError(difference)
@@ -166,7 +161,7 @@ public final class ClusterLog: @unchecked Sendable {
                 reply = try connection.command([Array("XRANGE".utf8), logKey, Array("(\(position)".utf8), Array("+".utf8),
                                                 Array("COUNT".utf8), Array("\(ClusterLog.readCount)".utf8)])
             } catch {
-                throw ClusterError("Redis at \(url): reading the event's log failed: \(error)")
+                throw ClusterError("reading the event's log failed: \(error)")
             }
             let batches = try ClusterLog.batches(in: reply)
             for batch in batches { try body(batch) }
@@ -225,8 +220,10 @@ public final class ClusterLog: @unchecked Sendable {
             if batch == nil {
                 wake.lock()
                 let heartbeat = lastAppend + .milliseconds(Int64(ClusterLog.heartbeatMilliseconds))
+                // `append` and `stop` signal under `wake`, so no signal is missed between the check and the wait.
                 while state.withLock({ $0.pending.isEmpty && !$0.stopping }), ContinuousClock.now < heartbeat {
-                    _ = wake.wait(until: Date().addingTimeInterval(0.05))
+                    let left = heartbeat - ContinuousClock.now
+                    _ = wake.wait(until: Date().addingTimeInterval(Double(left.components.attoseconds) / 1e18 + Double(left.components.seconds)))
                 }
                 wake.unlock()
                 let (entries, stopping) = state.withLock { state -> ([ReplicatedEntry], Bool) in
@@ -259,7 +256,7 @@ public final class ClusterLog: @unchecked Sendable {
             } catch {
                 connection = nil
                 let first = state.withLock { state -> Bool in
-                    defer { state.writerFailure = "Redis at \(url) is unreachable: \(error)" }
+                    defer { state.writerFailure = "Redis is unreachable: \(error)" }
                     return state.writerFailure == nil
                 }
                 if first { logger.error("redis unreachable", metadata: ["redis.url": "\(url)", "cluster.role": "writer", "error": "\(error)"]) }
@@ -303,7 +300,7 @@ public final class ClusterLog: @unchecked Sendable {
             } catch {
                 connection = nil
                 let first = state.withLock { state -> Bool in
-                    defer { state.readerFailure = "Redis at \(url) is unreachable: \(error)" }
+                    defer { state.readerFailure = "Redis is unreachable: \(error)" }
                     return state.readerFailure == nil
                 }
                 if first { logger.error("redis unreachable", metadata: ["redis.url": "\(url)", "cluster.role": "reader", "error": "\(error)"]) }
@@ -328,11 +325,7 @@ public final class ClusterLog: @unchecked Sendable {
     }
 
     private func connect() throws(ClusterError) -> RedisConnection {
-        do {
-            return try RedisConnection(url: url)
-        } catch {
-            throw ClusterError("cannot reach Redis at \(url): \(error)")
-        }
+        try redis { () throws(RedisError) in try RedisConnection(url: url) }
     }
 
     /// The batches of an XRANGE / XREVRANGE reply.

@@ -4,8 +4,7 @@ extension Room {
         _ join: Request.Join, from connection: ConnectionID, ref: String?, now: Instant,
         random: inout some RandomNumberGenerator
     ) -> [Effect] {
-        let verified = join.key.map { key in configuration.moderatorKey.map { Room.keysMatch(key, $0) } ?? false } ?? false
-        let credentials = JoinCredentials(keyVerified: verified, resumeHash: join.resume.map { SHA256.hex($0.utf8) },
+        let credentials = JoinCredentials(keyVerified: configuration.acceptsModeratorKey(join.key), resumeHash: join.resume.map { SHA256.hex($0.utf8) },
                                           resumeToken: join.resume, newToken: nil)
         return handleJoin(join, credentials: credentials, from: connection, ref: ref, now: now, random: &random)
     }

@@ -9,6 +9,7 @@ extension Room {
         return difference == 0
     }
 
+    /// The letters and digits of ids.
     static let idAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
 
     /// `length` random letters and digits: the tail of a participant's id (and of the
@@ -17,5 +18,14 @@ extension Room {
         var out: [UInt8] = []
         for _ in 0..<length { out.append(idAlphabet[Int.random(in: 0..<idAlphabet.count, using: &random)]) }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension Configuration {
+    /// Whether `key` is this event's moderator key (compared in constant time); false when the
+    /// event has no key or none was given. Joins (on any node of a cluster) and exports ask it.
+    public func acceptsModeratorKey(_ key: String?) -> Bool {
+        guard let key, let expected = moderatorKey else { return false }
+        return Room.keysMatch(key, expected)
     }
 }

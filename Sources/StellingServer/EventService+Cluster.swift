@@ -12,7 +12,7 @@ extension EventService {
     /// here, the resume token hashed, a new participant's token made here and kept for the welcome).
     func replicated(_ request: Request, _ text: [UInt8], from global: ConnectionID) -> ReplicatedEntry {
         guard case let .join(join) = request.body else { return ReplicatedEntry(connection: global, body: .request(text)) }
-        let verified = join.role == .moderator && join.key.map { key in room.configuration.moderatorKey.map { Room.keysMatch(key, $0) } ?? false } == true
+        let verified = join.role == .moderator && room.configuration.acceptsModeratorKey(join.key)
         let token = Room.newToken(using: &random)
         pendingSecrets[global, default: []].append(JoinSecrets(resumeToken: join.resume, newToken: token))
         let entry = ReplicatedJoin(role: join.role, name: join.name, group: join.group, keyVerified: verified,

@@ -32,11 +32,11 @@ struct AnalysisEndpointTests {
         try server.start()
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }
-        let moderator = try DurabilityTests.join(pool, server, [("type", "join"), ("role", "moderator"), ("key", server.key)])
+        let moderator = try server.join(pool, [("type", "join"), ("role", "moderator"), ("key", server.key)])
         var people: [(JoinedClient, Bool)] = []
         for index in 0..<12 {
             let rijk = index % 2 == 0
-            people.append((try DurabilityTests.join(pool, server, [("type", "join"), ("name", "P\(index)"), ("group", rijk ? "Rijk" : "Gemeente")]), rijk))
+            people.append((try server.join(pool, [("type", "join"), ("name", "P\(index)"), ("group", rijk ? "Rijk" : "Gemeente")]), rijk))
         }
         for (statement, choice) in [("s1", { (_: Bool) in "agree" }), ("s2", { $0 ? "agree" : "disagree" }), ("s3", { $0 ? "disagree" : "agree" })] {
             moderator.client.send(#"{"type":"next","ref":"n"}"#)

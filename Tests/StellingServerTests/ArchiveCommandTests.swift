@@ -35,10 +35,10 @@ struct ArchiveCommandTests {
     static func playEvent(_ nodes: [StellingProcess]) throws {
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }
-        let moderator = try ClusterTests.join(pool, nodes[0], [("type", "join"), ("role", "moderator"), ("key", ClusterTests.key), ("name", "M")])
+        let moderator = try nodes[0].join(pool, [("type", "join"), ("role", "moderator"), ("key", ClusterTests.key), ("name", "M")])
         var people: [JoinedClient] = []
         for index in 0..<6 {
-            people.append(try ClusterTests.join(pool, nodes[index % 2], [("type", "join"), ("name", "P\(index)"), ("group", index < 3 ? "Rijk" : "Gemeente")]))
+            people.append(try nodes[index % 2].join(pool, [("type", "join"), ("name", "P\(index)"), ("group", index < 3 ? "Rijk" : "Gemeente")]))
         }
         moderator.client.send(#"{"type":"next","ref":"n"}"#)
         #expect(try moderator.client.untilAnswer("n", timeout: 10).answer.string("type") == "ack")

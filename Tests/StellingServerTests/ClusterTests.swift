@@ -36,10 +36,6 @@ struct ClusterTests {
         """
     }
 
-    static func join(_ pool: WebSocketClientPool, _ node: StellingProcess, _ fields: [(String, String?)]) throws -> JoinedClient {
-        try node.join(pool, fields)
-    }
-
     /// Redis, nodes named `names`, a client pool, and a moderator on the first node who has shown s1.
     struct Event {
         let redis: RedisServer
@@ -97,10 +93,10 @@ struct ClusterTests {
         let nodes = try Self.nodes(["a", "b", "c"], redis: redis)
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }
-        let moderator = try Self.join(pool, nodes[0], [("type", "join"), ("role", "moderator"), ("key", Self.key), ("name", "M")])
+        let moderator = try nodes[0].join(pool, [("type", "join"), ("role", "moderator"), ("key", Self.key), ("name", "M")])
         var participants: [JoinedClient] = []
         for index in 0..<9 {
-            participants.append(try Self.join(pool, nodes[index % 3], [("type", "join"), ("name", "P\(index)"), ("group", index % 2 == 0 ? "Rijk" : "Gemeente")]))
+            participants.append(try nodes[index % 3].join(pool, [("type", "join"), ("name", "P\(index)"), ("group", index % 2 == 0 ? "Rijk" : "Gemeente")]))
         }
         // Presence counts the participants of all nodes, on every node.
         for joined in participants { _ = try Self.until(joined.client, "presence") { $0.int("present") == 9 } }
@@ -139,7 +135,7 @@ struct ClusterTests {
         #expect(Set(orders.map { $0.joined(separator: "|") }).count == 1)
 
         // One participant, two tabs on two nodes: one vote bucket (vote_burst 5, 1 a second).
-        let tab = try Self.join(pool, nodes[2], [("type", "join"), ("resume", participants[0].resume)])
+        let tab = try nodes[2].join(pool, [("type", "join"), ("resume", participants[0].resume)])
         var limited = 0
         for index in 0..<8 {
             let client = index.isMultiple(of: 2) ? participants[0].client : tab.client
@@ -166,7 +162,7 @@ struct ClusterTests {
         let count = 40
         var doomed: [JoinedClient] = []
         for index in 0..<count {
-            doomed.append(try Self.join(pool, nodes[1], [("type", "join"), ("name", "P\(index)"), ("group", "Rijk")]))
+            doomed.append(try nodes[1].join(pool, [("type", "join"), ("name", "P\(index)"), ("group", "Rijk")]))
         }
         // Every participant on node b votes at once; node b dies in the middle of it.
         for joined in doomed { joined.client.send(#"{"type":"vote","statement":"s1","choice":"agree","ref":"v"}"#) }
@@ -201,7 +197,7 @@ struct ClusterTests {
         defer { pool.shutdown(timeout: 5) }
         var voters: [JoinedClient] = []
         for index in 0..<40 {
-            voters.append(try Self.join(pool, nodes[index % 2], [("type", "join"), ("name", "P\(index)"), ("group", "Rijk")]))
+            voters.append(try nodes[index % 2].join(pool, [("type", "join"), ("name", "P\(index)"), ("group", "Rijk")]))
         }
         // Every voter votes at once; Redis is killed in the middle of the burst.
         for voter in voters { voter.client.send(#"{"type":"vote","statement":"s1","choice":"disagree","ref":"v"}"#) }
@@ -218,7 +214,7 @@ struct ClusterTests {
         }
         #expect(acked.count == voters.count)
         // A new vote after the restart is acked too, and the tally holds every vote exactly once.
-        let late = try Self.join(pool, nodes[1], [("type", "join"), ("name", "Laat"), ("group", "Gemeente")], timeoutRetry: true)
+        let late = try Self.joinRetrying(pool, nodes[1], [("type", "join"), ("name", "Laat"), ("group", "Gemeente")])
         late.client.send(#"{"type":"vote","statement":"s1","choice":"agree","ref":"v"}"#)
         #expect(try late.client.untilAnswer("v", timeout: 15).answer.string("type") == "ack")
         #expect(try event.closingTally() == [1, 40, 0])
@@ -232,7 +228,7 @@ struct ClusterTests {
         let event = try Event(["a", "b"])
         let (redis, nodes, pool) = (event.redis, event.nodes, event.pool)
         defer { pool.shutdown(timeout: 5) }
-        let anna = try Self.join(pool, nodes[1], [("type", "join"), ("name", "Anna"), ("group", "Rijk")])
+        let anna = try nodes[1].join(pool, [("type", "join"), ("name", "Anna"), ("group", "Rijk")])
         redis.pause()
         let paused = Date()
         anna.client.send(#"{"type":"vote","statement":"s1","choice":"pass","ref":"v"}"#)
@@ -274,7 +270,7 @@ struct ClusterTests {
         defer { pool.shutdown(timeout: 5) }
         var joined: [JoinedClient] = []
         for index in 0..<20 {
-            joined.append(try Self.join(pool, a, [("type", "join"), ("name", "P\(index)"), ("group", "Rijk")]))
+            joined.append(try a.join(pool, [("type", "join"), ("name", "P\(index)"), ("group", "Rijk")]))
         }
         a.stop(signal: SIGKILL)
         usleep(500_000)
@@ -283,7 +279,7 @@ struct ClusterTests {
         // The kernel spread the connections over both nodes.
         #expect(!lost.isEmpty && lost.count < joined.count)
         for client in lost {
-            let again = try Self.join(pool, a, [("type", "join"), ("resume", client.resume)])
+            let again = try a.join(pool, [("type", "join"), ("resume", client.resume)])
             #expect(again.id == client.id)
         }
     }
@@ -305,11 +301,11 @@ struct ClusterTests {
 
 extension ClusterTests {
     /// Joins, trying again for a while when the node cannot take it yet (Redis restarting).
-    static func join(_ pool: WebSocketClientPool, _ node: StellingProcess, _ fields: [(String, String?)], timeoutRetry: Bool) throws -> JoinedClient {
+    static func joinRetrying(_ pool: WebSocketClientPool, _ node: StellingProcess, _ fields: [(String, String?)]) throws -> JoinedClient {
         let deadline = Date().addingTimeInterval(20)
         while true {
             do {
-                return try join(pool, node, fields)
+                return try node.join(pool, fields)
             } catch where deadline.timeIntervalSinceNow > 0 {
                 usleep(200_000)
             }

@@ -28,10 +28,6 @@ struct DurabilityTests {
           max_connections_per_address: 5000
         """
 
-    static func join(_ pool: WebSocketClientPool, _ server: StellingProcess, _ fields: [(String, String?)]) throws -> JoinedClient {
-        try server.join(pool, fields)
-    }
-
     static func rows(_ csv: [UInt8]) -> [[String]] {
         var text = String(decoding: csv, as: UTF8.self)
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
@@ -43,14 +39,14 @@ struct DurabilityTests {
         try server.start()
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }
-        let moderator = try Self.join(pool, server, [("type", "join"), ("role", "moderator"), ("key", server.key), ("name", "M")])
+        let moderator = try server.join(pool, [("type", "join"), ("role", "moderator"), ("key", server.key), ("name", "M")])
         moderator.client.send(#"{"type":"next","ref":"n"}"#)
         _ = try moderator.client.expect("ack", skipping: ["presence", "tally", "statement"])
 
         let count = 60
         var participants: [JoinedClient] = []
         for index in 0..<count {
-            participants.append(try Self.join(pool, server, [("type", "join"), ("name", "P\(index)"), ("group", index % 2 == 0 ? "Rijk" : "Gemeente")]))
+            participants.append(try server.join(pool, [("type", "join"), ("name", "P\(index)"), ("group", index % 2 == 0 ? "Rijk" : "Gemeente")]))
         }
         // Traffic: every participant votes and chats with refs, round after round, until the
         // server dies under it (kill -9 mid-burst).
@@ -121,7 +117,7 @@ struct DurabilityTests {
         for text in ackedChats { #expect(chatTexts.contains(text), "acknowledged message \(text) lost") }
 
         // The rebuilt tally equals the stored votes.
-        let moderatorAgain = try Self.join(pool, server, [("type", "join"), ("role", "moderator"), ("key", server.key)])
+        let moderatorAgain = try server.join(pool, [("type", "join"), ("role", "moderator"), ("key", server.key)])
         moderatorAgain.client.send(#"{"type":"close"}"#)
         let tally = try moderatorAgain.client.expect("tally", skipping: ["presence", "statement"])
         #expect(tally.int("voters") == votes.filter { $0[0] == "s1" }.count)
@@ -133,8 +129,8 @@ struct DurabilityTests {
         try server.start()
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }
-        let moderator = try Self.join(pool, server, [("type", "join"), ("role", "moderator"), ("key", server.key)])
-        let anna = try Self.join(pool, server, [("type", "join"), ("name", "Anna"), ("group", "Rijk")])
+        let moderator = try server.join(pool, [("type", "join"), ("role", "moderator"), ("key", server.key)])
+        let anna = try server.join(pool, [("type", "join"), ("name", "Anna"), ("group", "Rijk")])
         moderator.client.send(#"{"type":"next"}"#)
         _ = try anna.client.expect("statement")
         anna.client.send(#"{"type":"vote","statement":"s1","choice":"agree","ref":"v"}"#)
@@ -177,8 +173,8 @@ struct DurabilityTests {
         try server.start()
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }
-        let moderator = try Self.join(pool, server, [("type", "join"), ("role", "moderator"), ("key", server.key)])
-        let anna = try Self.join(pool, server, [("type", "join"), ("name", "=Anna"), ("group", "Rijk")])
+        let moderator = try server.join(pool, [("type", "join"), ("role", "moderator"), ("key", server.key)])
+        let anna = try server.join(pool, [("type", "join"), ("name", "=Anna"), ("group", "Rijk")])
         moderator.client.send(#"{"type":"next"}"#)
         _ = try anna.client.expect("statement")
         anna.client.send(#"{"type":"vote","statement":"s1","choice":"pass","ref":"v"}"#)

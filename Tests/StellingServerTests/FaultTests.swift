@@ -56,13 +56,13 @@ struct FaultTests {
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }
         var participants: [JoinedClient] = []
-        let moderator = try DurabilityTests.join(pool, server, [("type", "join"), ("role", "moderator"), ("key", server.key)])
+        let moderator = try server.join(pool, [("type", "join"), ("role", "moderator"), ("key", server.key)])
         moderator.client.send(#"{"type":"next","ref":"n"}"#)
         _ = try moderator.client.expect("ack", skipping: ["presence", "tally", "statement"])
         for index in 0..<40 {
-            participants.append(try DurabilityTests.join(pool, server, [("type", "join"), ("name", "P\(index)")]))
+            participants.append(try server.join(pool, [("type", "join"), ("name", "P\(index)")]))
         }
-        let idle = try DurabilityTests.join(pool, server, [("type", "join"), ("name", "Listener")])
+        let idle = try server.join(pool, [("type", "join"), ("name", "Listener")])
         let clients = participants.map(\.client)
         let rounds = RoundCounter()
         let sender = Thread {

@@ -262,9 +262,9 @@ struct Revision2DurabilityTests {
         try server.start()
         let pool = try WebSocketClientPool()
         defer { pool.shutdown(timeout: 5) }
-        let moderator = try DurabilityTests.join(pool, server, [("type", "join"), ("role", "moderator"), ("key", server.key)])
-        let anna = try DurabilityTests.join(pool, server, [("type", "join"), ("name", "Anna")])
-        let bob = try DurabilityTests.join(pool, server, [("type", "join"), ("name", "Bob")])
+        let moderator = try server.join(pool, [("type", "join"), ("role", "moderator"), ("key", server.key)])
+        let anna = try server.join(pool, [("type", "join"), ("name", "Anna")])
+        let bob = try server.join(pool, [("type", "join"), ("name", "Bob")])
         anna.client.send(#"{"type":"ask","text":"Blijft dit staan?","anonymous":true,"ref":"a1"}"#)
         #expect(try anna.client.answer("a1").string("id") == "q1")
         anna.client.send(#"{"type":"ask","text":"Wacht nog","ref":"a2"}"#)
@@ -281,7 +281,7 @@ struct Revision2DurabilityTests {
 
         try server.start()
         defer { server.stop() }
-        let resumedBob = try DurabilityTests.join(pool, server, [("type", "join"), ("resume", bob.resume)])
+        let resumedBob = try server.join(pool, [("type", "join"), ("resume", bob.resume)])
         resumedBob.client.send(#"{"type":"upvote","question":"q1","ref":"again"}"#)
         #expect(try resumedBob.client.answer("again").string("type") == "ack") // already upvoted: acknowledged, not counted twice
         let watcher = pool.connect(url: server.url)
